@@ -1,0 +1,213 @@
+"""Tests for bpnet.crossval."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold
+
+from bpnet.crossval import fold_masks, group_kfold, stratified_holdout, stratified_kfold
+
+
+def _labels(seed: int, n: int = 700, c: int = 7) -> np.ndarray:
+    """Imbalanced labels, roughly like SFEW's 7 expression classes."""
+    rng = np.random.default_rng(seed)
+    # Half uniform keeps every class above 20 members (no small-class warning).
+    p = 0.5 / c + 0.5 * rng.dirichlet(np.full(c, 3.0))
+    return rng.choice(c, size=n, p=p)
+
+
+def _assert_disjoint_cover(tr, te, n):
+    assert tr.dtype == te.dtype == np.int64
+    assert np.all(np.diff(tr) > 0) and np.all(np.diff(te) > 0)  # sorted
+    assert np.intersect1d(tr, te).size == 0
+    np.testing.assert_array_equal(np.union1d(tr, te), np.arange(n))
+
+
+def _assert_partition(splits, n):
+    tested = np.concatenate([te for _, te in splits])
+    np.testing.assert_array_equal(np.sort(tested), np.arange(n))  # exactly once
+    for tr, te in splits:
+        _assert_disjoint_cover(tr, te, n)
+
+
+def _same_splits(a, b):
+    return all(
+        np.array_equal(tr1, tr2) and np.array_equal(te1, te2)
+        for (tr1, te1), (tr2, te2) in zip(a, b)
+    )
+
+
+# --- stratified_kfold --------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("k", [5, 20])
+def test_stratified_kfold_partition_and_proportions(seed, k):
+    y = _labels(seed)
+    splits = stratified_kfold(y, n_splits=k, seed=seed)
+    assert len(splits) == k
+    _assert_partition(splits, y.size)
+    counts = np.array([np.bincount(y[te], minlength=7) for _, te in splits])
+    ideal = np.bincount(y, minlength=7) / k
+    assert np.all(np.abs(counts - ideal) < 1)
+    sizes = counts.sum(axis=1)
+    assert sizes.max() - sizes.min() <= 1
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_stratified_kfold_counts_match_sklearn(seed):
+    y = _labels(seed)
+    ours = stratified_kfold(y, n_splits=20, seed=seed)
+    sk = StratifiedKFold(n_splits=20, shuffle=True, random_state=seed).split(np.zeros(y.size), y)
+    for (_, te), (_, te_sk) in zip(ours, sk):
+        np.testing.assert_array_equal(
+            np.bincount(y[te], minlength=7), np.bincount(y[te_sk], minlength=7)
+        )
+
+
+def test_stratified_kfold_unshuffled_equals_sklearn():
+    y = _labels(5, n=97)
+    ours = stratified_kfold(y, n_splits=6, shuffle=False)
+    sk = StratifiedKFold(n_splits=6).split(np.zeros(y.size), y)
+    for (tr, te), (tr_sk, te_sk) in zip(ours, sk):
+        np.testing.assert_array_equal(te, te_sk)
+        np.testing.assert_array_equal(tr, tr_sk)
+
+
+def test_stratified_kfold_seeding():
+    y = _labels(0)
+    a = stratified_kfold(y, 10, seed=7)
+    assert _same_splits(a, stratified_kfold(y, 10, seed=7))
+    assert _same_splits(a, stratified_kfold(y, 10, seed=np.random.default_rng(7)))
+    assert not _same_splits(a, stratified_kfold(y, 10, seed=8))
+    state = np.random.get_state()[1].copy()
+    stratified_kfold(y, 10, seed=1)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # global RNG untouched
+
+
+def test_stratified_kfold_string_labels():
+    y = np.array(["angry", "happy", "sad"] * 10)
+    splits = stratified_kfold(y, n_splits=5)
+    _assert_partition(splits, y.size)
+    for _, te in splits:
+        assert sorted(np.unique(y[te], return_counts=True)[1]) == [2, 2, 2]
+
+
+def test_stratified_kfold_small_class_warns_and_errors():
+    y = np.array([0] * 10 + [1] * 2)
+    with pytest.warns(UserWarning, match="least populated"):
+        splits = stratified_kfold(y, n_splits=4)
+    _assert_partition(splits, y.size)
+    with pytest.raises(ValueError, match="greater than the number of samples"):
+        stratified_kfold(y, n_splits=13)
+    with pytest.raises(ValueError, match="n_splits"):
+        stratified_kfold(y, n_splits=1)
+    with pytest.raises(ValueError, match="1-D"):
+        stratified_kfold(np.zeros((3, 2)))
+
+
+# --- group_kfold -------------------------------------------------------------
+
+
+def _grouped(seed: int, n_groups: int = 60):
+    """Samples in groups of uneven size; each group leans towards one class."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 15, n_groups)
+    groups = np.repeat([f"movie{g:03d}" for g in range(n_groups)], sizes)
+    lean = np.repeat(rng.integers(0, 7, n_groups), sizes)
+    y = np.where(rng.random(groups.size) < 0.7, lean, rng.integers(0, 7, groups.size))
+    return y, groups
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_group_kfold_groups_never_split(seed):
+    y, groups = _grouped(seed)
+    splits = group_kfold(y, groups, n_splits=5, seed=seed)
+    _assert_partition(splits, y.size)
+    for tr, te in splits:
+        assert np.intersect1d(groups[tr], groups[te]).size == 0
+
+
+def test_group_kfold_balance():
+    y, groups = _grouped(0, n_groups=100)
+    splits = group_kfold(y, groups, n_splits=5, seed=0)
+    sizes = np.array([te.size for _, te in splits])
+    biggest_group = np.unique(groups, return_counts=True)[1].max()
+    assert sizes.max() - sizes.min() <= biggest_group
+    # Class proportions per fold stay close to the overall ones.
+    overall = np.bincount(y, minlength=7) / y.size
+    for _, te in splits:
+        assert np.abs(np.bincount(y[te], minlength=7) / te.size - overall).max() < 0.08
+
+
+def test_group_kfold_int_groups_and_no_y():
+    groups = np.repeat(np.arange(10), 3)
+    splits = group_kfold(None, groups, n_splits=5, seed=0)
+    _assert_partition(splits, groups.size)
+    assert [te.size for _, te in splits] == [6] * 5
+
+
+def test_group_kfold_seeding():
+    y, groups = _grouped(4)
+    a = group_kfold(y, groups, 5, seed=3)
+    assert _same_splits(a, group_kfold(y, groups, 5, seed=3))
+    assert not _same_splits(a, group_kfold(y, groups, 5, seed=4))
+
+
+def test_group_kfold_errors():
+    with pytest.raises(ValueError, match="3 groups"):
+        group_kfold([0, 1, 0], ["a", "b", "c"], n_splits=4)
+    with pytest.raises(ValueError, match="length"):
+        group_kfold([0, 1], ["a", "b", "c"], n_splits=2)
+
+
+# --- stratified_holdout ------------------------------------------------------
+
+
+@pytest.mark.parametrize("test_size", [0.2, 0.33, 50])
+def test_stratified_holdout(test_size):
+    y = _labels(2)
+    tr, te = stratified_holdout(y, test_size=test_size, seed=0)
+    _assert_disjoint_cover(tr, te, y.size)
+    n_test = test_size if isinstance(test_size, int) else int(np.ceil(test_size * y.size))
+    assert te.size == n_test
+    ideal = np.bincount(y, minlength=7) * n_test / y.size
+    assert np.all(np.abs(np.bincount(y[te], minlength=7) - ideal) < 1)
+    tr2, te2 = stratified_holdout(y, test_size=test_size, seed=0)
+    np.testing.assert_array_equal(te, te2)
+    assert not np.array_equal(te, stratified_holdout(y, test_size=test_size, seed=1)[1])
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, 0, 700, True, "0.2"])
+def test_stratified_holdout_errors(bad):
+    with pytest.raises(ValueError, match="test"):
+        stratified_holdout(_labels(2), test_size=bad)
+
+
+# --- fold_masks --------------------------------------------------------------
+
+
+def test_fold_masks():
+    y = _labels(1, n=400)
+    splits = stratified_kfold(y, n_splits=20, seed=0)
+    train, test = fold_masks(splits, y.size)
+    assert train.shape == test.shape == (20, 400)
+    assert train.dtype == test.dtype == bool
+    np.testing.assert_array_equal(train, ~test)
+    np.testing.assert_array_equal(test.sum(axis=0), np.ones(400))  # tested once
+    for k, (tr, te) in enumerate(splits):
+        np.testing.assert_array_equal(np.flatnonzero(train[k]), tr)
+        np.testing.assert_array_equal(np.flatnonzero(test[k]), te)
+
+
+def test_fold_masks_holdout_and_errors():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train, test = fold_masks([stratified_holdout(_labels(0, n=40), seed=0)], 40)
+    assert train.shape == (1, 40) and test.sum() == 8
+    with pytest.raises(ValueError, match="out of range"):
+        fold_masks([(np.array([0, 1]), np.array([5]))], 5)
+    with pytest.raises(ValueError, match="both train and test"):
+        fold_masks([(np.array([0, 1]), np.array([1, 2]))], 3)
