@@ -1,0 +1,359 @@
+"""Image folders in the ``<Emotion>/<name>.<ext>`` layout: scan, cross-check, decode.
+
+Public names are re-exported by :mod:`bpnet.datasets`; use them from there.
+"""
+from __future__ import annotations
+
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+from PIL import Image
+
+from ._common import CLASS_NAMES, DataQuirkWarning, format_quirks, movie_from_name
+
+if TYPE_CHECKING:
+    from .datasets import FeatureDataset
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def _and(words: Sequence[str]) -> str:
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def _summary(y: np.ndarray, class_names: Sequence[str]) -> str:
+    counts = np.bincount(y, minlength=len(class_names))
+    return ", ".join(f"{c} {k}" for c, k in zip(class_names, counts))
+
+
+@dataclass
+class ImageFolder:
+    """The files of an ``<Emotion>/<name>.<ext>`` folder, not yet decoded.
+
+    Attributes
+    ----------
+    root : Path
+    paths : list of Path, length n_images
+    y : ndarray of int, shape (n_images,)
+        Index of the class folder in ``class_names``.
+    names : list of str
+        File names without extension.
+    groups : ndarray of str, shape (n_images,)
+        Movie (or synthetic identity) of each image, from :func:`movie_from_name`.
+    class_names : tuple of str
+    """
+
+    root: Path
+    paths: list[Path]
+    y: np.ndarray
+    names: list[str]
+    groups: np.ndarray
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return (f"ImageFolder({str(self.root)!r}, n={len(self)}, "
+                f"classes: {_summary(self.y, self.class_names)})")
+
+    def duplicate_names(self) -> dict[str, list[str]]:
+        """Names stored in more than one class folder -> those folders' class names."""
+        folders = defaultdict(list)
+        for name, label in zip(self.names, self.y):
+            folders[name].append(self.class_names[label])
+        return {name: found for name, found in folders.items() if len(found) > 1}
+
+
+@dataclass
+class ImageDataset:
+    """Decoded images with labels and groups.
+
+    Attributes
+    ----------
+    images : ndarray of uint8, shape (n, H, W, 3) or (n, H, W)
+    y : ndarray of int, shape (n,)
+        Class index 0..6 in ``class_names`` order.
+    groups : ndarray of str, shape (n,)
+        Movie or identity, for person-independent splits.
+    names : list of str, length n
+    class_names : tuple of str
+    """
+
+    images: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    names: list[str]
+    class_names: tuple[str, ...] = field(default=CLASS_NAMES)
+
+    def __post_init__(self) -> None:
+        self.y = np.asarray(self.y, dtype=np.int64)
+        self.groups = np.asarray(self.groups, dtype=str)
+        self.names = list(self.names)
+        n = len(self.y)
+        if self.images.dtype != np.uint8 or self.images.ndim not in (3, 4) or len(self.images) != n:
+            raise ValueError(f"images must be uint8 (n, H, W[, 3]) with n={n}, "
+                             f"got {self.images.dtype} {self.images.shape}")
+        if len(self.groups) != n or len(self.names) != n:
+            raise ValueError(f"y, groups and names need one entry per image ({n})")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __repr__(self) -> str:
+        return (f"ImageDataset(images={self.images.shape}, groups={len(np.unique(self.groups))}, "
+                f"classes: {_summary(self.y, self.class_names)})")
+
+    def subset(self, index: np.ndarray) -> "ImageDataset":
+        """The images selected by an integer or boolean ``index``."""
+        index = np.asarray(index)
+        if index.dtype == bool:
+            index = np.flatnonzero(index)
+        return ImageDataset(self.images[index], self.y[index], self.groups[index],
+                            [self.names[i] for i in index], self.class_names)
+
+
+def scan_with_quirks(
+    root: str | Path,
+    class_names: Sequence[str] = CLASS_NAMES,
+    extensions: Sequence[str] = IMAGE_EXTENSIONS,
+    allow_empty: bool = False,
+    verify: bool = False,
+) -> tuple[ImageFolder, list[str]]:
+    """:func:`scan_image_folder` without warning: also returns the report lines about
+    ignored entries (duplicate names are left to ``ImageFolder.duplicate_names``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    class_names = tuple(class_names)
+    extensions = tuple(e.lower() for e in extensions)
+    subdirs = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    unknown = sorted(subdirs - set(class_names))
+    if unknown:
+        raise ValueError(f"{root}: unknown class folders {unknown}; "
+                         f"expected folders among {list(class_names)}")
+    paths, y, ignored, empty = [], [], [], []
+    for k, cls in enumerate(class_names):
+        entries = sorted((root / cls).iterdir()) if (root / cls).is_dir() else []
+        files = [p for p in entries if p.is_file() and p.suffix.lower() in extensions]
+        ignored += [p for p in entries if p not in files and not p.name.startswith(".")]
+        if not files:
+            empty.append(cls if (root / cls).is_dir() else f"{cls} (folder missing)")
+        paths += files
+        y += [k] * len(files)
+    if empty and not allow_empty:
+        raise ValueError(f"{root}: no {'/'.join(extensions)} images for classes {empty} "
+                         f"(pass allow_empty=True to accept)")
+    if verify:
+        broken = []
+        for path in paths:
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
+                broken.append(f"{path} ({type(exc).__name__}: {exc})")
+        if broken:
+            raise ValueError(f"{root}: {len(broken)} file(s) Pillow cannot decode:\n  "
+                             + "\n  ".join(broken))
+    quirks = []
+    if ignored:
+        shown = ", ".join(str(p.relative_to(root)) for p in ignored[:10])
+        quirks.append(f"ignored {len(ignored)} entries that are not {'/'.join(extensions)} "
+                      f"files: {shown}"
+                      + (" ..." if len(ignored) > 10 else ""))
+    names = [p.stem for p in paths]
+    folder = ImageFolder(root, paths, np.array(y, dtype=np.int64), names,
+                         np.array([movie_from_name(n) for n in names], dtype=str), class_names)
+    return folder, quirks
+
+
+def scan_image_folder(
+    root: str | Path,
+    class_names: Sequence[str] = CLASS_NAMES,
+    extensions: Sequence[str] = IMAGE_EXTENSIONS,
+    allow_empty: bool = False,
+    verify: bool = False,
+) -> ImageFolder:
+    """List the images of a ``<root>/<Emotion>/<name>.<ext>`` folder.
+
+    Parameters
+    ----------
+    root : str or Path
+    class_names : sequence of str
+        Folder name of each class, in label order.
+    extensions : sequence of str
+        File suffixes taken as images (case-insensitive).
+    allow_empty : bool
+        Accept a class with no images (missing or empty folder) instead of raising.
+    verify : bool
+        Open every file with Pillow's ``verify()`` (cheap, no full decode) and raise
+        on any that fails; otherwise a broken file is reported when it is decoded.
+
+    Returns
+    -------
+    ImageFolder
+        Files sorted by class, then by name.
+
+    Warns
+    -----
+    DataQuirkWarning
+        A name found in several class folders (the real SFEW folder has one, see
+        :func:`load_sfew_features`): every file is kept with its folder's label.
+        Also lists entries that were ignored (other suffixes, sub-folders).
+
+    Raises
+    ------
+    ValueError
+        Unknown folder names (listed), a class with no images unless
+        ``allow_empty``, files Pillow cannot decode when ``verify``.
+    """
+    folder, quirks = scan_with_quirks(root, class_names, extensions, allow_empty, verify)
+    for name, found in folder.duplicate_names().items():
+        quirks.append(f"duplicate name: {name!r} is in the folders {_and(found)}; "
+                      "every file kept with its folder's label")
+    if quirks:
+        warnings.warn(format_quirks(str(folder.root), quirks), DataQuirkWarning, stacklevel=2)
+    return folder
+
+
+@dataclass
+class CrossCheckReport:
+    """How a feature table and an image folder of the same data disagree.
+
+    Labels are compared per name as multisets, so a name held twice with two labels
+    in both sources (the real SFEW case) counts as agreement.
+
+    Attributes
+    ----------
+    only_in_features, only_in_images : list of str
+        Names missing from the other source.
+    label_mismatches : dict
+        name -> (class names in the table, class names in the folder), where they differ.
+    multi_label : dict
+        name -> (class names in the table, in the folder) for names that carry more
+        than one label in either source.
+    """
+
+    only_in_features: list[str]
+    only_in_images: list[str]
+    label_mismatches: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+    multi_label: dict[str, tuple[tuple[str, ...], tuple[str, ...]]]
+
+    @property
+    def ok(self) -> bool:
+        """True when both sources hold the same names with the same labels."""
+        return not (self.only_in_features or self.only_in_images or self.label_mismatches)
+
+    def lines(self) -> list[str]:
+        """One report line per finding."""
+        out = []
+        for where, names in (("the feature table", self.only_in_features),
+                             ("the image folder", self.only_in_images)):
+            if names:
+                out.append(f"{len(names)} name(s) only in {where}: {', '.join(names[:10])}"
+                           + (" ..." if len(names) > 10 else ""))
+        for name, (table, images) in self.label_mismatches.items():
+            out.append(f"label mismatch: {name!r} is {'/'.join(table)} in the feature table but "
+                       f"{'/'.join(images)} in the image folder; the feature table's label is kept")
+        for name, (table, images) in self.multi_label.items():
+            if name not in self.label_mismatches:
+                out.append(f"label conflict confirmed by the image folder: {name!r} is in the folders "
+                           f"{_and(images)}, matching its feature-table labels")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines()) or "feature table and image folder agree"
+
+
+def cross_check(features: "FeatureDataset", images: ImageFolder) -> CrossCheckReport:
+    """Compare the names and labels of a feature table with those of an image folder.
+
+    Parameters
+    ----------
+    features : FeatureDataset
+    images : ImageFolder
+
+    Returns
+    -------
+    CrossCheckReport
+    """
+    def labels_by_name(names, y, class_names):
+        out = defaultdict(list)
+        for name, label in zip(names, y):
+            out[name].append(class_names[label])
+        return {name: tuple(sorted(v)) for name, v in out.items()}
+
+    table = labels_by_name(features.names, features.y, features.class_names)
+    folder = labels_by_name(images.names, images.y, images.class_names)
+    both = [n for n in table if n in folder]
+    return CrossCheckReport(
+        only_in_features=sorted(set(table) - set(folder)),
+        only_in_images=sorted(set(folder) - set(table)),
+        label_mismatches={n: (table[n], folder[n]) for n in both if table[n] != folder[n]},
+        multi_label={n: (table[n], folder[n]) for n in both
+                     if len(set(table[n])) > 1 or len(set(folder[n])) > 1},
+    )
+
+
+def load_images(
+    folder: ImageFolder,
+    size: int | tuple[int, int] = (64, 64),
+    grayscale: bool = False,
+    progress: bool = False,
+) -> np.ndarray:
+    """Decode and resize every image of ``folder``.
+
+    Parameters
+    ----------
+    folder : ImageFolder
+    size : int or (height, width)
+        Output size; the aspect ratio is not kept (SFEW frames are whole movie frames).
+    grayscale : bool
+        Decode to one luminance channel instead of RGB.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n_images, height, width) or (n_images, height, width, 3)
+
+    Raises
+    ------
+    ValueError
+        A file Pillow cannot decode, naming it.
+    """
+    height, width = (size, size) if isinstance(size, int) else size
+    mode = "L" if grayscale else "RGB"
+    out = np.empty((len(folder), height, width) + (() if grayscale else (3,)), dtype=np.uint8)
+    paths = folder.paths
+    if progress:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc="decoding images", unit="img")
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as image:
+                # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: several times faster
+                # than a full decode followed by a big downscale.
+                image.draft(mode, (width, height))
+                image = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
+                out[i] = np.asarray(image)
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
+            raise ValueError(f"cannot decode image {path}: {type(exc).__name__}: {exc}") from exc
+    return out
+
+
+def load_image_dataset(
+    folder: ImageFolder,
+    size: int | tuple[int, int] = (64, 64),
+    grayscale: bool = False,
+    progress: bool = False,
+) -> ImageDataset:
+    """:func:`load_images` packed with the folder's labels, groups and names."""
+    images = load_images(folder, size=size, grayscale=grayscale, progress=progress)
+    return ImageDataset(images, folder.y.copy(), folder.groups.copy(), list(folder.names),
+                        folder.class_names)
