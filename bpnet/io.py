@@ -88,7 +88,7 @@ def network_to_arrays(net) -> tuple[dict, dict]:
     arrays = dict(net.params)
     if net.unit_mask is not None:
         arrays["unit_mask"] = net.unit_mask
-    return {"config": net.config()}, arrays
+    return {"config": net.config(), "info": net.info}, arrays
 
 
 def network_from_arrays(meta: dict, arrays: dict):
@@ -105,4 +105,5 @@ def network_from_arrays(meta: dict, arrays: dict):
     except (KeyError, TypeError) as exc:
         raise ValueError(f"model file is incomplete or inconsistent: {exc}") from exc
     net.unit_mask = arrays.get("unit_mask")
+    net.info = meta.get("info", {})
     return net

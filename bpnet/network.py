@@ -23,6 +23,8 @@ program. ``X`` may be shared ``(n, n_in)`` or per model ``(K, n, n_in)``.
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from ._validation import check_sample_weight, check_X, check_y
@@ -111,6 +113,8 @@ class BPNetwork:
                 )
         self.class_weight = class_weight
         self.unit_mask = None
+        #: free-form JSON-serialisable notes saved with the model (e.g. its pruning history)
+        self.info: dict = {}
         self.params = self._init_params(int(n_inputs), int(n_hidden), int(n_outputs),
                                         np.random.default_rng(seed))
 
@@ -251,6 +255,7 @@ class BPNetwork:
         new.__dict__.update(self.__dict__)
         new.params = {k: v.copy() for k, v in self.params.items()}
         new.unit_mask = None if self.unit_mask is None else self.unit_mask.copy()
+        new.info = copy.deepcopy(self.info)
         return new
 
     def select_model(self, k: int, compact: bool = True) -> "BPNetwork":
