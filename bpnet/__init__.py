@@ -2,19 +2,30 @@
 
 Hand-written forward and backward passes (:mod:`bpnet.network`), optimisers
 identical to ``torch.optim`` (:mod:`bpnet.optim`), a public gradient checker
-(:func:`bpnet.gradcheck`), and a scikit-learn style classifier
-(:class:`bpnet.BPClassifier`). PyTorch is optional and only used by
+(:func:`bpnet.gradcheck`), a scikit-learn style classifier
+(:class:`bpnet.BPClassifier`), distinctiveness pruning (:mod:`bpnet.pruning`),
+cross-validation with all folds trained at once (:mod:`bpnet.kfold`), and the
+data side of the study: SFEW loaders and synthetic faces (:mod:`bpnet.datasets`,
+:mod:`bpnet.synthetic`), PHOG/LPQ/PCA features (:mod:`bpnet.features`), splits
+(:mod:`bpnet.crossval`), normalisation (:mod:`bpnet.preprocessing`) and the
+paper's metrics (:mod:`bpnet.metrics`). PyTorch is optional and only used by
 :mod:`bpnet.torch_reference`, the oracle the tests compare against.
 """
 from .estimator import BPClassifier, TrainingError
 from .gradcheck import GradcheckReport, gradcheck
 from .io import load, save
+from .kfold import CVResult, cross_validate
 from .network import BPNetwork, one_hot
 from .optim import SGD, Adam, AdamW, Optimizer, make_optimizer
+from .preprocessing import Normalizer
+from .prune_retrain import PruningHistory, plot_pruning_history, prune_and_retrain
+from .pruning import DistinctivenessPruner, Removal
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BPNetwork", "BPClassifier", "TrainingError", "SGD", "Adam", "AdamW", "Optimizer",
-    "make_optimizer", "gradcheck", "GradcheckReport", "save", "load", "one_hot", "__version__",
+    "make_optimizer", "gradcheck", "GradcheckReport", "save", "load", "one_hot",
+    "DistinctivenessPruner", "Removal", "prune_and_retrain", "PruningHistory",
+    "plot_pruning_history", "cross_validate", "CVResult", "Normalizer", "__version__",
 ]

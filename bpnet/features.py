@@ -17,7 +17,7 @@ raw descriptors (``return_descriptors=True``) and fit a :class:`DescriptorPCA` o
 training fold only, then transform that fold's test images with it.
 
 The SFEW images are whole movie frames. Features computed from them do not
-reproduce the spreadsheet's values (no column pair correlates above |r| = 0.26 on
+reproduce the spreadsheet's values (no column pair correlates above ``|r| = 0.26`` on
 the 675 images), so the sheet was presumably computed from face crops, which
 ``face_crop`` lets a caller supply.
 """

@@ -103,7 +103,14 @@ def cross_validate(X, y, splits, *, n_hidden: int = 16, hidden: str = "sigmoid",
     prune : bool or DistinctivenessPruner
         After training, run the paper's prune-retrain loop on every fold
         (True: the paper's preset).
-    Other parameters as for :class:`~bpnet.BPClassifier`.
+    epochs_per_round : int
+        Retraining epochs after each pruning round.
+    n_hidden, hidden, output, loss, optimizer, lr, epochs, weight_decay, seed, dtype
+        As for :class:`~bpnet.BPClassifier` (``seed`` initialises the whole stack).
+    n_classes : int, optional
+        Default ``max(y) + 1``.
+    progress : bool
+        Progress bar over epochs (and pruning rounds).
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)

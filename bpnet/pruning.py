@@ -136,7 +136,7 @@ class DistinctivenessPruner:
     one_fraction : float
         A unit whose summed output exceeds ``one_fraction * n_patterns`` is "always 1".
     corr_threshold, similar_angle, complementary_angle : float
-        Pair thresholds (strict ``>`` for |r|; inclusive for the angles).
+        Pair thresholds (strict ``>`` for ``|r|``; inclusive for the angles).
     flat_std : float
         For tanh and ReLU units, whose summed output says nothing about being
         constant, a unit whose standard deviation over the patterns is below this
@@ -151,7 +151,7 @@ class DistinctivenessPruner:
     -----
     Order of removal within a round: constant units first (smallest summed
     output first for "always 0", largest for "always 1"), then pairs, the most
-    redundant first (largest |r|, or the angle farthest from 90°). Of a pair
+    redundant first (largest ``|r|``, or the angle farthest from 90°). Of a pair
     ``(i, j)`` with ``i < j`` the higher-numbered unit ``j`` is removed.
     """
 

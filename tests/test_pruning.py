@@ -223,3 +223,23 @@ def test_bad_arguments():
         DistinctivenessPruner("cosine")
     with pytest.raises(ValueError, match="max_per_round"):
         DistinctivenessPruner(max_per_round=0)
+
+
+@pytest.mark.sfew
+def test_pruning_on_sfew_costs_at_most_one_point(sfew_dir):
+    """The paper's protocol on the real features: 20-fold CV, prune-retrain, <= 1 point lost."""
+    import warnings
+
+    from bpnet.crossval import stratified_kfold
+    from bpnet.datasets import load_sfew_features
+    from bpnet.kfold import cross_validate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_sfew_features(sfew_dir / "SFEW.xlsx", nan_policy="mean")
+    res = cross_validate(ds.X, ds.y, stratified_kfold(ds.y, 20, seed=0), n_hidden=16,
+                         epochs=300, lr=0.01, prune=True, epochs_per_round=50)
+    summary = res.summary()
+    assert summary["n_hidden_mean"] < summary["n_hidden_mean_before_pruning"]  # it did prune
+    assert summary["test_accuracy_mean"] >= summary["test_accuracy_mean_before_pruning"] - 0.01
+    assert summary["test_accuracy_mean"] > 1 / 7  # above chance
