@@ -244,7 +244,10 @@ def plot_pruning_history(history: PruningHistory, ax=None, path=None, model: int
     ax.set_ylabel("loss")
     ax.set_title(f"Distinctiveness pruning ({history.criterion}"
                  f"{', compensated' if history.compensate else ''})")
-    ax.legend()
+    if ax.lines:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no unit qualified for pruning", ha="center", transform=ax.transAxes)
     if path is not None:
         ax.figure.savefig(path, dpi=120, bbox_inches="tight")
     return ax

@@ -41,3 +41,30 @@ def test_import_bpnet_pulls_in_neither_torch_nor_sklearn():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_cv_on_builtin_synthetic_faces(capsys, tmp_path):
+    code = cli.main(["cv", "--folds", "3", "--epochs", "20", "--hidden", "4", "--prune",
+                     "--epochs-per-round", "5", "--no-progress", "--out", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "3-fold stratified cross-validation" in out and "macro avg" in out
+    summary = __import__("json").loads((tmp_path / "summary.json").read_text())
+    assert summary["data"] == "synthetic faces" and summary["folds"] == 3
+    assert 0 <= summary["test_accuracy_mean"] <= 1
+    assert (tmp_path / "pruning.png").is_file()
+
+
+def test_features_command_writes_a_csv_readable_by_the_loader(tmp_path, capsys):
+    from bpnet.datasets import load_sfew_features
+    from bpnet.synthetic import synthetic_faces, write_image_folder
+
+    root = write_image_folder(synthetic_faces(n_per_class=3, size=48, seed=1), tmp_path / "img")
+    assert cli.main(["features", str(root), "-o", str(tmp_path / "f.csv"), "--no-progress"]) == 0
+    ds = load_sfew_features(tmp_path / "f.csv")
+    assert ds.X.shape == (21, 10) and list(ds.feature_names)[0] == "lpq_pc1"
+
+
+def test_cv_reports_a_missing_data_path():
+    with pytest.raises(SystemExit, match="no such file"):
+        cli.main(["cv", "--data", "does/not/exist.xlsx"])
