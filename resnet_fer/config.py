@@ -1,0 +1,157 @@
+"""The recipe as frozen dataclasses: :class:`TrainConfig` and its :class:`AugmentConfig`.
+
+Kept free of torch imports so that the command line can show the defaults without
+loading PyTorch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["AugmentConfig", "IMAGENET_MEAN", "IMAGENET_STD", "RESUMABLE_CHANGES", "TrainConfig"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Ranges of the random augmentation.
+
+    Attributes
+    ----------
+    scale : (float, float)
+        Area of the random crop as a fraction of the image (torchvision's
+        ``RandomResizedCrop`` ``scale``).
+    ratio : (float, float)
+        Aspect ratio (width / height) range of the crop, sampled log-uniformly.
+    flip : float
+        Probability of a horizontal flip.
+    degrees : float
+        Rotation angle drawn uniformly from ``[-degrees, degrees]``.
+    brightness, contrast, saturation : float
+        Jitter factors drawn uniformly from ``[1 - v, 1 + v]`` (torchvision's ``ColorJitter``).
+    mixup, cutmix : float
+        Beta(alpha, alpha) parameter of mixup / cutmix; 0 disables it.
+    mix_prob : float
+        Fraction of samples that are mixed (with mixup or cutmix, half each when both are
+        enabled); the others keep their hard label.
+    """
+
+    scale: tuple[float, float] = (0.35, 1.0)
+    ratio: tuple[float, float] = (3 / 4, 4 / 3)
+    flip: float = 0.5
+    degrees: float = 10.0
+    brightness: float = 0.3
+    contrast: float = 0.3
+    saturation: float = 0.3
+    mixup: float = 0.2
+    cutmix: float = 1.0
+    mix_prob: float = 0.5
+
+    def __post_init__(self) -> None:
+        lo, hi = self.scale
+        if not 0 < lo <= hi <= 1 or not 0 < self.ratio[0] <= self.ratio[1]:
+            raise ValueError(f"need 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1], "
+                             f"got scale={self.scale}, ratio={self.ratio}")
+        for name in ("flip", "mix_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        for name in ("brightness", "contrast", "saturation"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+
+
+#: Settings that change speed or memory but not a single trained weight: a run may be
+#: resumed with different values.
+RESUMABLE_CHANGES = ("compile", "compile_mode", "compile_augment", "eval_batch_size",
+                     "memory_budget")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe. Defaults: a small-data recipe for SFEW (675 images).
+
+    Attributes
+    ----------
+    epochs, batch_size, lr, weight_decay : int, int, float, float
+        AdamW (no decay on BatchNorm and biases); ``batch_size`` is global across ranks.
+    schedule : {"onecycle", "cosine"}
+        Per-step learning-rate schedule (:func:`resnet_fer.engine.lr_factor`).
+    warmup : float
+        Fraction of the steps spent warming up.
+    label_smoothing : float
+    class_weights : bool
+        Weight the loss by inverse class frequency of the training fold.
+    dropout, width, stem, zero_init_residual : float, int, str, bool
+        The model (:class:`resnet_fer.model.ResNet`).
+    size : int
+        Network input size; stored images are resampled to it.
+    augment : AugmentConfig
+        Random crop/flip/rotation/colour ranges and mixup/cutmix.
+    mean, std : tuple of 3 float
+        Input normalisation.
+    amp : bool
+        bf16 autocast on CUDA (ignored on CPU).
+    channels_last : bool
+        NHWC activations on CUDA (faster bf16 convolutions; ignored on CPU).
+    compile : bool
+        ``torch.compile`` the model and the augmentation on CUDA (ignored on CPU).
+    compile_mode : str, optional
+        ``torch.compile`` mode, e.g. ``"max-autotune"``.
+    compile_augment : bool
+        With ``compile``, also compile the augmentation (inductor fuses it into one Triton
+        kernel); off: the eager version (``benchmarks/bench_resnet.py`` times both).
+    eval_batch_size : int
+    memory_budget : int, optional
+        Device bytes the uint8 images may take before batches stream from pinned host memory.
+    seed : int
+        Everything random (initial weights, order, augmentation, dropout) follows from it.
+    """
+
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.05
+    schedule: str = "onecycle"
+    warmup: float = 0.15
+    label_smoothing: float = 0.1
+    class_weights: bool = False
+    dropout: float = 0.3
+    width: int = 64
+    stem: str = "imagenet"
+    zero_init_residual: bool = True
+    size: int = 224
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    amp: bool = True
+    channels_last: bool = True
+    compile: bool = True
+    compile_mode: str | None = None
+    compile_augment: bool = True
+    eval_batch_size: int = 256
+    memory_budget: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("onecycle", "cosine"):
+            raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.size < 8 or self.lr <= 0:
+            raise ValueError(f"need epochs >= 1, batch_size >= 1, size >= 8 and lr > 0 ({self})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types (tuples become lists)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`."""
+        d = dict(d)
+        aug = d.pop("augment", {})
+        aug = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
+        return cls(augment=aug, **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
