@@ -1,0 +1,305 @@
+"""Images as one uint8 tensor: decode once, cache on disk, keep on the training device.
+
+* :func:`load_image_folder` decodes an ``<Emotion>/<name>.<ext>`` folder (listed by
+  :func:`bpnet.datasets.scan_image_folder`) at a chosen size, optionally around the face
+  (:class:`resnet_fer.faces.FaceCropper`), and caches the result as one ``.npz`` keyed by a
+  hash of the file list, the file sizes and the settings; a cache file that cannot be read
+  is rebuilt. A file that cannot be decoded raises an error naming it, or is skipped with a
+  warning when ``skip_bad=True``.
+* :func:`synthetic_images` is the built-in offline data (:func:`bpnet.synthetic.synthetic_faces`).
+* :class:`ImageStore` holds the set on the training device as uint8, or, when it does not
+  fit a memory budget, in pinned host memory from which each batch is gathered and copied
+  asynchronously; either way :meth:`ImageStore.gather` returns the same uint8 batch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from bpnet.datasets import CLASS_NAMES, scan_image_folder
+
+__all__ = ["FaceImages", "ImageStore", "default_cache_dir", "load_image_folder", "synthetic_images"]
+
+CACHE_FORMAT = 1
+
+
+@dataclass
+class FaceImages:
+    """A decoded image set with its labels.
+
+    Attributes
+    ----------
+    images : Tensor, uint8, shape (n, size, size, 3), on the CPU
+    y : ndarray of int64, shape (n,)
+    groups : ndarray of str, shape (n,)
+        Movie (SFEW) or identity (synthetic) of each image, for grouped splits.
+    names : list of str
+    class_names : tuple of str
+    source : str
+        The folder, or a description of the synthetic set.
+    face_found : ndarray of bool, shape (n,), or None
+        Whether a face was detected (None without face cropping).
+    skipped : list of str
+        Files left out by ``skip_bad``, each with the reason.
+    from_cache : bool
+    cache_path : Path or None
+    """
+
+    images: Tensor
+    y: np.ndarray
+    groups: np.ndarray
+    names: list[str]
+    class_names: tuple[str, ...] = CLASS_NAMES
+    source: str = ""
+    face_found: np.ndarray | None = None
+    skipped: list[str] = field(default_factory=list)
+    from_cache: bool = False
+    cache_path: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    @property
+    def detection_rate(self) -> float | None:
+        """Fraction of images in which a face was found (None without face cropping)."""
+        return None if self.face_found is None else float(np.mean(self.face_found))
+
+    def describe(self) -> str:
+        """One line: count, size, source and, with face cropping, the detection rate."""
+        n, h, w = self.images.shape[:3]
+        text = f"{n} images {h}x{w} from {self.source}"
+        if self.face_found is not None:
+            text += (f"; face found in {self.face_found.sum()}/{n} ({self.detection_rate:.1%}), "
+                     "centre crop for the rest")
+        if self.skipped:
+            text += f"; {len(self.skipped)} unreadable file(s) skipped"
+        return text + (" (cached)" if self.from_cache else "")
+
+
+def default_cache_dir() -> Path:
+    """``$RESNET_FER_CACHE``, else ``$XDG_CACHE_HOME/resnet_fer``, else ``~/.cache/resnet_fer``."""
+    if os.environ.get("RESNET_FER_CACHE"):
+        return Path(os.environ["RESNET_FER_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "resnet_fer"
+
+
+def synthetic_images(n_per_class: int = 60, size: int = 64, seed: int = 0) -> FaceImages:
+    """The built-in synthetic faces (:func:`bpnet.synthetic.synthetic_faces`) as a FaceImages."""
+    from bpnet.synthetic import synthetic_faces
+
+    data = synthetic_faces(n_per_class=n_per_class, size=size, seed=seed, rgb=True)
+    return FaceImages(torch.from_numpy(data.images), data.y, data.groups, data.names,
+                      tuple(data.class_names), source=f"synthetic faces (seed {seed})")
+
+
+def _decode(path: Path, size: int, cropper) -> tuple[np.ndarray, bool]:
+    """One file -> (uint8 (size, size, 3), face found). Raises on undecodable data."""
+    with Image.open(path) as image:
+        if cropper is None:
+            # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: much faster than a full decode.
+            image.draft("RGB", (size, size))
+            # The whole frame, squashed to a square (as bpnet.datasets.load_images does).
+            resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            return np.asarray(resized), False
+        rgb = np.asarray(image.convert("RGB"))
+    return cropper.crop(rgb, size)
+
+
+def _cache_key(folder, settings: dict) -> str:
+    files = [[str(p.relative_to(folder.root)), p.stat().st_size] for p in folder.paths]
+    blob = json.dumps({"format": CACHE_FORMAT, "files": files, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _read_cache(path: Path, key: str) -> dict | None:
+    """The cached arrays, or None when missing; a broken file warns and returns None."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        meta = json.loads(str(arrays["meta"]))
+        n = len(arrays["y"])
+        if meta.get("key") != key or arrays["images"].dtype != np.uint8 or len(arrays["images"]) != n:
+            raise ValueError("contents do not match the key")
+        return arrays
+    except Exception as exc:  # zip, npy and json errors alike mean "rebuild"
+        warnings.warn(f"image cache {path} is unreadable ({type(exc).__name__}: {exc}); rebuilding it",
+                      RuntimeWarning, stacklevel=3)
+        return None
+
+
+def _write_cache(path: Path, arrays: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
+
+
+def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False,
+                      skip_bad: bool = False, cache_dir: str | Path | None | bool = None,
+                      progress: bool = False, workers: int | None = None,
+                      cropper=None) -> FaceImages:
+    """Decode an image folder into one uint8 tensor, through an on-disk cache.
+
+    Parameters
+    ----------
+    root : str or Path
+        ``<root>/<Emotion>/<name>.{png,jpg}``.
+    size : int
+        Output height and width. Without ``face_crop`` the whole frame is resized to a
+        square; with it, a square around the largest face (or the centre square).
+    face_crop : bool
+        Crop faces with OpenCV's Haar cascade (:class:`resnet_fer.faces.FaceCropper`).
+    skip_bad : bool
+        Leave out files that cannot be decoded, with a warning, instead of raising.
+    cache_dir : str, Path, None or False
+        Where the cache lives; None: :func:`default_cache_dir`; False: no cache.
+    progress : bool
+        A tqdm bar while decoding.
+    workers : int, optional
+        Decoding threads (Pillow and OpenCV release the GIL); default ``min(8, cpu_count)``.
+    cropper : FaceCropper, optional
+        Custom detector settings for ``face_crop``.
+
+    Returns
+    -------
+    FaceImages
+
+    Raises
+    ------
+    ValueError
+        A file that cannot be decoded (named in the message), unless ``skip_bad``.
+    """
+    folder = scan_image_folder(root)
+    if face_crop and cropper is None:
+        from .faces import FaceCropper
+
+        cropper = FaceCropper()
+    elif not face_crop:
+        cropper = None
+    settings = {"size": int(size), "skip_bad": bool(skip_bad),
+                "face_crop": cropper.settings() if cropper is not None else None,
+                "class_names": list(folder.class_names)}
+    key = _cache_key(folder, settings)
+    cache_path = None
+    if cache_dir is not False:
+        cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
+        cache_path = cache_root / f"{Path(root).resolve().name}-{size}px-{key}.npz"
+        cached = _read_cache(cache_path, key)
+        if cached is not None:
+            return FaceImages(torch.from_numpy(cached["images"]), cached["y"].astype(np.int64),
+                              cached["groups"], [str(n) for n in cached["names"]], folder.class_names,
+                              str(root), cached["face_found"] if face_crop else None,
+                              [str(b) for b in cached["skipped"]], True, cache_path)
+
+    def work(path: Path):
+        try:
+            return _decode(path, size, cropper)
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
+            return f"{path} ({type(exc).__name__}: {exc})"
+
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+        results = pool.map(work, folder.paths)
+        if progress:
+            from tqdm import tqdm
+
+            results = tqdm(results, total=len(folder.paths), desc="decoding images", unit="img")
+        results = list(results)
+    bad = [r for r in results if isinstance(r, str)]
+    if bad and not skip_bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise ValueError(f"cannot decode image {bad[0]}{more}; pass skip_bad=True (--skip-bad) "
+                         "to leave unreadable files out")
+    if bad:
+        warnings.warn(f"skipped {len(bad)} unreadable image(s): " + "; ".join(bad), UserWarning,
+                      stacklevel=2)
+    keep = np.array([not isinstance(r, str) for r in results], dtype=bool)
+    good = [r for r in results if not isinstance(r, str)]
+    images = np.stack([r[0] for r in good]) if good else np.zeros((0, size, size, 3), np.uint8)
+    arrays = {"images": images, "y": folder.y[keep], "groups": folder.groups[keep],
+              "names": np.array([n for n, k in zip(folder.names, keep) if k], dtype=str),
+              "face_found": np.array([r[1] for r in good], dtype=bool),
+              "skipped": np.array(bad, dtype=str),
+              "meta": np.array(json.dumps({"key": key, "root": str(root), "settings": settings}))}
+    if cache_path is not None:
+        _write_cache(cache_path, arrays)
+    return FaceImages(torch.from_numpy(images), arrays["y"], arrays["groups"],
+                      [str(n) for n in arrays["names"]], folder.class_names, str(root),
+                      arrays["face_found"] if face_crop else None, bad, False, cache_path)
+
+
+class ImageStore:
+    """A uint8 image set and its labels, served in batches on the training device.
+
+    Parameters
+    ----------
+    images : Tensor or ndarray, uint8, shape (n, H, W, 3) or (n, H, W)
+    labels : Tensor or ndarray, int, shape (n,)
+    device : torch.device or str
+    memory_budget : int, optional
+        Bytes of device memory the images may take; default half of the free CUDA memory
+        (no limit on CPU). A set larger than this stays in pinned host memory.
+
+    Attributes
+    ----------
+    resident : bool
+        True when the images live on ``device``.
+    index_device : torch.device
+        Where :meth:`gather` wants its indices (the device, or the CPU when streaming), so
+        the trainer can move a whole epoch's order there once.
+    """
+
+    def __init__(self, images, labels, device: torch.device | str,
+                 memory_budget: int | None = None) -> None:
+        images = torch.as_tensor(images)
+        labels = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+        if images.dtype != torch.uint8 or images.ndim not in (3, 4) or len(images) != len(labels):
+            raise ValueError(f"need uint8 images (n, H, W[, 3]) and n labels, got {images.dtype} "
+                             f"{tuple(images.shape)} and {len(labels)} labels")
+        self.device = torch.device(device)
+        if memory_budget is None:
+            memory_budget = (torch.cuda.mem_get_info(self.device)[0] // 2
+                             if self.device.type == "cuda" else images.numel() + 1)
+        self.resident = images.numel() <= memory_budget
+        self._pin = self.device.type == "cuda"  # pinned memory needs (and only helps) CUDA
+        if self.resident:
+            self.images, self.labels = images.to(self.device), labels.to(self.device)
+        else:
+            # Pinned pages let the copy engine DMA each batch while the GPU computes.
+            self.images = images.contiguous().pin_memory() if self._pin else images.contiguous()
+            self.labels = labels
+        self.index_device = self.device if self.resident else torch.device("cpu")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes taken by the images."""
+        return self.images.numel()
+
+    def gather(self, index: Tensor) -> tuple[Tensor, Tensor]:
+        """The images and labels at ``index``, on the device: (uint8 (B, H, W, 3), int64 (B,))."""
+        if self.resident:
+            index = index.to(self.device)
+            return self.images[index], self.labels[index]
+        index = index.cpu()
+        batch = torch.empty((len(index),) + tuple(self.images.shape[1:]), dtype=torch.uint8,
+                            pin_memory=self._pin)
+        torch.index_select(self.images, 0, index, out=batch)
+        # The caching host allocator keeps `batch` alive until its async copy is done.
+        return (batch.to(self.device, non_blocking=self._pin),
+                self.labels[index].to(self.device, non_blocking=self._pin))
