@@ -1,0 +1,156 @@
+"""The ``resnet-fer`` command line.
+
+``resnet-fer train``
+    Cross-validate the ResNet on an image folder (``--data``) or, without one, on the
+    built-in synthetic faces; print the paper's Table 2 and write ``results.json``,
+    ``report.md``, ``curves.png`` and per-fold checkpoints to ``--out``. Under ``torchrun``
+    (``torchrun --nproc_per_node=N -m resnet_fer.train ...``) it trains with DDP.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+
+from .config import AugmentConfig, TrainConfig
+
+_T, _A = TrainConfig(), AugmentConfig()
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    aug = AugmentConfig(mixup=args.mixup, cutmix=args.cutmix, mix_prob=args.mix_prob,
+                        scale=(args.min_scale, 1.0), degrees=args.degrees)
+    budget = None if args.memory_budget_mb is None else int(args.memory_budget_mb * 2**20)
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       weight_decay=args.weight_decay, schedule=args.schedule,
+                       label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+                       dropout=args.dropout, width=args.width, stem=args.stem, size=args.size,
+                       augment=aug, amp=not args.no_amp, compile=not args.no_compile,
+                       compile_mode=args.compile_mode, compile_augment=not args.no_compile_augment,
+                       memory_budget=budget, seed=args.seed)
+
+
+def _load(args: argparse.Namespace, verbose: bool):
+    from .data import load_image_folder, synthetic_images
+
+    if args.data is None:
+        return synthetic_images(n_per_class=args.synthetic_per_class,
+                                size=args.decode_size or min(args.size, 64), seed=args.seed)
+    return load_image_folder(args.data, size=args.decode_size or args.size, face_crop=args.face_crop,
+                             skip_bad=args.skip_bad, cache_dir=args.cache_dir, progress=verbose)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from bpnet.crossval import group_kfold, stratified_kfold
+
+    from . import distributed
+    from .train import NonFiniteLossError, cross_validate
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    info, dev = distributed.init_from_env(device)
+    verbose = info.is_main and not args.no_progress
+    try:
+        config = _config(args)
+        if info.enabled and not info.is_main:
+            distributed.barrier()  # rank 0 decodes and caches the images; the others read the cache
+        data = _load(args, verbose)
+        if info.enabled and info.is_main:
+            distributed.barrier()
+        if args.data is None and (args.face_crop or args.skip_bad) and info.is_main:
+            print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
+        if info.is_main:
+            print(data.describe(), flush=True)
+        if args.split == "group":
+            splits = group_kfold(data.y, data.groups, n_splits=args.folds, seed=args.split_seed)
+        else:
+            splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
+        out = Path(args.out or f"runs/resnet-fer-{args.split}")
+        result = cross_validate(data.images, data.y, splits, config, dev, progress=verbose,
+                                out_dir=out, resume=args.resume, class_names=data.class_names)
+    except (NonFiniteLossError, ValueError, FileNotFoundError) as exc:
+        print(f"resnet-fer: error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if info.enabled and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if info.is_main:
+        paths = result.save(out)
+        print(result.report())
+        print(json.dumps({"split": args.split, "device": str(dev), "world_size": info.world_size,
+                          "data": data.source, **result.summary()}))
+        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="resnet-fer", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="cross-validate the ResNet (Table 2, curves, checkpoints)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    d = t.add_argument_group("data")
+    d.add_argument("--data", metavar="IMAGE_DIR", help="<Emotion>/<name>.{png,jpg} folder; "
+                   "default: the built-in synthetic faces")
+    d.add_argument("--face-crop", action="store_true", help="crop faces (OpenCV Haar cascade)")
+    d.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
+    d.add_argument("--decode-size", type=int, help="stored image size (default: --size; "
+                   "synthetic: min(--size, 64))")
+    d.add_argument("--cache-dir", help="decoded-image cache (default ~/.cache/resnet_fer)")
+    d.add_argument("--synthetic-per-class", type=int, default=60)
+    p = t.add_argument_group("protocol")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--split", choices=("stratified", "group"), default="stratified",
+                   help="stratified k-fold, or movie-grouped k-fold (no movie in train and test)")
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--out", help="output folder (default runs/resnet-fer-<split>)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
+    r = t.add_argument_group("recipe")
+    r.add_argument("--epochs", type=int, default=_T.epochs)
+    r.add_argument("--size", type=int, default=_T.size, help="network input size (px)")
+    r.add_argument("--stem", choices=("imagenet", "small"), default=_T.stem,
+                   help="imagenet: 7x7/2 conv + max-pool; small: 3x3/1 conv, no pool")
+    r.add_argument("--width", type=int, default=_T.width, help="channels of stage 1")
+    r.add_argument("--dropout", type=float, default=_T.dropout)
+    r.add_argument("--batch-size", type=int, default=_T.batch_size, help="global, over all ranks")
+    r.add_argument("--lr", type=float, default=_T.lr)
+    r.add_argument("--weight-decay", type=float, default=_T.weight_decay)
+    r.add_argument("--schedule", choices=("onecycle", "cosine"), default=_T.schedule)
+    r.add_argument("--label-smoothing", type=float, default=_T.label_smoothing)
+    r.add_argument("--class-weights", action="store_true")
+    r.add_argument("--mixup", type=float, default=_A.mixup, help="Beta alpha; 0: off")
+    r.add_argument("--cutmix", type=float, default=_A.cutmix, help="Beta alpha; 0: off")
+    r.add_argument("--mix-prob", type=float, default=_A.mix_prob, help="fraction of samples mixed")
+    r.add_argument("--min-scale", type=float, default=_A.scale[0], help="smallest random-crop area")
+    r.add_argument("--degrees", type=float, default=_A.degrees, help="largest rotation")
+    r.add_argument("--seed", type=int, default=_T.seed)
+    e = t.add_argument_group("execution")
+    e.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda if available")
+    e.add_argument("--no-compile", action="store_true", help="no torch.compile on CUDA")
+    e.add_argument("--compile-mode", help="torch.compile mode, e.g. max-autotune")
+    e.add_argument("--no-compile-augment", action="store_true",
+                   help="compile the model only; run the augmentation eagerly")
+    e.add_argument("--no-amp", action="store_true", help="fp32 instead of bf16 autocast on CUDA")
+    e.add_argument("--memory-budget-mb", type=float,
+                   help="device memory for the images; larger sets stream from pinned memory")
+    e.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_cmd_train)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``resnet-fer`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        import torch  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        print("resnet-fer needs PyTorch: pip install 'bpnet-fer[torch]'", file=sys.stderr)
+        return 2
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""The training step and evaluation loop, the optimiser and the learning-rate schedule.
+
+:class:`Engine` owns one model for a whole cross-validation run: the folds reload fresh
+initial weights into the same module, so ``torch.compile`` traces it once, not once per fold.
+Nothing in the step synchronises the GPU with the host; the epoch's loss and accuracy
+accumulate on the device and are read once per epoch.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .augment import _augment_core, _mix_core, normalize, sample_params
+from .data import ImageStore
+from .distributed import DistInfo, all_reduce_sum
+
+if TYPE_CHECKING:
+    from .train import TrainConfig
+
+__all__ = ["Engine", "lr_factor", "make_optimizer", "make_scheduler", "maybe_compile",
+           "soft_cross_entropy"]
+
+
+def soft_cross_entropy(logits: Tensor, target: Tensor, label_smoothing: float = 0.0,
+                       weight: Tensor | None = None) -> Tensor:
+    """Mean cross-entropy against soft targets (mixup/cutmix), with label smoothing.
+
+    Parameters
+    ----------
+    logits : Tensor, shape (B, C)
+    target : Tensor, shape (B, C)
+        Rows sum to 1.
+    label_smoothing : float
+        Target becomes ``(1 - eps) * target + eps / C``.
+    weight : Tensor, shape (C,), optional
+        Class weights.
+    """
+    if label_smoothing:
+        target = target * (1 - label_smoothing) + label_smoothing / logits.shape[1]
+    # The loss in fp32 even under bf16 autocast: log-softmax of bf16 logits loses digits.
+    return F.cross_entropy(logits.float(), target, weight=weight)
+
+
+def lr_factor(step: int, total: int, schedule: str = "onecycle", warmup: float = 0.15) -> float:
+    """Learning-rate multiplier at optimiser step ``step`` of ``total``.
+
+    ``"onecycle"``: linear warm-up from 1/25 to 1 over the first ``warmup`` fraction, then
+    cosine annealing to 1e-4 (``torch.optim.lr_scheduler.OneCycleLR`` without momentum
+    cycling). ``"cosine"``: linear warm-up from 0, then cosine annealing to 0.
+    """
+    n_warm = int(round(warmup * total))
+    if step < n_warm:
+        start = 1 / 25 if schedule == "onecycle" else 0.0
+        return start + (1 - start) * (step + 1) / n_warm
+    t = min(1.0, (step - n_warm) / max(1, total - n_warm))
+    floor = 1e-4 if schedule == "onecycle" else 0.0
+    return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def make_optimizer(model: nn.Module, config: "TrainConfig", device: torch.device) -> torch.optim.AdamW:
+    """AdamW; no weight decay on BatchNorm and bias parameters; fused kernels on CUDA."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    # Fused: one kernel for all parameters instead of several per tensor.
+    extra = {"fused": True} if device.type == "cuda" else {}
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.999), **extra)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: "TrainConfig",
+                   total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Per-step :func:`lr_factor` schedule (its state dict holds numbers only)."""
+    def factor(step: int) -> float:
+        return lr_factor(step, total_steps, config.schedule, config.warmup)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class _Compiled:
+    """``torch.compile(fn)`` that falls back to eager, with a warning, if compilation fails."""
+
+    def __init__(self, fn: Callable, **kwargs: Any) -> None:
+        self.eager, self.compiled, self.kwargs = fn, torch.compile(fn, **kwargs), kwargs
+
+    def __call__(self, *args: Any) -> Any:
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except Exception as exc:  # compiler or backend failure: the eager path still works
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {str(exc)[:300]}); "
+                              "running eagerly", RuntimeWarning, stacklevel=2)
+                self.compiled = None
+        return self.eager(*args)
+
+
+def maybe_compile(fn: Callable, enabled: bool, **kwargs: Any) -> Callable:
+    """``fn`` compiled with ``torch.compile(**kwargs)`` when ``enabled``, else ``fn``."""
+    return _Compiled(fn, **kwargs) if enabled else fn
+
+
+@dataclass
+class Engine:
+    """A model and its data on one device, with compiled train/eval paths.
+
+    Attributes
+    ----------
+    model : nn.Module
+        The plain module (its ``state_dict`` is what checkpoints hold).
+    train_forward, eval_forward : callable
+        The module as called in training (DDP-wrapped and/or compiled) and evaluation.
+    augment_fn : callable
+        ``(uint8 images, labels, params table) -> (input, soft targets)``.
+    store : ImageStore
+    config : TrainConfig
+    n_classes : int
+    dist : DistInfo
+    """
+
+    model: nn.Module
+    train_forward: Callable
+    eval_forward: Callable
+    augment_fn: Callable
+    store: ImageStore
+    config: "TrainConfig"
+    n_classes: int
+    dist: DistInfo
+
+    @property
+    def device(self) -> torch.device:
+        return self.store.device
+
+    @property
+    def input_dtype(self) -> torch.dtype:
+        # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
+        # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
+        return torch.bfloat16 if self.amp else torch.float32
+
+    @property
+    def amp(self) -> bool:
+        return self.config.amp and self.device.type == "cuda"
+
+    def autocast(self):
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def batch_size(self, n_train: int) -> int:
+        """The global batch: ``config.batch_size``, at most the training set, a multiple of world."""
+        world = self.dist.world_size
+        b = min(self.config.batch_size, n_train) // world * world
+        if b < world:
+            raise ValueError(f"{n_train} training images cannot fill a batch on {world} ranks")
+        return b
+
+    def train_epoch(self, optimizer: torch.optim.Optimizer, scheduler: Any, train_idx: np.ndarray,
+                    seed: Sequence[int], class_weight: Tensor | None = None) -> tuple[float, float]:
+        """One epoch over a random order of ``train_idx``; returns (mean loss, accuracy).
+
+        The order and the augmentation parameters are drawn from ``seed`` (e.g.
+        ``(seed, fold, epoch)``), so an epoch is the same whether or not the run was resumed.
+        The last ``len(train_idx) % batch`` samples of the order are dropped: every step has
+        the same shape (one compiled graph, equal BatchNorm batches).
+        """
+        cfg, rank, world = self.config, self.dist.rank, self.dist.world_size
+        b_global = self.batch_size(len(train_idx))
+        steps = len(train_idx) // b_global
+        rng = np.random.default_rng(list(seed))
+        order = rng.permutation(train_idx)[: steps * b_global]
+        params = sample_params(len(order), cfg.augment, list(seed) + [1]).table
+        # This rank's share of every global batch: positions rank, rank + world, ...
+        mine = np.arange(steps * b_global).reshape(steps, b_global)[:, rank::world].reshape(-1)
+        order_dev = torch.from_numpy(order[mine]).to(self.store.index_device)
+        table = params[torch.from_numpy(mine)].to(self.device)  # one small copy per epoch
+        b = b_global // world
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        self.model.train()
+        for step in range(steps):
+            rows = slice(step * b, (step + 1) * b)
+            images, y = self.store.gather(order_dev[rows])
+            x, target = self.augment_fn(images, y, table[rows])
+            with self.autocast():
+                logits = self.train_forward(x)
+            loss = soft_cross_entropy(logits, target, cfg.label_smoothing, class_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * b
+            correct += (logits.detach().argmax(1) == y).sum()
+        totals = all_reduce_sum(torch.stack([loss_sum, correct.float()]))
+        loss, hits = totals.tolist()  # the one host-device synchronisation of the epoch
+        return loss / (steps * b_global), hits / (steps * b_global)
+
+    @torch.no_grad()
+    def predict(self, index: np.ndarray) -> Tensor:
+        """Logits (float32, CPU) of the images at ``index``, in eval mode, unaugmented."""
+        cfg = self.config
+        eb = cfg.eval_batch_size
+        pad = cfg.compile and self.device.type == "cuda"  # one shape -> one compiled graph
+        self.model.eval()
+        out = []
+        for start in range(0, len(index), eb):
+            chunk = np.asarray(index[start:start + eb])
+            m = len(chunk)
+            if pad and m < eb:
+                chunk = np.concatenate([chunk, np.repeat(chunk[:1], eb - m)])
+            images, _ = self.store.gather(torch.from_numpy(chunk).to(self.store.index_device))
+            x = normalize(images, cfg.size, dtype=self.input_dtype, channels_last=self.channels_last)
+            with self.autocast():
+                logits = self.eval_forward(x)
+            out.append(logits[:m].float())
+        self.model.train()
+        return torch.cat(out).cpu()
+
+    @property
+    def channels_last(self) -> bool:
+        return self.config.channels_last and self.device.type == "cuda"
+
+
+def build_augment_fn(config: "TrainConfig", n_classes: int, input_dtype: torch.dtype,
+                     channels_last: bool, compiled: bool) -> Callable:
+    """``(images, y, table) -> (x, target)``: augmentation, then mixing if the config mixes."""
+    aug = config.augment
+    mixing = aug.mix_prob > 0 and (aug.mixup > 0 or aug.cutmix > 0)
+    mean, std = tuple(config.mean), tuple(config.std)
+
+    def augment_fn(images: Tensor, y: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
+        x = _augment_core(images, table, config.size, config.size, mean, std, input_dtype,
+                          channels_last)
+        if mixing:
+            return _mix_core(x, y, table, n_classes)
+        return x, F.one_hot(y, n_classes).float()
+
+    # dynamic=False: the batch shape never changes, so specialise (and fuse) fully.
+    return maybe_compile(augment_fn, compiled, dynamic=False)
