@@ -15,3 +15,4 @@ autodoc_member_order = "bysource"
 autodoc_mock_imports = ["torch", "torchvision", "cv2"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+suppress_warnings = ["ref.python"]  # same short names (CVResult, y) in bpnet and resnet_fer
