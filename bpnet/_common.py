@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
+
 #: Class order everywhere in bpnet: label ``k`` (0..6) is ``CLASS_NAMES[k]``; the SFEW
 #: sheet's labels are 1..7 in the same order.
 CLASS_NAMES: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise")
@@ -10,6 +12,12 @@ CLASS_NAMES: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Neutral", 
 
 class DataQuirkWarning(UserWarning):
     """A loader met a known irregularity in the data, handled it and says how."""
+
+
+def class_summary(y, class_names: Sequence[str]) -> str:
+    """``'Angry 100, Disgust 75, ...'``: the class counts of labels ``y``."""
+    counts = np.bincount(np.asarray(y), minlength=len(class_names))
+    return ", ".join(f"{c} {k}" for c, k in zip(class_names, counts))
 
 
 def movie_from_name(name: str) -> str:

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 from PIL import Image
 
-from ._common import CLASS_NAMES, DataQuirkWarning, format_quirks, movie_from_name
+from ._common import (
+    CLASS_NAMES, DataQuirkWarning, class_summary, format_quirks, movie_from_name,
+)
 
 if TYPE_CHECKING:
     from .datasets import FeatureDataset
@@ -24,10 +26,6 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 def _and(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
 
-
-def _summary(y: np.ndarray, class_names: Sequence[str]) -> str:
-    counts = np.bincount(y, minlength=len(class_names))
-    return ", ".join(f"{c} {k}" for c, k in zip(class_names, counts))
 
 
 @dataclass
@@ -59,7 +57,7 @@ class ImageFolder:
 
     def __repr__(self) -> str:
         return (f"ImageFolder({str(self.root)!r}, n={len(self)}, "
-                f"classes: {_summary(self.y, self.class_names)})")
+                f"classes: {class_summary(self.y, self.class_names)})")
 
     def duplicate_names(self) -> dict[str, list[str]]:
         """Names stored in more than one class folder -> those folders' class names."""
@@ -106,7 +104,7 @@ class ImageDataset:
 
     def __repr__(self) -> str:
         return (f"ImageDataset(images={self.images.shape}, groups={len(np.unique(self.groups))}, "
-                f"classes: {_summary(self.y, self.class_names)})")
+                f"classes: {class_summary(self.y, self.class_names)})")
 
     def subset(self, index: np.ndarray) -> "ImageDataset":
         """The images selected by an integer or boolean ``index``."""

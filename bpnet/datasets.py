@@ -21,7 +21,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ._common import CLASS_NAMES, DataQuirkWarning, format_quirks, movie_from_name
+from ._common import (
+    CLASS_NAMES, DataQuirkWarning, class_summary, format_quirks, movie_from_name,
+)
 from ._imagefolder import (
     CrossCheckReport, ImageDataset, ImageFolder, cross_check, load_image_dataset, load_images,
     scan_image_folder, scan_with_quirks,
@@ -39,10 +41,6 @@ SFEW_FEATURE_NAMES: tuple[str, ...] = tuple(
 )
 _NAME_SUFFIXES = (".mat", ".png", ".jpg", ".jpeg")
 
-
-def _class_summary(y: np.ndarray, class_names: Sequence[str]) -> str:
-    counts = np.bincount(y, minlength=len(class_names))
-    return ", ".join(f"{c} {k}" for c, k in zip(class_names, counts))
 
 
 @dataclass
@@ -91,7 +89,7 @@ class FeatureDataset:
     def __repr__(self) -> str:
         return (f"FeatureDataset(n={len(self)}, n_features={self.X.shape[1]}, "
                 f"groups={len(np.unique(self.groups))}, classes: "
-                f"{_class_summary(self.y, self.class_names)})")
+                f"{class_summary(self.y, self.class_names)})")
 
     def class_counts(self) -> np.ndarray:
         """Number of samples per class, shape (n_classes,)."""

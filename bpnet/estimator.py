@@ -302,7 +302,4 @@ class BPClassifier:
     @classmethod
     def load(cls, path) -> "BPClassifier":
         """Load a classifier saved with :meth:`save`."""
-        obj = io.load(path)
-        if not isinstance(obj, cls):
-            raise ValueError(f"{path} holds a {type(obj).__name__}, not a BPClassifier")
-        return obj
+        return io.load(path, expect=cls)

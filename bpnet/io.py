@@ -73,15 +73,21 @@ def save(obj, path) -> Path:
     return obj.save(path)
 
 
-def load(path):
-    """Load what :func:`save` wrote; returns a BPNetwork or a BPClassifier."""
+def load(path, expect: type | None = None):
+    """Load what :func:`save` wrote; returns a BPNetwork or a BPClassifier.
+
+    With ``expect`` (a class), anything else in the file is a ValueError.
+    """
     from .estimator import BPClassifier
 
     meta, arrays = load_arrays(path)
     kinds = {"BPNetwork": network_from_arrays, "BPClassifier": BPClassifier._from_arrays}
     if meta.get("kind") not in kinds:
         raise ValueError(f"{path}: unknown object kind {meta.get('kind')!r}")
-    return kinds[meta["kind"]](meta, arrays)
+    obj = kinds[meta["kind"]](meta, arrays)
+    if expect is not None and not isinstance(obj, expect):
+        raise ValueError(f"{path} holds a {type(obj).__name__}, not a {expect.__name__}")
+    return obj
 
 
 def network_to_arrays(net) -> tuple[dict, dict]:

@@ -290,10 +290,7 @@ class BPNetwork:
         """Load a network saved with :meth:`save`."""
         from . import io
 
-        obj = io.load(path)
-        if not isinstance(obj, cls):
-            raise ValueError(f"{path} holds a {type(obj).__name__}, not a BPNetwork")
-        return obj
+        return io.load(path, expect=cls)
 
     def __repr__(self) -> str:
         stack = "" if self.n_models is None else f", n_models={self.n_models}"

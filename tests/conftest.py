@@ -32,3 +32,13 @@ def sfew_dir() -> Path:
     if path is None:
         pytest.skip("SFEW data not found: set $SFEW_DIR or place it in ../shared/data/sfew")
     return path
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny tensors: one thread is fastest, and on a busy machine OpenMP threads stall."""
+    torch = pytest.importorskip("torch")
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,13 +12,7 @@ from resnet_fer.data import ImageStore, load_image_folder, synthetic_images  # n
 from resnet_fer.faces import centre_box, square_box  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and on a busy machine OpenMP threads stall."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture()

@@ -7,13 +7,7 @@ torchvision = pytest.importorskip("torchvision")
 from resnet_fer.model import BasicBlock, ResNet, resnet18  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and on a busy machine OpenMP threads stall."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _n_params(model):

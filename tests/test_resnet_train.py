@@ -19,13 +19,7 @@ from resnet_fer.engine import lr_factor  # noqa: E402
 from resnet_fer.train import NonFiniteLossError, cross_validate  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is fastest, and on a busy machine OpenMP threads stall."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 TINY = TrainConfig(epochs=2, batch_size=8, size=16, width=4, stem="small", dropout=0.2)
