@@ -78,14 +78,14 @@ class TorchBPNetwork:
             return torch.softmax(z, dim=-1)
         return z
 
-    def _loss_one(self, X, y, w):
-        """Loss of one model on ``X`` (n, n_in) with weights ``w`` (n,) or None."""
+    def _loss_one(self, X, y, w, k=None):
+        """Loss of model ``k`` on ``X`` (n, n_in) with weights ``w`` (n,) or None."""
         torch = _torch()
         F = torch.nn.functional
-        z = self.logits(X, self._k)
+        z = self.logits(X, k)
         T = F.one_hot(y, self.n_outputs).to(z.dtype)
         if self.loss == "mse":
-            out = self.forward(X, self._k)
+            out = self.forward(X, k)
             if w is None:
                 return F.mse_loss(out, T)
             return (w * ((out - T) ** 2).mean(-1)).sum() / w.sum()
@@ -109,18 +109,16 @@ class TorchBPNetwork:
         sw = None if sample_weight is None else torch.as_tensor(
             np.asarray(sample_weight), dtype=dtype, device=device)
         if self.n_models is None:
-            self._k = None
             return self._loss_one(X, y, sw)
         losses = []
         for k in range(self.n_models):
-            self._k = k
             Xk = X[k] if X.ndim == 3 else X
             yk = y[k] if y.ndim == 2 else y
             wk = None if sw is None else (sw[k] if sw.ndim == 2 else sw)
             if wk is not None and bool(((wk == 0) | (wk == 1)).all()):
                 keep = wk.bool()  # a 0/1 mask: use the plain torch loss on the subset
                 Xk, yk, wk = Xk[keep], yk[keep], None
-            losses.append(self._loss_one(Xk, yk, wk))
+            losses.append(self._loss_one(Xk, yk, wk, k))
         return torch.stack(losses)
 
     def loss_and_grads(self, X, y, sample_weight=None):
