@@ -243,3 +243,19 @@ def test_pruning_on_sfew_costs_at_most_one_point(sfew_dir):
     assert summary["n_hidden_mean"] < summary["n_hidden_mean_before_pruning"]  # it did prune
     assert summary["test_accuracy_mean"] >= summary["test_accuracy_mean_before_pruning"] - 0.01
     assert summary["test_accuracy_mean"] > 1 / 7  # above chance
+
+
+def test_several_per_round_never_share_a_unit():
+    X, _ = data()
+    net = bpnet.BPNetwork(4, 6, 3, seed=2)
+    W1, b1 = net.params["W1"], net.params["b1"]
+    for j in (2, 4):  # units 0, 2 and 4 are copies: three overlapping pairs
+        W1[:, j], b1[j] = W1[:, 0], b1[0]
+    before = net.forward(X)
+    pruner = DistinctivenessPruner(compensate=True, max_per_round=5)
+    first = pruner.prune(net, X)
+    assert [(r.unit, r.partner) for r in first] == [(2, 0)]  # (0, 4) and (2, 4) overlap it
+    second = pruner.prune(net, X)
+    assert [(r.unit, r.partner, r.reason) for r in second] == [(3, 0, "similar")]  # old unit 4
+    assert net.n_hidden == 4
+    np.testing.assert_allclose(net.forward(X), before, rtol=0, atol=1e-12)
