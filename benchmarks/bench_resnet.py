@@ -76,6 +76,14 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _steps_per_s(step, cfg: "Config", device: torch.device) -> float:
+    """Images/s of ``step()`` (one optimiser step on ``cfg.batch`` images), after a warm-up."""
+    for _ in range(cfg.warmup):
+        step()
+    _sync(device)
+    return cfg.steps * cfg.batch / _timed(lambda: [step() for _ in range(cfg.steps)], device)
+
+
 def _timed(fn, device: torch.device) -> float:
     """Seconds taken by ``fn()`` (CUDA events on the GPU, perf_counter on the CPU)."""
     if device.type == "cuda":
@@ -126,18 +134,15 @@ def bench_torchvision(cfg: Config, folder: Path, device: torch.device) -> float:
 
     it = batches()
 
-    def run(n):
-        for _ in range(n):
-            x, y = next(it)
-            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    def step():
+        x, y = next(it)
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
-    run(cfg.warmup)
-    _sync(device)
-    return cfg.steps * cfg.batch / _timed(lambda: run(cfg.steps), device)
+    return _steps_per_s(step, cfg, device)
 
 
 def _engine(cfg: Config, images, y, device: torch.device, budget: int | None = None) -> Engine:
@@ -179,17 +184,14 @@ def bench_model_only(cfg: Config, engine: Engine) -> float:
     y = torch.randint(0, 7, (cfg.batch,), device=device)
     opt = make_optimizer(engine.model, engine.config, device)
 
-    def run(n):
-        for _ in range(n):
-            with engine.autocast():
-                loss = F.cross_entropy(engine.train_forward(x).float(), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    def step():
+        with engine.autocast():
+            loss = F.cross_entropy(engine.train_forward(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
 
-    run(cfg.warmup)
-    _sync(device)
-    return cfg.steps * cfg.batch / _timed(lambda: run(cfg.steps), device)
+    return _steps_per_s(step, cfg, device)
 
 
 def bench_augment(cfg: Config, engine: Engine) -> dict:
