@@ -32,8 +32,13 @@ class GradcheckReport(dict):
     absolute entry of the numerical gradient (the infinity-norm relative error
     ``|g - g_hat|_inf / |g_hat|_inf``). Dividing by the largest entry rather
     than entry by entry keeps gradients that are zero or tiny by chance from
-    reporting rounding noise as failure. A parameter whose numerical gradient
-    is exactly zero everywhere reports the absolute difference instead.
+    reporting rounding noise as failure. For the same reason the divisor is
+    never smaller than ``scale_floor`` (1e-3) times the largest numerical
+    gradient entry of the whole model: a central difference carries an
+    absolute rounding error of about ``1e-16 * |L| / eps``, which a parameter
+    whose entire gradient is tiny (a bias feeding one saturated unit, say)
+    would otherwise report as a failure. A model whose numerical gradient is
+    zero everywhere reports absolute differences.
     """
 
     def __init__(self, errors: dict, tol: float, worst_index: dict):
@@ -59,7 +64,8 @@ class GradcheckReport(dict):
         return "\n".join(rows)
 
 
-def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, **loss_kwargs) -> GradcheckReport:
+def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, scale_floor: float = 1e-3,
+              **loss_kwargs) -> GradcheckReport:
     """Compare ``model.loss_and_grads`` with central finite differences.
 
     Parameters
@@ -74,6 +80,9 @@ def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, **loss_kwargs) 
         Finite-difference step.
     tol : float
         Threshold used by :meth:`GradcheckReport.passed` and the printed status.
+    scale_floor : float
+        Lower bound of each parameter's divisor, relative to the largest
+        numerical gradient entry of the model (see :class:`GradcheckReport`).
     **loss_kwargs
         Passed to ``loss_and_grads`` (e.g. ``sample_weight``).
 
@@ -100,7 +109,7 @@ def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, **loss_kwargs) 
 
     _, grads = model.loss_and_grads(X, y, **loss_kwargs)
     analytic = {name: np.array(g, dtype=np.float64) for name, g in grads.items()}
-    errors, worst = {}, {}
+    numerics = {}
     for name, p in params.items():
         if name not in analytic:
             raise ValueError(f"loss_and_grads returned no gradient for parameter {name!r}")
@@ -116,9 +125,14 @@ def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, **loss_kwargs) 
             down = total_loss()
             p[idx] = orig  # restore exactly: the model must be left as it was
             numeric[idx] = (up - down) / (2 * eps)
+        numerics[name] = numeric
+    overall = max((np.abs(n).max(initial=0.0) for n in numerics.values()), default=0.0)
+    errors, worst = {}, {}
+    for name, numeric in numerics.items():
         diff = np.abs(analytic[name] - numeric)
-        scale = np.abs(numeric).max() if numeric.size else 0.0
-        errors[name] = float(diff.max() / scale) if scale > 0 else float(diff.max(initial=0.0))
-        worst[name] = np.unravel_index(diff.argmax(), diff.shape) if diff.size else ()
-        worst[name] = tuple(int(i) for i in worst[name])
+        scale = max(np.abs(numeric).max(initial=0.0), scale_floor * overall)
+        errors[name] = float(diff.max(initial=0.0) / scale) if scale > 0 else \
+            float(diff.max(initial=0.0))
+        index = np.unravel_index(diff.argmax(), diff.shape) if diff.size else ()
+        worst[name] = tuple(int(i) for i in index)
     return GradcheckReport(errors, tol, worst)
