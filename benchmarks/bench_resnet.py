@@ -38,10 +38,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from resnet_fer import distributed
 from resnet_fer.config import TrainConfig
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images
-from resnet_fer.engine import Engine, build_augment_fn, make_optimizer, make_scheduler, maybe_compile
+from resnet_fer.engine import Engine, make_optimizer, make_scheduler
 from resnet_fer.train import build_model, cross_validate
 
 #: Dense bf16 tensor-core peaks (FLOP/s) for the model FLOP utilisation.
@@ -102,7 +101,7 @@ def _data(cfg: Config, tmp: Path):
     """The decoded set for (b)/(c) and an image folder on disk for (a)."""
     if cfg.data:
         return load_image_folder(cfg.data, size=cfg.size, cache_dir=tmp / "cache"), Path(cfg.data)
-    from bpnet.synthetic import synthetic_faces, write_image_folder
+    from bpnet.data.synthetic import synthetic_faces, write_image_folder
 
     data = synthetic_images(cfg.synthetic_per_class, size=cfg.size)
     faces = synthetic_faces(cfg.synthetic_per_class, size=cfg.size)
@@ -148,14 +147,8 @@ def bench_torchvision(cfg: Config, folder: Path, device: torch.device) -> float:
 def _engine(cfg: Config, images, y, device: torch.device, budget: int | None = None) -> Engine:
     tc = TrainConfig(batch_size=cfg.batch, size=cfg.size, width=cfg.width, stem=cfg.stem,
                      compile=cfg.compile, memory_budget=budget)
-    cuda = device.type == "cuda"
-    fmt = torch.channels_last if cuda else torch.preserve_format
-    model = build_model(tc).to(device, memory_format=fmt)
-    fwd = maybe_compile(model, tc.compile and cuda)
-    dtype = torch.bfloat16 if cuda else torch.float32
-    aug = build_augment_fn(tc, 7, dtype, cuda, tc.compile and cuda)
     store = ImageStore(images, y, device, budget)
-    return Engine(model, fwd, fwd, aug, store, tc, 7, distributed.current())
+    return Engine(build_model(tc).to(device), store, tc, 7)
 
 
 def bench_resnet_fer(cfg: Config, engine: Engine) -> tuple[float, float]:
@@ -202,7 +195,7 @@ def bench_augment(cfg: Config, engine: Engine) -> dict:
     index = torch.arange(cfg.batch, device=engine.store.index_device) % len(engine.store)
     images, y = engine.store.gather(index)
     table = sample_params(cfg.batch, engine.config.augment, 0, device).table
-    eager = build_augment_fn(engine.config, 7, engine.input_dtype, engine.channels_last, False)
+    eager = engine.build_augment_fn(compiled=False)
     compiled = engine.augment_fn if device.type == "cuda" and cfg.compile else None
     for name, fn in (("eager", eager), ("compiled", compiled)):
         if fn is None:

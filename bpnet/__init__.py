@@ -4,11 +4,11 @@ Hand-written forward and backward passes (:mod:`bpnet.network`), optimisers
 identical to ``torch.optim`` (:mod:`bpnet.optim`), a public gradient checker
 (:func:`bpnet.gradcheck`), a scikit-learn style classifier
 (:class:`bpnet.BPClassifier`), distinctiveness pruning (:mod:`bpnet.pruning`),
-cross-validation with all folds trained at once (:mod:`bpnet.kfold`), and the
-data side of the study: SFEW loaders and synthetic faces (:mod:`bpnet.datasets`,
-:mod:`bpnet.synthetic`), PHOG/LPQ/PCA features (:mod:`bpnet.features`), splits
+cross-validation with all folds trained at once (:mod:`bpnet.kfold`), splits
 (:mod:`bpnet.crossval`), normalisation (:mod:`bpnet.preprocessing`) and the
-paper's metrics (:mod:`bpnet.metrics`). PyTorch is optional and only used by
+paper's metrics (:mod:`bpnet.metrics`). The data side of the study (SFEW
+loaders, image folders, PHOG/LPQ/PCA features, the synthetic faces) is the
+sub-package :mod:`bpnet.data`. PyTorch is optional and only used by
 :mod:`bpnet.torch_reference`, the oracle the tests compare against.
 """
 from .estimator import BPClassifier, TrainingError

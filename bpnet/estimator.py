@@ -276,6 +276,14 @@ class BPClassifier:
     # --- persistence -----------------------------------------------------------
     def save(self, path):
         """Save the fitted classifier to ``path`` (.npz + JSON metadata, no pickle)."""
+        return io.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "BPClassifier":
+        """Load a classifier saved with :meth:`save`."""
+        return io.load(path, expect=cls)
+
+    def _to_arrays(self) -> tuple[dict, dict]:
         self._check_fitted()
         params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
                   for k, v in self.get_params().items()}
@@ -285,7 +293,7 @@ class BPClassifier:
         arrays["classes_"] = self.classes_
         meta = {"params": params, "history": self.history_,
                 "n_features_in": self.n_features_in_, **net_meta}
-        return io.save_arrays(path, "BPClassifier", meta, arrays)
+        return meta, arrays
 
     @classmethod
     def _from_arrays(cls, meta: dict, arrays: dict) -> "BPClassifier":
@@ -299,7 +307,5 @@ class BPClassifier:
         clf.net_ = io.network_from_arrays(meta, arrays)
         return clf
 
-    @classmethod
-    def load(cls, path) -> "BPClassifier":
-        """Load a classifier saved with :meth:`save`."""
-        return io.load(path, expect=cls)
+
+io.register_kind("BPClassifier", BPClassifier, BPClassifier._to_arrays, BPClassifier._from_arrays)

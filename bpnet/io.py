@@ -6,6 +6,11 @@ document with the format version, the kind of object and its configuration.
 Loading uses ``np.load(..., allow_pickle=False)``, so a file cannot execute
 code, and any file that is not a complete bpnet archive raises a ``ValueError``
 saying so.
+
+This is the file layer: it knows the network (:class:`~bpnet.network.BPNetwork`)
+but the network does not know it. Higher layers that save objects of their own
+(the estimator) register a kind with :func:`register_kind`, so :func:`load` can
+rebuild them without this module importing theirs.
 """
 from __future__ import annotations
 
@@ -14,8 +19,11 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
+
+from .network import BPNetwork
 
 FORMAT = "bpnet"
 FORMAT_VERSION = 1
@@ -68,9 +76,32 @@ def load_arrays(path) -> tuple[dict, dict]:
     return meta, arrays
 
 
+ToArrays = Callable[[Any], "tuple[dict, dict]"]
+FromArrays = Callable[[dict, dict], Any]
+#: kind name -> (class, to_arrays, from_arrays); see :func:`register_kind`
+_KINDS: dict[str, tuple[type, ToArrays, FromArrays]] = {}
+
+
+def register_kind(name: str, cls: type, to_arrays: ToArrays, from_arrays: FromArrays) -> None:
+    """Teach :func:`save` and :func:`load` a kind of object.
+
+    ``to_arrays(obj) -> (meta, arrays)`` gives JSON-serialisable metadata and a dict of
+    arrays; ``from_arrays(meta, arrays) -> obj`` rebuilds the object (raising ValueError
+    on inconsistent contents).
+    """
+    _KINDS[name] = (cls, to_arrays, from_arrays)
+
+
 def save(obj, path) -> Path:
-    """Save a :class:`~bpnet.BPNetwork` or a fitted :class:`~bpnet.BPClassifier`."""
-    return obj.save(path)
+    """Save a :class:`~bpnet.BPNetwork` or a fitted :class:`~bpnet.BPClassifier` to ``path``.
+
+    The suffix ``.npz`` is added when missing; returns the path written.
+    """
+    for name, (cls, to_arrays, _) in _KINDS.items():
+        if type(obj) is cls:
+            meta, arrays = to_arrays(obj)
+            return save_arrays(path, name, meta, arrays)
+    raise TypeError(f"cannot save a {type(obj).__name__}; known kinds: {', '.join(_KINDS)}")
 
 
 def load(path, expect: type | None = None):
@@ -78,28 +109,25 @@ def load(path, expect: type | None = None):
 
     With ``expect`` (a class), anything else in the file is a ValueError.
     """
-    from .estimator import BPClassifier
-
     meta, arrays = load_arrays(path)
-    kinds = {"BPNetwork": network_from_arrays, "BPClassifier": BPClassifier._from_arrays}
-    if meta.get("kind") not in kinds:
+    if meta.get("kind") not in _KINDS:
         raise ValueError(f"{path}: unknown object kind {meta.get('kind')!r}")
-    obj = kinds[meta["kind"]](meta, arrays)
+    obj = _KINDS[meta["kind"]][2](meta, arrays)
     if expect is not None and not isinstance(obj, expect):
         raise ValueError(f"{path} holds a {type(obj).__name__}, not a {expect.__name__}")
     return obj
 
 
-def network_to_arrays(net) -> tuple[dict, dict]:
+def network_to_arrays(net: BPNetwork) -> tuple[dict, dict]:
+    """``(meta, arrays)`` of a network: its config and notes, its parameters and unit mask."""
     arrays = dict(net.params)
     if net.unit_mask is not None:
         arrays["unit_mask"] = net.unit_mask
     return {"config": net.config(), "info": net.info}, arrays
 
 
-def network_from_arrays(meta: dict, arrays: dict):
-    from .network import BPNetwork
-
+def network_from_arrays(meta: dict, arrays: dict) -> BPNetwork:
+    """Inverse of :func:`network_to_arrays`; ValueError when the arrays disagree with the config."""
     cfg = dict(meta["config"])
     try:
         net = BPNetwork(**cfg, seed=0)
@@ -113,3 +141,6 @@ def network_from_arrays(meta: dict, arrays: dict):
     net.unit_mask = arrays.get("unit_mask")
     net.info = meta.get("info", {})
     return net
+
+
+register_kind("BPNetwork", BPNetwork, network_to_arrays, network_from_arrays)

@@ -278,20 +278,6 @@ class BPNetwork:
             new.unit_mask = None
         return new
 
-    def save(self, path):
-        """Save to ``path`` (.npz of arrays + JSON metadata; see :mod:`bpnet.io`)."""
-        from . import io
-
-        meta, arrays = io.network_to_arrays(self)
-        return io.save_arrays(path, "BPNetwork", meta, arrays)
-
-    @classmethod
-    def load(cls, path) -> "BPNetwork":
-        """Load a network saved with :meth:`save`."""
-        from . import io
-
-        return io.load(path, expect=cls)
-
     def __repr__(self) -> str:
         stack = "" if self.n_models is None else f", n_models={self.n_models}"
         return (f"BPNetwork({self.n_inputs}, {self.n_hidden}, {self.n_outputs}, "

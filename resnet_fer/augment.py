@@ -14,7 +14,7 @@ so a run's augmentations depend only on the seed (not on the device, nor on how 
 interrupted run got), and the device receives one small copy per epoch instead of running a
 random-number kernel per step. The same code runs on CPU (tests) and GPU; on CUDA the
 trainer compiles the whole uint8 -> (input, soft targets) function
-(:func:`resnet_fer.engine.build_augment_fn`) with ``torch.compile``: inductor decomposes
+(:func:`augment_batch`, in :class:`resnet_fer.engine.Engine`) with ``torch.compile``: inductor decomposes
 ``grid_sampler_2d`` and fuses the bilinear gather, jitter, normalisation and mixing into a
 few Triton kernels that read uint8 and write bf16, so no hand-written kernel is needed
 (``benchmarks/bench_resnet.py`` times eager against compiled).
@@ -291,15 +291,28 @@ def mix(x: Tensor, y: Tensor, params: AugmentParams, n_classes: int) -> tuple[Te
     return _mix_core(x, y, params.table, n_classes)
 
 
-def augment_batch(images: Tensor, y: Tensor, params: AugmentParams, n_classes: int,
+def augment_batch(images: Tensor, y: Tensor, params: AugmentParams | Tensor, n_classes: int,
                   size: int | tuple[int, int] | None = None, mean: Sequence[float] = IMAGENET_MEAN,
                   std: Sequence[float] = IMAGENET_STD, dtype: torch.dtype = torch.float32,
-                  channels_last: bool = True) -> tuple[Tensor, Tensor]:
+                  channels_last: bool = True, mixing: bool = True) -> tuple[Tensor, Tensor]:
     """:func:`augment` then :func:`mix`: uint8 batch -> (training input, soft targets).
 
-    The function the trainer wraps in ``torch.compile`` on CUDA (one fused graph).
+    This is the function the trainer compiles on CUDA (:class:`resnet_fer.engine.Engine`):
+    one graph from uint8 pixels to the bf16 input and its targets.
+
+    Parameters
+    ----------
+    params : AugmentParams or Tensor
+        B rows, or their ``table`` (what the trainer passes: a plain tensor is the cheapest
+        input for a compiled graph to guard on).
+    mixing : bool
+        False skips :func:`mix` (the targets are then one-hot), for recipes without
+        mixup/cutmix.
+    Other parameters and the output as :func:`augment` and :func:`mix`.
     """
+    table = params.table if isinstance(params, AugmentParams) else params
     out_h, out_w = _size(size, images.shape[1], images.shape[2])
-    x = _augment_core(images, params.table, out_h, out_w, tuple(mean), tuple(std), dtype,
-                      channels_last)
-    return _mix_core(x, y, params.table, n_classes)
+    x = _augment_core(images, table, out_h, out_w, tuple(mean), tuple(std), dtype, channels_last)
+    if mixing:
+        return _mix_core(x, y, table, n_classes)
+    return x, F.one_hot(y, n_classes).float()

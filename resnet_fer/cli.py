@@ -4,7 +4,7 @@
     Cross-validate the ResNet on an image folder (``--data``) or, without one, on the
     built-in synthetic faces; print the paper's Table 2 and write ``results.json``,
     ``report.md``, ``curves.png`` and per-fold checkpoints to ``--out``. Under ``torchrun``
-    (``torchrun --nproc_per_node=N -m resnet_fer.train ...``) it trains with DDP.
+    (``torchrun --nproc_per_node=N -m resnet_fer train ...``) it trains with DDP.
 """
 from __future__ import annotations
 

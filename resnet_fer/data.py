@@ -1,12 +1,12 @@
 """Images as one uint8 tensor: decode once, cache on disk, keep on the training device.
 
 * :func:`load_image_folder` decodes an ``<Emotion>/<name>.<ext>`` folder (listed by
-  :func:`bpnet.datasets.scan_image_folder`) at a chosen size, optionally around the face
+  :func:`bpnet.data.image_folder.scan_image_folder`) at a chosen size, optionally around the face
   (:class:`resnet_fer.faces.FaceCropper`), and caches the result as one ``.npz`` keyed by a
   hash of the file list, the file sizes and the settings; a cache file that cannot be read
   is rebuilt. A file that cannot be decoded raises an error naming it, or is skipped with a
   warning when ``skip_bad=True``.
-* :func:`synthetic_images` is the built-in offline data (:func:`bpnet.synthetic.synthetic_faces`).
+* :func:`synthetic_images` is the built-in offline data (:func:`bpnet.data.synthetic.synthetic_faces`).
 * :class:`ImageStore` holds the set on the training device as uint8, or, when it does not
   fit a memory budget, in pinned host memory from which each batch is gathered and copied
   asynchronously; either way :meth:`ImageStore.gather` returns the same uint8 batch.
@@ -26,7 +26,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from bpnet.datasets import CLASS_NAMES, scan_image_folder
+from bpnet.data.image_folder import scan_image_folder
+from bpnet.data.sfew import CLASS_NAMES
 
 __all__ = ["FaceImages", "ImageStore", "default_cache_dir", "load_image_folder", "synthetic_images"]
 
@@ -95,8 +96,8 @@ def default_cache_dir() -> Path:
 
 
 def synthetic_images(n_per_class: int = 60, size: int = 64, seed: int = 0) -> FaceImages:
-    """The built-in synthetic faces (:func:`bpnet.synthetic.synthetic_faces`) as a FaceImages."""
-    from bpnet.synthetic import synthetic_faces
+    """The built-in synthetic faces (:func:`bpnet.data.synthetic.synthetic_faces`) as a FaceImages."""
+    from bpnet.data.synthetic import synthetic_faces
 
     data = synthetic_faces(n_per_class=n_per_class, size=size, seed=seed, rgb=True)
     return FaceImages(torch.from_numpy(data.images), data.y, data.groups, data.names,
@@ -109,7 +110,7 @@ def _decode(path: Path, size: int, cropper) -> tuple[np.ndarray, bool]:
         if cropper is None:
             # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: much faster than a full decode.
             image.draft("RGB", (size, size))
-            # The whole frame, squashed to a square (as bpnet.datasets.load_images does).
+            # The whole frame, squashed to a square (as bpnet.data.image_folder.load_images does).
             resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(resized), False
         rgb = np.asarray(image.convert("RGB"))

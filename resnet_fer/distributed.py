@@ -2,9 +2,9 @@
 
 Launch with ``torchrun`` (it sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``, ``MASTER_ADDR``)::
 
-    torchrun --nproc_per_node=8 -m resnet_fer.train --epochs 60            # one node
+    torchrun --nproc_per_node=8 -m resnet_fer train --epochs 60            # one node
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-backend=c10d \\
-        --rdzv-endpoint=HOST:29500 -m resnet_fer.train --out /shared/run   # two nodes
+        --rdzv-endpoint=HOST:29500 -m resnet_fer train --out /shared/run   # two nodes
 
 Every rank holds the (small) image set on its own device; each global batch is sharded
 across the ranks, DistributedDataParallel averages the gradients, and rank 0 alone writes

@@ -8,22 +8,20 @@ accumulate on the device and are read once per epoch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .augment import _augment_core, _mix_core, normalize, sample_params
+from .augment import augment_batch, normalize, sample_params
+from .config import TrainConfig
 from .data import ImageStore
-from .distributed import DistInfo, all_reduce_sum
-
-if TYPE_CHECKING:
-    from .train import TrainConfig
+from .distributed import DistInfo, all_reduce_sum, current
 
 __all__ = ["Engine", "lr_factor", "make_optimizer", "make_scheduler", "maybe_compile",
            "soft_cross_entropy"]
@@ -65,7 +63,7 @@ def lr_factor(step: int, total: int, schedule: str = "onecycle", warmup: float =
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def make_optimizer(model: nn.Module, config: "TrainConfig", device: torch.device) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     """AdamW; no weight decay on BatchNorm and bias parameters; fused kernels on CUDA."""
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
@@ -76,7 +74,7 @@ def make_optimizer(model: nn.Module, config: "TrainConfig", device: torch.device
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.999), **extra)
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, config: "TrainConfig",
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
                    total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-step :func:`lr_factor` schedule (its state dict holds numbers only)."""
     def factor(step: int) -> float:
@@ -106,46 +104,72 @@ def maybe_compile(fn: Callable, enabled: bool, **kwargs: Any) -> Callable:
     return _Compiled(fn, **kwargs) if enabled else fn
 
 
-@dataclass
 class Engine:
-    """A model and its data on one device, with compiled train/eval paths.
+    """A model and its data on one device, with its training and evaluation paths.
 
-    Attributes
+    The engine works out everything that depends on the device once: bf16 autocast and
+    channels_last on CUDA (fp32 and the default layout on CPU), the DistributedDataParallel
+    wrapper under a process group, ``torch.compile`` of the model and of the augmentation
+    (:func:`resnet_fer.augment.augment_batch`) on CUDA.
+
+    Parameters
     ----------
     model : nn.Module
-        The plain module (its ``state_dict`` is what checkpoints hold).
-    train_forward, eval_forward : callable
-        The module as called in training (DDP-wrapped and/or compiled) and evaluation.
-    augment_fn : callable
-        ``(uint8 images, labels, params table) -> (input, soft targets)``.
+        The plain module, already on ``store.device``; its ``state_dict`` is what
+        checkpoints hold. It is converted to channels_last in place on CUDA.
     store : ImageStore
     config : TrainConfig
     n_classes : int
-    dist : DistInfo
+    dist : DistInfo, optional
+        Default: the current process group (:func:`resnet_fer.distributed.current`).
+
+    Attributes
+    ----------
+    train_forward, eval_forward : callable
+        The module as called in training (DDP-wrapped and/or compiled) and evaluation.
+    augment_fn : callable
+        ``(uint8 images, labels, parameter table) -> (input, soft targets)``.
     """
 
-    model: nn.Module
-    train_forward: Callable
-    eval_forward: Callable
-    augment_fn: Callable
-    store: ImageStore
-    config: "TrainConfig"
-    n_classes: int
-    dist: DistInfo
+    def __init__(self, model: nn.Module, store: ImageStore, config: TrainConfig, n_classes: int,
+                 dist: DistInfo | None = None) -> None:
+        self.model, self.store, self.config, self.n_classes = model, store, config, n_classes
+        self.dist = current() if dist is None else dist
+        cuda = self.device.type == "cuda"
+        self.amp = config.amp and cuda
+        self.channels_last = config.channels_last and cuda
+        # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
+        # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
+        self.input_dtype = torch.bfloat16 if self.amp else torch.float32
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        train_module: nn.Module = model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            train_module = DDP(model, device_ids=[self.device.index] if cuda else None)
+        compiled = config.compile and cuda
+        mode = {"mode": config.compile_mode} if config.compile_mode else {}
+        self.train_forward = maybe_compile(train_module, compiled, **mode)
+        # Under DDP, evaluation calls the plain module (no gradient hooks, no buffer broadcast).
+        self.eval_forward = (maybe_compile(model, compiled, **mode) if self.dist.enabled
+                             else self.train_forward)
+        self.augment_fn = self.build_augment_fn(compiled and config.compile_augment)
+
+    def build_augment_fn(self, compiled: bool) -> Callable:
+        """:func:`~resnet_fer.augment.augment_batch` bound to this engine's recipe and device."""
+        aug = self.config.augment
+        fn = functools.partial(
+            augment_batch, n_classes=self.n_classes, size=self.config.size,
+            mean=tuple(self.config.mean), std=tuple(self.config.std), dtype=self.input_dtype,
+            channels_last=self.channels_last,
+            mixing=aug.mix_prob > 0 and (aug.mixup > 0 or aug.cutmix > 0))
+        # dynamic=False: the batch shape never changes, so specialise (and fuse) fully.
+        return maybe_compile(fn, compiled, dynamic=False)
 
     @property
     def device(self) -> torch.device:
         return self.store.device
-
-    @property
-    def input_dtype(self) -> torch.dtype:
-        # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
-        # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
-        return torch.bfloat16 if self.amp else torch.float32
-
-    @property
-    def amp(self) -> bool:
-        return self.config.amp and self.device.type == "cuda"
 
     def autocast(self):
         if self.amp:
@@ -220,25 +244,3 @@ class Engine:
             out.append(logits[:m].float())
         self.model.train()
         return torch.cat(out).cpu()
-
-    @property
-    def channels_last(self) -> bool:
-        return self.config.channels_last and self.device.type == "cuda"
-
-
-def build_augment_fn(config: "TrainConfig", n_classes: int, input_dtype: torch.dtype,
-                     channels_last: bool, compiled: bool) -> Callable:
-    """``(images, y, table) -> (x, target)``: augmentation, then mixing if the config mixes."""
-    aug = config.augment
-    mixing = aug.mix_prob > 0 and (aug.mixup > 0 or aug.cutmix > 0)
-    mean, std = tuple(config.mean), tuple(config.std)
-
-    def augment_fn(images: Tensor, y: Tensor, table: Tensor) -> tuple[Tensor, Tensor]:
-        x = _augment_core(images, table, config.size, config.size, mean, std, input_dtype,
-                          channels_last)
-        if mixing:
-            return _mix_core(x, y, table, n_classes)
-        return x, F.one_hot(y, n_classes).float()
-
-    # dynamic=False: the batch shape never changes, so specialise (and fuse) fully.
-    return maybe_compile(augment_fn, compiled, dynamic=False)

@@ -15,13 +15,12 @@ BP network and the ResNet can be compared on exactly the same folds::
 
 Each fold checkpoints after every epoch (when ``out_dir`` is given); ``resume=True`` picks up
 finished folds and continues an interrupted one exactly where it stopped. Under ``torchrun``
-the same call trains with DistributedDataParallel (``python -m resnet_fer.train`` is the
-command line of :mod:`resnet_fer.cli`'s ``train``).
+the same call trains with DistributedDataParallel (``torchrun ... -m resnet_fer train`` runs
+the command line, :mod:`resnet_fer.cli`).
 """
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,18 +31,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bpnet.datasets import CLASS_NAMES
+from bpnet.data.sfew import CLASS_NAMES
 from bpnet.metrics import confusion_matrix
 
 from . import distributed
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
-from .engine import Engine, build_augment_fn, make_optimizer, make_scheduler, maybe_compile
+from .engine import Engine, make_optimizer, make_scheduler
 from .model import ResNet, resnet18
 from .results import CURVES, CVResult, FoldResult
 
-__all__ = ["EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model", "cross_validate", "main"]
+__all__ = ["EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model", "cross_validate"]
 
 
 class NonFiniteLossError(RuntimeError):
@@ -98,10 +97,47 @@ def _progress(total: int, start: int, desc: str, enabled: bool):
     return tqdm(total=total, initial=start, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
 
 
-def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_idx: np.ndarray,
-              y: np.ndarray, ckpt_dir: Path | None, resume: bool,
-              callback: Callable[[EpochInfo], None] | None, progress: bool) -> FoldResult:
-    cfg, model, device, info = engine.config, engine.model, engine.device, engine.dist
+@dataclass
+class _Fold:
+    """One fold in training: its data, optimiser, schedule, curves and checkpoint path."""
+
+    k: int
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    class_weight: torch.Tensor | None
+    history: dict[str, list[float]]
+    start_epoch: int  # epochs already done (> 0 when resumed)
+    seconds: float  # training time before this process took over
+    path: Path | None
+
+    def state(self, engine: Engine, epoch: int, seconds: float,
+              result: FoldResult | None = None) -> dict[str, Any]:
+        """The checkpoint after ``epoch`` epochs (and, once finished, the fold's result)."""
+        return {"config": engine.config.to_dict(), "fold": self.k, "epoch": epoch,
+                "test_idx": torch.as_tensor(np.asarray(self.test_idx, np.int64)),
+                "model": engine.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "rng": rng_state(engine.device),
+                "history": self.history, "seconds": seconds, "done": result is not None,
+                "result": result.to_state() if result is not None else None}
+
+
+def _class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
+    """Inverse class frequency of the training fold (0 for a class it lacks)."""
+    counts = np.bincount(y_train, minlength=n_classes)
+    w = np.divide(len(y_train), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    return torch.tensor(w, dtype=torch.float32, device=device)
+
+
+def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.ndarray,
+                 y: np.ndarray, ckpt_dir: Path | None, resume: bool) -> _Fold | FoldResult:
+    """Fresh initial weights and optimiser for fold ``k``, or its checkpoint when resuming.
+
+    Returns the finished :class:`FoldResult` when the checkpoint says the fold is done.
+    Call inside the fold's RNG context: a resumed fold restores the RNG state there.
+    """
+    cfg = engine.config
     path = ckpt_dir / f"fold{k}.pt" if ckpt_dir is not None else None
     state = None
     if resume and path is not None and path.is_file():
@@ -109,88 +145,102 @@ def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_
         _check_resume(state, cfg, test_idx, path)
         if state["done"]:
             return FoldResult.from_state(state["result"])
-    model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
-    optimizer = make_optimizer(model, cfg, device)
+    engine.model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
+    optimizer = make_optimizer(engine.model, cfg, engine.device)
     steps = len(train_idx) // engine.batch_size(len(train_idx))
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * steps)
-    class_weight = None
-    if cfg.class_weights:
-        counts = np.bincount(y[train_idx], minlength=engine.n_classes)
-        w = np.divide(len(train_idx), engine.n_classes * counts, out=np.zeros(len(counts)),
-                      where=counts > 0)
-        class_weight = torch.tensor(w, dtype=torch.float32, device=device)
-    history: dict[str, list[float]] = {c: [] for c in CURVES}
-    start, seconds = 0, 0.0
-    y_test = torch.from_numpy(y[test_idx])
-    cuda_devices = []
-    if device.type == "cuda":
-        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
-    with torch.random.fork_rng(devices=cuda_devices):  # dropout's draws; caller's RNG untouched
-        torch.manual_seed(_fold_seed(cfg.seed, k, 1, info.rank))
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            set_rng_state(state["rng"], device)
-            history, start, seconds = state["history"], int(state["epoch"]), float(state["seconds"])
-        bar = _progress(cfg.epochs, start, f"fold {k + 1}/{n_folds}", progress and info.is_main)
-        logits = None
-        t0 = time.perf_counter()
-        for epoch in range(start, cfg.epochs):
-            lr = optimizer.param_groups[0]["lr"]
-            train_loss, train_acc = engine.train_epoch(optimizer, scheduler, train_idx,
-                                                       (cfg.seed, k, epoch), class_weight)
-            if not math.isfinite(train_loss):
-                where = (f"the last good checkpoint {path} (after epoch {epoch}) is kept"
-                         if path is not None and epoch > 0 else "no checkpoint was written")
-                raise NonFiniteLossError(
-                    f"fold {k + 1}, epoch {epoch + 1}: the training loss became {train_loss}; "
-                    f"training stopped and {where}. Lower the learning rate (--lr) or check the "
-                    "data, then run again (with --resume to continue from the checkpoint).")
-            distributed.sync_buffers(model)
-            logits = engine.predict(test_idx)
-            test_loss = F.cross_entropy(logits, y_test).item()
-            test_acc = (logits.argmax(1) == y_test).float().mean().item()
-            for name, value in zip(CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
-                history[name].append(float(value))
-            elapsed = seconds + time.perf_counter() - t0
-            if path is not None and info.is_main:
-                save_checkpoint(_state(engine, k, epoch + 1, test_idx, optimizer, scheduler,
-                                       history, elapsed), path)
-            distributed.barrier()
-            if bar is not None:
-                bar.set_postfix(loss=f"{train_loss:.3f}", train=f"{train_acc:.0%}",
-                                test=f"{test_acc:.0%}")
-                bar.update(1)
-            if callback is not None:
-                callback(EpochInfo(k, epoch + 1, cfg.epochs, history, model))
-        if bar is not None:
-            bar.close()
+    weight = (_class_weight(y[train_idx], engine.n_classes, engine.device)
+              if cfg.class_weights else None)
+    fold = _Fold(k, train_idx, test_idx, optimizer, scheduler, weight,
+                 {c: [] for c in CURVES}, 0, 0.0, path)
+    if state is not None:
+        engine.model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"], engine.device)
+        fold.history, fold.start_epoch = state["history"], int(state["epoch"])
+        fold.seconds = float(state["seconds"])
+    return fold
+
+
+def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
+               elapsed: Callable[[], float]) -> torch.Tensor:
+    """Train one epoch, score the test fold, record the curves, checkpoint; returns test logits."""
+    cfg, optimizer = engine.config, fold.optimizer
+    lr = optimizer.param_groups[0]["lr"]
+    train_loss, train_acc = engine.train_epoch(optimizer, fold.scheduler, fold.train_idx,
+                                               (cfg.seed, fold.k, epoch), fold.class_weight)
+    if not math.isfinite(train_loss):
+        where = (f"the last good checkpoint {fold.path} (after epoch {epoch}) is kept"
+                 if fold.path is not None and epoch > 0 else "no checkpoint was written")
+        raise NonFiniteLossError(
+            f"fold {fold.k + 1}, epoch {epoch + 1}: the training loss became {train_loss}; "
+            f"training stopped and {where}. Lower the learning rate (--lr) or check the "
+            "data, then run again (with --resume to continue from the checkpoint).")
+    distributed.sync_buffers(engine.model)
+    logits = engine.predict(fold.test_idx)
+    test_loss = F.cross_entropy(logits, y_test).item()
+    test_acc = (logits.argmax(1) == y_test).float().mean().item()
+    for name, value in zip(CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
+        fold.history[name].append(float(value))
+    if fold.path is not None and engine.dist.is_main:
+        save_checkpoint(fold.state(engine, epoch + 1, elapsed()), fold.path)
+    distributed.barrier()
+    return logits
+
+
+def _finish_fold(engine: Engine, fold: _Fold, logits: torch.Tensor | None, y: np.ndarray,
+                 seconds: float) -> FoldResult:
+    """Score the trained model (clean train accuracy too) and mark the checkpoint done."""
     if logits is None:  # resumed after the last epoch, before the fold was marked done
-        logits = engine.predict(test_idx)
-    train_pred = engine.predict(train_idx).argmax(1).numpy()  # clean, eval-mode train accuracy
+        logits = engine.predict(fold.test_idx)
+    train_pred = engine.predict(fold.train_idx).argmax(1).numpy()  # eval mode, unaugmented
     y_pred = logits.argmax(1).numpy()
+    y_test = y[fold.test_idx]
     result = FoldResult(
-        test_idx=np.asarray(test_idx, np.int64), y_true=y[test_idx], y_pred=y_pred,
+        test_idx=np.asarray(fold.test_idx, np.int64), y_true=y_test, y_pred=y_pred,
         probs=torch.softmax(logits, 1).numpy(),
-        confusion=confusion_matrix(y[test_idx], y_pred, engine.n_classes), history=history,
-        train_accuracy=float(np.mean(train_pred == y[train_idx])),
-        seconds=seconds + time.perf_counter() - t0)
-    if path is not None and info.is_main:
-        save_checkpoint(_state(engine, k, cfg.epochs, test_idx, optimizer, scheduler, history,
-                               result.seconds, result), path)
+        confusion=confusion_matrix(y_test, y_pred, engine.n_classes), history=fold.history,
+        train_accuracy=float(np.mean(train_pred == y[fold.train_idx])), seconds=seconds)
+    if fold.path is not None and engine.dist.is_main:
+        save_checkpoint(fold.state(engine, engine.config.epochs, seconds, result), fold.path)
     distributed.barrier()
     return result
 
 
-def _state(engine: Engine, k: int, epoch: int, test_idx: np.ndarray, optimizer, scheduler,
-           history: dict, seconds: float, result: FoldResult | None = None) -> dict[str, Any]:
-    return {"config": engine.config.to_dict(), "fold": k, "epoch": epoch,
-            "test_idx": torch.as_tensor(np.asarray(test_idx, np.int64)),
-            "model": engine.model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "rng": rng_state(engine.device),
-            "history": history, "seconds": seconds, "done": result is not None,
-            "result": result.to_state() if result is not None else None}
+def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_idx: np.ndarray,
+              y: np.ndarray, ckpt_dir: Path | None, resume: bool,
+              callback: Callable[[EpochInfo], None] | None, progress: bool) -> FoldResult:
+    cfg, device = engine.config, engine.device
+    cuda_devices = []
+    if device.type == "cuda":
+        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda_devices):  # dropout's draws; caller's RNG untouched
+        torch.manual_seed(_fold_seed(cfg.seed, k, 1, engine.dist.rank))
+        fold = _set_up_fold(engine, k, train_idx, test_idx, y, ckpt_dir, resume)
+        if isinstance(fold, FoldResult):
+            return fold
+        t0 = time.perf_counter()
+
+        def elapsed() -> float:
+            return fold.seconds + time.perf_counter() - t0
+
+        y_test = torch.from_numpy(y[test_idx])
+        bar = _progress(cfg.epochs, fold.start_epoch, f"fold {k + 1}/{n_folds}",
+                        progress and engine.dist.is_main)
+        logits = None
+        for epoch in range(fold.start_epoch, cfg.epochs):
+            logits = _run_epoch(engine, fold, epoch, y_test, elapsed)
+            if bar is not None:
+                h = fold.history
+                bar.set_postfix(loss=f"{h['train_loss'][-1]:.3f}", train=f"{h['train_acc'][-1]:.0%}",
+                                test=f"{h['test_acc'][-1]:.0%}")
+                bar.update(1)
+            if callback is not None:
+                callback(EpochInfo(k, epoch + 1, cfg.epochs, fold.history, engine.model))
+        if bar is not None:
+            bar.close()
+        return _finish_fold(engine, fold, logits, y, elapsed())
 
 
 def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
@@ -233,40 +283,13 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
         When the training loss stops being finite (the last good checkpoint stays).
     """
     device = torch.device(device)
-    info = distributed.current()
     y = np.asarray(y, dtype=np.int64)
     n_classes = len(class_names)
     store = ImageStore(images, y, device, config.memory_budget)
-    cuda = device.type == "cuda"
     with torch.random.fork_rng(devices=[]):  # weights are replaced per fold; spare the caller's RNG
         model = build_model(config, n_classes).to(device)
-    if cuda and config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    train_module: nn.Module = model
-    if info.enabled:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        train_module = DDP(model, device_ids=[device.index] if cuda else None)
-    compiled = config.compile and cuda
-    mode = {"mode": config.compile_mode} if config.compile_mode else {}
-    train_forward = maybe_compile(train_module, compiled, **mode)
-    eval_forward = maybe_compile(model, compiled, **mode) if info.enabled else train_forward
-    input_dtype = torch.bfloat16 if (config.amp and cuda) else torch.float32
-    augment_fn = build_augment_fn(config, n_classes, input_dtype, cuda and config.channels_last,
-                                  compiled and config.compile_augment)
-    engine = Engine(model, train_forward, eval_forward, augment_fn, store, config, n_classes, info)
+    engine = Engine(model, store, config, n_classes)
     ckpt_dir = Path(out_dir) / "checkpoints" if out_dir is not None else None
     folds = [_run_fold(engine, k, len(splits), np.asarray(tr), np.asarray(te), y, ckpt_dir, resume,
                        callback, progress) for k, (tr, te) in enumerate(splits)]
     return CVResult(folds, tuple(class_names), config.to_dict())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m resnet_fer.train ARGS`` (for torchrun): ``resnet-fer train ARGS``."""
-    from .cli import main as cli_main
-
-    return cli_main(["train", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

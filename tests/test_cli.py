@@ -56,8 +56,8 @@ def test_cv_on_builtin_synthetic_faces(capsys, tmp_path):
 
 
 def test_features_command_writes_a_csv_readable_by_the_loader(tmp_path, capsys):
-    from bpnet.datasets import load_sfew_features
-    from bpnet.synthetic import synthetic_faces, write_image_folder
+    from bpnet.data.sfew import load_sfew_features
+    from bpnet.data.synthetic import synthetic_faces, write_image_folder
 
     root = write_image_folder(synthetic_faces(n_per_class=3, size=48, seed=1), tmp_path / "img")
     assert cli.main(["features", str(root), "-o", str(tmp_path / "f.csv"), "--no-progress"]) == 0

@@ -1,4 +1,4 @@
-"""bpnet.datasets: the SFEW feature sheet, CSV round trip, image folders.
+"""bpnet.data.sfew and bpnet.data.image_folder: the SFEW feature sheet, CSV round trip, image folders.
 
 Tests marked ``sfew`` read the real (research-licensed) data through the ``sfew_dir``
 fixture and skip without it; every other test builds small files in ``tmp_path``.
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bpnet.datasets import (
-    CLASS_NAMES, SFEW_FEATURE_NAMES, DataQuirkWarning, FeatureDataset, ImageFolder, cross_check,
-    load_image_dataset, load_images, load_sfew_features, movie_from_name, save_features_csv,
-    scan_image_folder,
+from bpnet.data.image_folder import (
+    ImageFolder, cross_check, load_image_dataset, load_images, scan_image_folder,
+)
+from bpnet.data.sfew import (
+    CLASS_NAMES, SFEW_FEATURE_NAMES, DataQuirkWarning, FeatureDataset, load_sfew_features,
+    movie_from_name, save_features_csv,
 )
 
 CONFLICT = "HarryPotter_Deathly_Hallows_1_001610960_00000028"
@@ -98,13 +100,15 @@ def test_real_sheet_rows_and_quirk_report(sfew_dir, policy, n):
 
 @pytest.mark.sfew
 def test_real_sheet_cross_checked_against_images(sfew_dir):
-    with pytest.warns(DataQuirkWarning) as record:
-        data = load_sfew_features(sfew_dir / "SFEW.xlsx", nan_policy="drop",
-                                  image_root=sfew_dir / "images")
-    message = _quirk_message(record)
+    with pytest.warns(DataQuirkWarning):
+        data = load_sfew_features(sfew_dir / "SFEW.xlsx")
+        folder = scan_image_folder(sfew_dir / "images")
+    report = cross_check(data, folder)
+    assert report.ok
+    message = str(report)
     assert "confirmed by the image folder" in message and "Fear and Surprise" in message
-    assert "only in" not in message and "mismatch" not in message  # the dropped row is no mismatch
-    assert len(data) == 674
+    assert "only in" not in message and "mismatch" not in message
+    assert len(data) == 675
 
 
 @pytest.mark.sfew
@@ -273,14 +277,12 @@ def test_cross_check_reports_differences(tmp_path):
     tree["Happy"].append("Extra_1_1")  # only in the folder
     tree["Sad"].append(tree["Fear"].pop())  # label mismatch
     root = _write_image_tree(tmp_path / "img", tree)
-    with pytest.warns(DataQuirkWarning) as record:
-        load_sfew_features(_write_csv(tmp_path / "s.csv", rows), image_root=root)
-    message = _quirk_message(record)
+    folder = scan_image_folder(root)
+    report = cross_check(load_sfew_features(_write_csv(tmp_path / "t.csv", rows)), folder)
+    message = str(report)
+    assert not report.ok
     assert "1 name(s) only in the feature table: Movie0_000001000_00000000" in message
     assert "1 name(s) only in the image folder: Extra_1_1" in message
     assert "label mismatch: 'Movie0_000001009_00000009' is Fear in the feature table but Sad" in message
-    folder = scan_image_folder(root)
-    report = cross_check(load_sfew_features(_write_csv(tmp_path / "t.csv", rows)), folder)
-    assert not report.ok and "Extra_1_1" in str(report)
     assert cross_check(load_sfew_features(tmp_path / "t.csv"),
                        scan_image_folder(_write_image_tree(tmp_path / "ok", _tree_for(rows)))).ok

@@ -97,9 +97,9 @@ def test_save_load_round_trip(tmp_path):
 def test_network_save_load_keeps_stack_and_mask(tmp_path):
     net = bpnet.BPNetwork(3, 4, 2, n_models=2, hidden="tanh", seed=5)
     net.unit_mask = np.array([[1.0, 0, 1, 1], [1, 1, 1, 1]])
-    path = net.save(tmp_path / "net")  # suffix added
+    path = bpnet.save(net, tmp_path / "net")  # suffix added
     assert path.suffix == ".npz"
-    back = bpnet.BPNetwork.load(path)
+    back = bpnet.load(path, expect=bpnet.BPNetwork)
     X = np.random.default_rng(0).normal(size=(5, 3))
     np.testing.assert_array_equal(back.forward(X), net.forward(X))
     assert back.config() == net.config()

@@ -1,4 +1,4 @@
-"""Tests for bpnet.features: PHOG, LPQ, PCA and the dataset-1 rebuild.
+"""Tests for bpnet.data.features: PHOG, LPQ, PCA and the dataset-1 rebuild.
 
 Oracles: hand-computed tiny images, a slow per-pixel STFT written out with complex
 exponentials, plain histograms computed here, and scikit-learn's PCA.
@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
-from bpnet._descriptors import _stft_responses
-from bpnet.features import (
+from bpnet.data.descriptors import _stft_responses
+from bpnet.data.features import (
     PCA, DescriptorPCA, canny_edges, describe_images, extract_features, load_image, lpq,
     lpq_codes, lpq_decorrelation, pca, phog, to_gray,
 )

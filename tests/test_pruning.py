@@ -183,7 +183,7 @@ def test_prune_and_retrain_history_is_consistent(tmp_path):
     # the loop stopped because nothing qualifies any more
     assert DistinctivenessPruner().find(net, X) == []
     # saved with the model, and loaded back
-    path = net.save(tmp_path / "pruned.npz")
+    path = bpnet.save(net, tmp_path / "pruned.npz")
     back = bpnet.load(path)
     restored = PruningHistory.from_dict(back.info["pruning"])
     assert restored.to_dict() == history.to_dict()
@@ -231,7 +231,7 @@ def test_pruning_on_sfew_costs_at_most_one_point(sfew_dir):
     import warnings
 
     from bpnet.crossval import stratified_kfold
-    from bpnet.datasets import load_sfew_features
+    from bpnet.data.sfew import load_sfew_features
     from bpnet.kfold import cross_validate
 
     with warnings.catch_warnings():

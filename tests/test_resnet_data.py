@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bpnet.synthetic import synthetic_faces, write_image_folder  # noqa: E402
+from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
 from resnet_fer import data as D  # noqa: E402
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images  # noqa: E402
 from resnet_fer.faces import centre_box, square_box  # noqa: E402

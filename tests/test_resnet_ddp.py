@@ -61,7 +61,7 @@ def test_two_gloo_processes_end_with_identical_weights(tmp_path):
 @pytest.mark.slow
 def test_torchrun_runs_the_command_line_with_ddp(tmp_path):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-           f"--master_port={_free_port()}", "-m", "resnet_fer.train", "--device", "cpu",
+           f"--master_port={_free_port()}", "-m", "resnet_fer", "train", "--device", "cpu",
            "--epochs", "1", "--size", "16", "--width", "4", "--stem", "small",
            "--synthetic-per-class", "3", "--folds", "2", "--batch-size", "8",
            "--out", str(tmp_path), "--no-progress"]

@@ -1,12 +1,13 @@
-"""bpnet.synthetic: the built-in procedural face data set."""
+"""bpnet.data.synthetic: the built-in procedural face data set."""
 from __future__ import annotations
 
 
 import numpy as np
 import pytest
 
-from bpnet.datasets import CLASS_NAMES, load_images, scan_image_folder
-from bpnet.synthetic import ImageDataset, sample_sheet, synthetic_faces, write_image_folder
+from bpnet.data.image_folder import load_images, scan_image_folder
+from bpnet.data.sfew import CLASS_NAMES
+from bpnet.data.synthetic import ImageDataset, sample_sheet, synthetic_faces, write_image_folder
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@
 Every command defaults to this data so that the whole pipeline runs without the
 research-licensed SFEW files::
 
-    from bpnet.synthetic import synthetic_faces
+    from bpnet.data.synthetic import synthetic_faces
     data = synthetic_faces(n_per_class=60, seed=0)   # ImageDataset, images (420, 64, 64, 3)
 
 Each face is drawn with NumPy from an identity (head shape, skin tone, hair, glasses,
 feature placement and a resting expression of its own) and one of the seven
-expressions of :data:`bpnet.datasets.CLASS_NAMES`, shown at a random intensity,
+expressions of :data:`bpnet.data.sfew.CLASS_NAMES`, shown at a random intensity,
 under random pose, scale, position, lighting, background clutter and noise. The
 expressions are parameter sets of action-unit-like controls (brow height, tilt
 and gap, eye opening, mouth width, corner lift and opening, nose wrinkle, ...)
@@ -31,10 +31,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _facedraw
-from .datasets import CLASS_NAMES, ImageDataset
+from . import facedraw
+from .image_folder import ImageDataset
+from .sfew import CLASS_NAMES
 
-__all__ = ["ImageDataset", "synthetic_faces", "write_image_folder", "sample_sheet", "EXPRESSIONS"]
+__all__ = ["EXPRESSIONS", "sample_sheet", "synthetic_faces", "write_image_folder"]
 
 #: Expression controls, their neutral value, and the per-image noise added to them.
 _CONTROLS = {  # name: (neutral, noise sd)
@@ -158,12 +159,12 @@ def _render(p: dict[str, np.ndarray], size: int, noise: np.ndarray) -> np.ndarra
     p = {k: (v[:, None, None] if v.ndim == 1 else v).astype(np.float32) for k, v in p.items()}
     g = ((np.arange(size) + 0.5) / size * 2 - 1).astype(np.float32)
     gx, gy = g[None, None, :], g[None, :, None]
-    img = _facedraw.background(gx, gy, p)
+    img = facedraw.background(gx, gy, p)
     x, y = (gx - p["tx"]) / p["scale"], (gy - p["ty"]) / p["scale"]
     cos, sin = np.cos(p["rot"]), np.sin(p["rot"])
     u, v = cos * x + sin * y, -sin * x + cos * y
     px = 2.0 / (size * p["scale"])  # one pixel in face units: the anti-aliasing width
-    _facedraw.face(img, u, v, px, p)
+    facedraw.face(img, u, v, px, p)
     light = p["bright"] * (1 + p["light_x"] * gx + p["light_y"] * gy)
     return img * light[..., None] + noise
 
@@ -244,12 +245,12 @@ def write_image_folder(dataset: ImageDataset, root: str | Path, fmt: str = "png"
     root : str or Path
         Created if needed; a folder is made for every class, even an empty one.
     fmt : {"png", "jpg"}
-        PNG is lossless, so :func:`bpnet.datasets.load_images` gives back the pixels.
+        PNG is lossless, so :func:`bpnet.data.image_folder.load_images` gives back the pixels.
 
     Returns
     -------
     Path
-        ``root``, ready for :func:`bpnet.datasets.scan_image_folder`.
+        ``root``, ready for :func:`bpnet.data.image_folder.scan_image_folder`.
     """
     from PIL import Image
 

@@ -4,11 +4,11 @@ Dataset 1 holds, per image, "the first 5 principal components of LPQ and of PHOG
 features": 10 numbers named ``lpq_pc1..lpq_pc5, phog_pc1..phog_pc5``.
 :func:`extract_features` computes them from a folder ``<Emotion>/<name>.{png,jpg}``::
 
-    from bpnet.features import extract_features
+    from bpnet.data.features import extract_features
     data = extract_features("../shared/data/sfew/images")   # FeatureDataset, X (675, 10)
 
 The descriptors themselves (:func:`lpq`, :func:`lpq_codes`, :func:`phog`,
-:func:`canny_edges`, :func:`to_gray`) live in :mod:`bpnet._descriptors` and are
+:func:`canny_edges`, :func:`to_gray`) live in :mod:`bpnet.data.descriptors` and are
 re-exported here.
 
 Leakage: like the paper's spreadsheet, :func:`extract_features` fits the PCA on every
@@ -31,9 +31,11 @@ from numpy.typing import ArrayLike
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ._descriptors import (
+from .descriptors import (
     LUMA_WEIGHTS, canny_edges, lpq, lpq_codes, lpq_decorrelation, phog, to_gray,
 )
+from .image_folder import scan_image_folder
+from .sfew import FeatureDataset
 
 __all__ = [
     "LUMA_WEIGHTS", "PCA", "DescriptorPCA", "canny_edges", "describe_images", "extract_features",
@@ -255,7 +257,7 @@ def extract_features(folder: str | Path, size: int | tuple[int, int] | None = No
     """The paper's dataset 1 rebuilt from an image folder.
 
     Scans ``folder/<Emotion>/<name>.{png,jpg}`` with
-    :func:`bpnet.datasets.scan_image_folder`, computes LPQ and PHOG per image
+    :func:`bpnet.data.image_folder.scan_image_folder`, computes LPQ and PHOG per image
     (:func:`describe_images`) and keeps the first ``n_components`` principal components
     of each, PCA fitted on all images of the folder (as the paper's spreadsheet did; see
     the module docstring for leakage-free cross-validation).
@@ -278,16 +280,13 @@ def extract_features(folder: str | Path, size: int | tuple[int, int] | None = No
 
     Returns
     -------
-    dataset : bpnet.datasets.FeatureDataset
+    dataset : bpnet.data.sfew.FeatureDataset
         ``X : (n_images, 2 * n_components)``, features ``lpq_pc1.., phog_pc1..``.
     lpq_desc : (n_images, 256) ndarray
         Only with ``return_descriptors=True``.
     phog_desc : (n_images, D) ndarray
         Only with ``return_descriptors=True``.
     """
-    # Imported here: datasets is the heavier module and only these functions need it.
-    from .datasets import scan_image_folder
-
     scan = scan_image_folder(folder)
     lpq_desc, phog_desc = describe_images(list(scan.paths), size=size, face_crop=face_crop,
                                           progress=progress, **descriptor_kw)
@@ -300,7 +299,7 @@ def image_dataset_features(images, n_components: int = 5, progress: bool = True,
     """:func:`extract_features` for images already in memory (an ``ImageDataset``).
 
     This is how the built-in synthetic faces become the paper's dataset 1:
-    ``image_dataset_features(bpnet.synthetic.synthetic_faces())``.
+    ``image_dataset_features(bpnet.data.synthetic.synthetic_faces())``.
     """
     lpq_desc, phog_desc = describe_images(images.images, progress=progress, **descriptor_kw)
     return _reduce(images, lpq_desc, phog_desc, n_components)
@@ -308,8 +307,6 @@ def image_dataset_features(images, n_components: int = 5, progress: bool = True,
 
 def _reduce(source, lpq_desc, phog_desc, n_components: int):
     """First PCs of both descriptors (PCA fitted on all rows) as a FeatureDataset."""
-    from .datasets import FeatureDataset
-
     reducer = DescriptorPCA(n_components)
     X = reducer.fit_transform(lpq_desc, phog_desc)
     return FeatureDataset(X, np.asarray(source.y), list(source.names), np.asarray(source.groups),

@@ -1,6 +1,8 @@
 """Image folders in the ``<Emotion>/<name>.<ext>`` layout: scan, cross-check, decode.
 
-Public names are re-exported by :mod:`bpnet.datasets`; use them from there.
+:func:`scan_image_folder` lists the files and their labels (class = folder),
+:func:`cross_check` compares a folder with a feature sheet of the same data (names and
+labels), and :func:`load_images` decodes and resizes every file into one uint8 array.
 """
 from __future__ import annotations
 
@@ -8,24 +10,23 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from ._common import (
-    CLASS_NAMES, DataQuirkWarning, class_summary, format_quirks, movie_from_name,
+from .sfew import (
+    CLASS_NAMES, DataQuirkWarning, FeatureDataset, class_summary, format_quirks, movie_from_name,
 )
 
-if TYPE_CHECKING:
-    from .datasets import FeatureDataset
+__all__ = ["CrossCheckReport", "IMAGE_EXTENSIONS", "ImageDataset", "ImageFolder", "cross_check",
+           "load_image_dataset", "load_images", "scan_image_folder"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def _and(words: Sequence[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
-
 
 
 @dataclass
@@ -115,14 +116,14 @@ class ImageDataset:
                             [self.names[i] for i in index], self.class_names)
 
 
-def scan_with_quirks(
+def _scan(
     root: str | Path,
     class_names: Sequence[str] = CLASS_NAMES,
     extensions: Sequence[str] = IMAGE_EXTENSIONS,
     allow_empty: bool = False,
     verify: bool = False,
 ) -> tuple[ImageFolder, list[str]]:
-    """:func:`scan_image_folder` without warning: also returns the report lines about
+    """:func:`scan_image_folder` without the warning: the folder and the report lines about
     ignored entries (duplicate names are left to ``ImageFolder.duplicate_names``)."""
     root = Path(root)
     if not root.is_dir():
@@ -209,7 +210,7 @@ def scan_image_folder(
         Unknown folder names (listed), a class with no images unless
         ``allow_empty``, files Pillow cannot decode when ``verify``.
     """
-    folder, quirks = scan_with_quirks(root, class_names, extensions, allow_empty, verify)
+    folder, quirks = _scan(root, class_names, extensions, allow_empty, verify)
     for name, found in folder.duplicate_names().items():
         quirks.append(f"duplicate name: {name!r} is in the folders {_and(found)}; "
                       "every file kept with its folder's label")
@@ -267,7 +268,7 @@ class CrossCheckReport:
         return "\n".join(self.lines()) or "feature table and image folder agree"
 
 
-def cross_check(features: "FeatureDataset", images: ImageFolder) -> CrossCheckReport:
+def cross_check(features: FeatureDataset, images: ImageFolder) -> CrossCheckReport:
     """Compare the names and labels of a feature table with those of an image folder.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Vectorised drawing of cartoon faces: the renderer behind :mod:`bpnet.synthetic`.
+"""Vectorised drawing of cartoon faces: the renderer behind :mod:`bpnet.data.synthetic`.
 
 Every function works on a batch: parameters are arrays of shape (b, 1, 1) that
 broadcast against pixel grids of shape (b, H, W), so there is no Python loop over

@@ -1,7 +1,7 @@
 """PHOG and LPQ image descriptors, the raw material of the paper's dataset 1.
 
-Import the public names from :mod:`bpnet.features`, which re-exports them; this
-module holds only the per-image maths so that ``features.py`` stays short.
+:mod:`bpnet.data.features` re-exports the public names; this module holds only the
+per-image maths so that ``features.py`` stays short.
 
 * :func:`phog` -- Pyramid of Histograms of Oriented Gradients (Bosch, Zisserman &
   Munoz, CIVR 2007), gradient histograms over Canny edge pixels on a spatial pyramid.
