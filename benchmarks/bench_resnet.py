@@ -205,7 +205,8 @@ def bench_augment(cfg: Config, engine: Engine) -> dict:
             fn(images, y, table)
         _sync(device)
         reps = max(cfg.steps, 10)
-        seconds = _timed(lambda: [fn(images, y, table) for _ in range(reps)], device)
+        seconds = _timed(lambda fn=fn, reps=reps: [fn(images, y, table) for _ in range(reps)],
+                         device)
         out[f"augment_{name}_ips"] = reps * cfg.batch / seconds
     return out
 
@@ -276,7 +277,9 @@ def main(argv=None) -> None:
         del engine
         streamed = bench_resnet_fer(cfg, _engine(cfg, data.images, data.y, device, budget=0))[0]
         flops, peak_flops_ = train_flops_per_image(cfg), peak_flops(device)
-        mfu = (lambda ips: None if peak_flops_ is None else round(ips * flops / peak_flops_, 4))
+        def mfu(ips):
+            return None if peak_flops_ is None else round(ips * flops / peak_flops_, 4)
+
         name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
         print(json.dumps({
             "measure": "train_images_per_s", "device": name, "torch": torch.__version__,

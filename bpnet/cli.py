@@ -37,8 +37,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_features(args: argparse.Namespace) -> int:
     import time
 
-    from .data.sfew import save_features_csv
     from .data.features import extract_features
+    from .data.sfew import save_features_csv
 
     t0 = time.perf_counter()
     dataset = extract_features(args.folder, size=args.size, n_components=args.components,
@@ -50,8 +50,8 @@ def _cmd_features(args: argparse.Namespace) -> int:
 
 def load_feature_data(data: str | None, seed: int = 0, progress: bool = True):
     """A FeatureDataset from a sheet, an image folder, or (None) the synthetic faces."""
-    from .data.sfew import load_sfew_features
     from .data.features import extract_features, image_dataset_features
+    from .data.sfew import load_sfew_features
     from .data.synthetic import synthetic_faces
 
     if data is None:

@@ -165,5 +165,5 @@ def make_optimizer(name: str, params: dict, **kwargs) -> Optimizer:
     try:
         cls = OPTIMIZERS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}") from None
     return cls(params, **kwargs)

@@ -154,7 +154,7 @@ def torch_optimizer(name: str, model: TorchBPNetwork, **kwargs):
     try:
         cls = classes[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(classes)}")
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(classes)}") from None
     tensors = [model.tensors[n] for n in PARAM_NAMES]
     # foreach=False: the plain per-tensor loop, the textbook form of each rule
     return cls(tensors, foreach=False, **kwargs)

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-
 from .config import AugmentConfig, TrainConfig
 
 _T, _A = TrainConfig(), AugmentConfig()

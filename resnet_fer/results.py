@@ -14,8 +14,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from bpnet.data.sfew import CLASS_NAMES
-from bpnet.metrics import (ClassMetrics, accuracy_mean_std, format_confusion, format_table,
-                           per_class_metrics, pool_confusion)
+from bpnet.metrics import (
+    ClassMetrics,
+    accuracy_mean_std,
+    format_confusion,
+    format_table,
+    per_class_metrics,
+    pool_confusion,
+)
 
 __all__ = ["CURVES", "CVResult", "FoldResult"]
 

@@ -244,7 +244,7 @@ def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_
 
 
 def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
-                   config: TrainConfig = TrainConfig(), device: str | torch.device = "cpu", *,
+                   config: TrainConfig | None = None, device: str | torch.device = "cpu", *,
                    progress: bool = True, out_dir: str | Path | None = None, resume: bool = False,
                    callback: Callable[[EpochInfo], None] | None = None,
                    class_names: Sequence[str] = CLASS_NAMES) -> CVResult:
@@ -258,7 +258,8 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     y : array-like of int, shape (n,)
     splits : sequence of (train_idx, test_idx)
         E.g. from :func:`bpnet.crossval.stratified_kfold` or :func:`bpnet.crossval.group_kfold`.
-    config : TrainConfig
+    config : TrainConfig, optional
+        The recipe; default ``TrainConfig()``.
     device : str or torch.device
         ``"cuda"``, ``"cuda:1"``, ``"cpu"``. Under a ``torch.distributed`` process group each
         rank passes its own device and the batches are sharded across the ranks.
@@ -282,6 +283,7 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     NonFiniteLossError
         When the training loss stops being finite (the last good checkpoint stays).
     """
+    config = TrainConfig() if config is None else config
     device = torch.device(device)
     y = np.asarray(y, dtype=np.int64)
     n_classes = len(class_names)

@@ -13,11 +13,20 @@ import pytest
 from PIL import Image
 
 from bpnet.data.image_folder import (
-    ImageFolder, cross_check, load_image_dataset, load_images, scan_image_folder,
+    ImageFolder,
+    cross_check,
+    load_image_dataset,
+    load_images,
+    scan_image_folder,
 )
 from bpnet.data.sfew import (
-    CLASS_NAMES, SFEW_FEATURE_NAMES, DataQuirkWarning, FeatureDataset, load_sfew_features,
-    movie_from_name, save_features_csv,
+    CLASS_NAMES,
+    SFEW_FEATURE_NAMES,
+    DataQuirkWarning,
+    FeatureDataset,
+    load_sfew_features,
+    movie_from_name,
+    save_features_csv,
 )
 
 CONFLICT = "HarryPotter_Deathly_Hallows_1_001610960_00000028"

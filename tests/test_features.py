@@ -12,8 +12,18 @@ from scipy import ndimage
 
 from bpnet.data.descriptors import _stft_responses
 from bpnet.data.features import (
-    PCA, DescriptorPCA, canny_edges, describe_images, extract_features, load_image, lpq,
-    lpq_codes, lpq_decorrelation, pca, phog, to_gray,
+    PCA,
+    DescriptorPCA,
+    canny_edges,
+    describe_images,
+    extract_features,
+    load_image,
+    lpq,
+    lpq_codes,
+    lpq_decorrelation,
+    pca,
+    phog,
+    to_gray,
 )
 
 

@@ -123,8 +123,9 @@ def test_random_shapes(n, n_in, n_hid, n_out, n_models, combo, seed):
                           n_models=n_models, seed=seed)
     assert bpnet.gradcheck(net, X, y).max_error < 1e-6
     try:
-        from bpnet.torch_reference import to_torch
         import torch  # noqa: F401
+
+        from bpnet.torch_reference import to_torch
     except ImportError:
         return
     ref = to_torch(net)

@@ -5,9 +5,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from resnet_fer import augment as A  # noqa: E402
-from resnet_fer.augment import (AugmentConfig, AugmentParams, augment, augment_batch,  # noqa: E402
-                                identity_params, mix, normalize, sample_params)
-
+from resnet_fer.augment import (  # noqa: E402
+    AugmentConfig,
+    AugmentParams,
+    augment,
+    augment_batch,
+    identity_params,
+    mix,
+    normalize,
+    sample_params,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

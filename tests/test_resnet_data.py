@@ -11,7 +11,6 @@ from resnet_fer import data as D  # noqa: E402
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images  # noqa: E402
 from resnet_fer.faces import centre_box, square_box  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

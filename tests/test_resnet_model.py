@@ -6,7 +6,6 @@ torchvision = pytest.importorskip("torchvision")
 
 from resnet_fer.model import BasicBlock, ResNet, resnet18  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

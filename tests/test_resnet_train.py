@@ -18,7 +18,6 @@ from resnet_fer.data import synthetic_images  # noqa: E402
 from resnet_fer.engine import lr_factor  # noqa: E402
 from resnet_fer.train import NonFiniteLossError, cross_validate  # noqa: E402
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -1,7 +1,6 @@
 """bpnet.data.synthetic: the built-in procedural face data set."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

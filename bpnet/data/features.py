@@ -32,7 +32,13 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from .descriptors import (
-    LUMA_WEIGHTS, canny_edges, lpq, lpq_codes, lpq_decorrelation, phog, to_gray,
+    LUMA_WEIGHTS,
+    canny_edges,
+    lpq,
+    lpq_codes,
+    lpq_decorrelation,
+    phog,
+    to_gray,
 )
 from .image_folder import scan_image_folder
 from .sfew import FeatureDataset

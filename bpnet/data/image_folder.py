@@ -16,7 +16,12 @@ import numpy as np
 from PIL import Image
 
 from .sfew import (
-    CLASS_NAMES, DataQuirkWarning, FeatureDataset, class_summary, format_quirks, movie_from_name,
+    CLASS_NAMES,
+    DataQuirkWarning,
+    FeatureDataset,
+    class_summary,
+    format_quirks,
+    movie_from_name,
 )
 
 __all__ = ["CrossCheckReport", "IMAGE_EXTENSIONS", "ImageDataset", "ImageFolder", "cross_check",
@@ -258,7 +263,7 @@ class CrossCheckReport:
         for name, (table, images) in self.label_mismatches.items():
             out.append(f"label mismatch: {name!r} is {'/'.join(table)} in the feature table but "
                        f"{'/'.join(images)} in the image folder; the feature table's label is kept")
-        for name, (table, images) in self.multi_label.items():
+        for name, (_, images) in self.multi_label.items():
             if name not in self.label_mismatches:
                 out.append(f"label conflict confirmed by the image folder: {name!r} is in the folders "
                            f"{_and(images)}, matching its feature-table labels")

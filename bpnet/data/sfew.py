@@ -420,7 +420,7 @@ def load_sfew_features(
     for number, values in zip(table.row_numbers, table.rows):
         cell = dict(zip(found, values))
 
-        def where(column: str) -> str:
+        def where(column: str, number: int = number) -> str:
             return f"{table.source}: {table.cell(number, column)}"
 
         name = cell["name"]
