@@ -3,7 +3,8 @@
 Hand-written forward and backward passes (:mod:`bpnet.network`), optimisers
 identical to ``torch.optim`` (:mod:`bpnet.optim`), a public gradient checker
 (:func:`bpnet.gradcheck`), a scikit-learn style classifier
-(:class:`bpnet.BPClassifier`), distinctiveness pruning (:mod:`bpnet.pruning`),
+(:class:`bpnet.BPClassifier`), one training loop for all of them
+(:mod:`bpnet.training`), distinctiveness pruning (:mod:`bpnet.pruning`),
 cross-validation with all folds trained at once (:mod:`bpnet.kfold`), splits
 (:mod:`bpnet.crossval`), normalisation (:mod:`bpnet.preprocessing`) and the
 paper's metrics (:mod:`bpnet.metrics`). The data side of the study (SFEW
@@ -11,7 +12,7 @@ loaders, image folders, PHOG/LPQ/PCA features, the synthetic faces) is the
 sub-package :mod:`bpnet.data`. PyTorch is optional and only used by
 :mod:`bpnet.torch_reference`, the oracle the tests compare against.
 """
-from .estimator import BPClassifier, TrainingError
+from .estimator import BPClassifier
 from .gradcheck import GradcheckReport, gradcheck
 from .io import load, save
 from .kfold import CVResult, cross_validate
@@ -20,6 +21,7 @@ from .optim import SGD, Adam, AdamW, Optimizer, make_optimizer
 from .preprocessing import Normalizer
 from .prune_retrain import PruningHistory, plot_pruning_history, prune_and_retrain
 from .pruning import DistinctivenessPruner, Removal
+from .training import EarlyStopping, TrainingError, train
 
 __version__ = "0.1.0"
 
@@ -27,5 +29,6 @@ __all__ = [
     "BPNetwork", "BPClassifier", "TrainingError", "SGD", "Adam", "AdamW", "Optimizer",
     "make_optimizer", "gradcheck", "GradcheckReport", "save", "load", "one_hot",
     "DistinctivenessPruner", "Removal", "prune_and_retrain", "PruningHistory",
-    "plot_pruning_history", "cross_validate", "CVResult", "Normalizer", "__version__",
+    "plot_pruning_history", "cross_validate", "CVResult", "Normalizer", "train", "EarlyStopping",
+    "__version__",
 ]

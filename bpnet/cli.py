@@ -82,7 +82,7 @@ def _cmd_cv(args: argparse.Namespace) -> int:
     pruner = (DistinctivenessPruner(args.criterion, compensate=args.compensate)
               if args.prune else False)
     res = cross_validate(ds.X, ds.y, splits, n_hidden=args.hidden, epochs=args.epochs,
-                         lr=args.lr, seed=args.seed, prune=pruner,
+                         lr=args.lr, random_state=args.seed, prune=pruner,
                          epochs_per_round=args.epochs_per_round, n_classes=len(ds.class_names),
                          progress=not args.no_progress)
     summary = {"data": args.data or "synthetic faces", "n": len(ds.y), "split": args.split,

@@ -4,22 +4,31 @@
 ``np.random.Generator`` and learns state whose names end in ``_``. It needs no
 scikit-learn import, yet works inside ``sklearn.model_selection`` tools
 (``clone``, ``cross_val_score``) because it has ``get_params``/``set_params``.
+
+The classifier's arguments are also *the* definition of a network and its training:
+:data:`TRAINING_PARAMS` names them, and :func:`bpnet.cross_validate` takes the same
+names with the same defaults (:func:`training_settings`), so a setting found with one
+means the same with the other. Fitting runs the one training loop,
+:func:`bpnet.training.train`.
 """
 from __future__ import annotations
 
 import inspect
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import io
-from ._validation import check_X
+from ._validation import check_sample_weight, check_X
 from .network import BPNetwork
-from .optim import make_optimizer
+from .optim import Optimizer, make_optimizer
+from .training import TrainingError, predict_outputs, train
 
+__all__ = ["BPClassifier", "TRAINING_PARAMS", "TrainingError", "build_network", "build_optimizer",
+           "training_settings"]
 
-class TrainingError(ValueError):
-    """Training produced a non-finite loss; the message names the epoch."""
+#: BPClassifier's arguments that define the network and how it is trained
+TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "epochs",
+                   "batch_size", "weight_decay", "momentum", "class_weight", "init", "dtype")
 
 
 class BPClassifier:
@@ -134,25 +143,14 @@ class BPClassifier:
             raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()}")
         return idx
 
-    def _class_weights(self, y_enc: np.ndarray):
-        cw = self.class_weight
-        if cw is None:
-            return None
-        n_classes = len(self.classes_)
-        if isinstance(cw, str):
-            if cw != "balanced":
-                raise ValueError(f"class_weight must be None, 'balanced' or an array, got {cw!r}")
-            counts = np.bincount(y_enc, minlength=n_classes)
-            return len(y_enc) / (n_classes * np.maximum(counts, 1))
-        return np.asarray(cw, dtype=np.float64)
-
     def fit(self, X, y, *, validation_data=None, sample_weight=None) -> "BPClassifier":
         """Train on ``X`` (n, n_features) and labels ``y`` (n,).
 
         Parameters
         ----------
         validation_data : (X_val, y_val), optional
-            Evaluated after every epoch into ``history_``.
+            Measured after every epoch into ``history_`` (the rows join the training
+            pass with weight 0, so they cost no extra forward pass in full-batch training).
         sample_weight : (n,), optional
             Per-sample weights of the loss.
 
@@ -177,56 +175,31 @@ class BPClassifier:
         if self.epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         y_enc = self._encode(y)
+        settings = training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
         rng = np.random.default_rng(self.random_state)
-        self.net_ = BPNetwork(X.shape[1], self.n_hidden, len(self.classes_), hidden=self.hidden,
-                              output=self.output, loss=self.loss,
-                              class_weight=self._class_weights(y_enc), init=self.init,
-                              dtype=np.dtype(self.dtype), seed=rng)
+        cw = resolve_class_weight(self.class_weight, y_enc, len(self.classes_))
+        self.net_ = build_network(settings, X.shape[1], len(self.classes_), cw, rng)
         X = check_X(X, self.net_.n_inputs, None, self.net_.dtype)
         self.n_features_in_ = X.shape[1]
-        val = None
+        weights = check_sample_weight(sample_weight, len(y), None)
+        weights = np.ones(len(y)) if weights is None else weights
+        monitor = None
         if validation_data is not None:
             Xv, yv = validation_data
-            val = (check_X(Xv, self.n_features_in_, None, self.net_.dtype), self._encode(yv))
-        kwargs = {"lr": self.lr, "weight_decay": self.weight_decay}
-        if self.optimizer.lower() == "sgd":
-            kwargs["momentum"] = self.momentum
-        opt = make_optimizer(self.optimizer, self.net_.params, **kwargs)
-        self.history_ = {"loss": [], "accuracy": []}
-        if val is not None:
-            self.history_.update(val_loss=[], val_accuracy=[])
-        n = len(X)
-        batch = n if self.batch_size is None else int(self.batch_size)
-        if batch < 1:
-            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
-        epochs = tqdm(range(1, self.epochs + 1), desc="BPClassifier.fit", unit="epoch",
-                      disable=not self.verbose, leave=False)
-        for epoch in epochs:
-            order = rng.permutation(n) if batch < n else None
-            for start in range(0, n, batch):
-                idx = slice(None) if order is None else order[start:start + batch]
-                sw = None if sample_weight is None else np.asarray(sample_weight)[idx]
-                loss, grads = self.net_.loss_and_grads(X[idx], y_enc[idx], sample_weight=sw)
-                if not np.isfinite(loss):
-                    raise TrainingError(f"loss became {loss} at epoch {epoch} of {self.epochs}; "
-                                        "try a smaller lr or normalised inputs")
-                opt.step(grads)
-            self._record(X, y_enc, sample_weight, val)
-            if self.verbose:
-                epochs.set_postfix(loss=f"{self.history_['loss'][-1]:.4f}")
+            Xv = check_X(Xv, self.n_features_in_, None, self.net_.dtype)
+            X, y_enc = np.concatenate([X, Xv]), np.concatenate([y_enc, self._encode(yv)])
+            monitor = {"val": np.r_[np.zeros(len(weights)), np.ones(len(Xv))]}
+            weights = np.r_[weights, np.zeros(len(Xv))]
+        opt = build_optimizer(settings, self.net_.params)
+        log = train(self.net_, X, y_enc, opt, self.epochs, sample_weight=weights, monitor=monitor,
+                    batch_size=self.batch_size, rng=rng, progress=self.verbose,
+                    desc="BPClassifier.fit")
+        self.history_ = {"loss": log.curves["train_loss"].tolist(),
+                         "accuracy": log.curves["train_accuracy"].tolist()}
+        if monitor is not None:
+            self.history_.update(val_loss=log.curves["val_loss"].tolist(),
+                                 val_accuracy=log.curves["val_accuracy"].tolist())
         return self
-
-    def _record(self, X, y_enc, sample_weight, val) -> None:
-        sets = [("", X, y_enc, sample_weight)]
-        if val is not None:
-            sets.append(("val_", val[0], val[1], None))
-        for prefix, Xs, ys, sw in sets:
-            loss = self.net_.loss_value(Xs, ys, sample_weight=sw)
-            if not np.isfinite(loss):
-                raise TrainingError(f"{prefix}loss became {loss} at epoch "
-                                    f"{len(self.history_['loss']) + 1}")
-            self.history_[prefix + "loss"].append(loss)
-            self.history_[prefix + "accuracy"].append(float(np.mean(self.net_.predict(Xs) == ys)))
 
     # --- prediction ------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -236,7 +209,7 @@ class BPClassifier:
     def decision_function(self, X) -> np.ndarray:
         """Raw network outputs, (n, n_classes)."""
         self._check_fitted()
-        return self.net_.forward(X)
+        return predict_outputs(self.net_, X)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, (n, n_classes), rows summing to one.
@@ -309,3 +282,42 @@ class BPClassifier:
 
 
 io.register_kind("BPClassifier", BPClassifier, BPClassifier._to_arrays, BPClassifier._from_arrays)
+
+
+def training_settings(overrides: dict, **defaults) -> dict:
+    """BPClassifier's defaults for every name in :data:`TRAINING_PARAMS`, then ``defaults``,
+    then ``overrides``; an unknown name is a ValueError listing the valid ones."""
+    unknown = sorted(set(overrides) - set(TRAINING_PARAMS))
+    if unknown:
+        raise ValueError(f"unknown setting(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
+    sig = inspect.signature(BPClassifier.__init__).parameters
+    return {**{k: sig[k].default for k in TRAINING_PARAMS}, **defaults, **overrides}
+
+
+def resolve_class_weight(class_weight, y_enc: np.ndarray, n_classes: int):
+    """``None``, ``"balanced"`` (``n_samples / (n_classes * count_c)``) or per-class numbers."""
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be None, 'balanced' or an array, got {class_weight!r}")
+        counts = np.bincount(y_enc, minlength=n_classes)
+        return len(y_enc) / (n_classes * np.maximum(counts, 1))
+    return np.asarray(class_weight, dtype=np.float64)
+
+
+def build_network(settings: dict, n_inputs: int, n_classes: int, class_weight, rng,
+                  n_models: int | None = None) -> BPNetwork:
+    """The network that ``settings`` (see :func:`training_settings`) describe."""
+    return BPNetwork(n_inputs, settings["n_hidden"], n_classes, hidden=settings["hidden"],
+                     output=settings["output"], loss=settings["loss"], class_weight=class_weight,
+                     init=settings["init"], dtype=np.dtype(settings["dtype"]), seed=rng,
+                     n_models=n_models)
+
+
+def build_optimizer(settings: dict, params: dict) -> Optimizer:
+    """The optimiser that ``settings`` describe, on ``params`` (``momentum`` applies to SGD)."""
+    kwargs = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
+    if str(settings["optimizer"]).lower() == "sgd":
+        kwargs["momentum"] = settings["momentum"]
+    return make_optimizer(settings["optimizer"], params, **kwargs)

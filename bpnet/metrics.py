@@ -98,8 +98,11 @@ def confusion_matrix(
     Raises
     ------
     ValueError
-        On empty or mismatched inputs, negative labels or labels >= ``n_classes``.
+        On mismatched inputs, negative labels or labels >= ``n_classes``; on empty inputs
+        unless ``n_classes`` is given (no samples: a matrix of zeros).
     """
+    if n_classes is not None and np.size(y_true) == 0 and np.size(y_pred) == 0:
+        return np.zeros((n_classes, n_classes), dtype=np.int64)
     t, p, c = _check_pair(y_true, y_pred, n_classes)
     # One bincount over the flattened (true, pred) index: no loop over samples.
     return np.bincount(t * c + p, minlength=c * c).reshape(c, c)

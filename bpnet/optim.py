@@ -13,41 +13,92 @@ from __future__ import annotations
 
 import numpy as np
 
+Hyper = "float | np.ndarray"
+
+
+def _per_model(value, p: np.ndarray):
+    """A hyper-parameter as it multiplies ``p``: a float, or a ``(K,)`` array shaped to broadcast."""
+    if np.ndim(value) == 0:
+        return value
+    return np.reshape(value, (-1,) + (1,) * (p.ndim - 1))
+
 
 class Optimizer:
-    """Base class: stores the parameter dict, hyper-parameters and per-parameter state."""
+    """Base class: stores the parameter dict, hyper-parameters and per-parameter state.
 
-    def __init__(self, params: dict, lr: float, weight_decay: float):
+    Parameters
+    ----------
+    params : dict of arrays
+        ``net.params``; updated in place.
+    lr, weight_decay : float or (K,) array
+        A ``(K,)`` array gives every model of a stack its own value (model selection trains
+        a grid of settings as one stack).
+    """
+
+    def __init__(self, params: dict, lr: Hyper, weight_decay: Hyper):
         if not isinstance(params, dict):
             raise TypeError("params must be the network's parameter dict (e.g. net.params)")
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr}")
-        if weight_decay < 0:
+        lr = np.asarray(lr, dtype=np.float64)
+        weight_decay = np.asarray(weight_decay, dtype=np.float64)
+        if lr.ndim > 1 or not np.all(lr > 0):
+            raise ValueError(f"lr must be a positive number (or one per model), got {lr}")
+        if weight_decay.ndim > 1 or np.any(weight_decay < 0):
             raise ValueError(f"weight_decay must be non-negative, got {weight_decay}")
         self.params = params
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
+        self.lr = float(lr) if lr.ndim == 0 else lr
+        self.weight_decay = float(weight_decay) if weight_decay.ndim == 0 else weight_decay
         self.state: dict[str, dict] = {name: {"step": 0} for name in params}
+        self._scratch: dict[str, np.ndarray] = {}
 
-    def step(self, grads: dict) -> None:
-        """Update every parameter in place from ``grads`` (same keys and shapes)."""
+    def step(self, grads: dict, active: np.ndarray | None = None) -> None:
+        """Update every parameter in place from ``grads`` (same keys and shapes).
+
+        Parameters
+        ----------
+        grads : dict of arrays
+        active : (K,) bool array, optional
+            For a stack: the models to update. The others keep their parameters and
+            optimiser state, and their step count does not advance (a finished fold, or a
+            model with no samples in this mini-batch).
+        """
         missing = set(self.params) - set(grads)
         if missing:
             raise ValueError(f"grads lacks {sorted(missing)}")
+        idle = None if active is None else ~np.asarray(active, dtype=bool)
+        if idle is not None and not idle.any():
+            idle = None
         for name, p in self.params.items():
             g = grads[name]
             if g.shape != p.shape:
                 raise ValueError(f"grads[{name!r}] has shape {g.shape}, params {p.shape}")
             state = self.state.setdefault(name, {"step": 0})
-            state["step"] += 1
-            self._update(p, g, state)
+            if idle is None:
+                state["step"] += 1
+                self._update(name, p, g, state)
+                continue
+            kept = {key: arr[idle].copy() for key, arr in self.state_arrays(name).items()}
+            kept_p = p[idle].copy()
+            state["step"] = state["step"] + ~idle  # per-model step counts from now on
+            self._update(name, p, g, state)
+            p[idle] = kept_p
+            for key, arr in self.state_arrays(name).items():
+                # state created by this very step starts from zero for the idle models
+                arr[idle] = kept[key] if key in kept else 0
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray, state: dict) -> None:
         raise NotImplementedError
+
+    def _buffer(self, name: str, p: np.ndarray) -> np.ndarray:
+        """A scratch array shaped like ``p``, reused across steps (no allocation per step)."""
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape != p.shape or buf.dtype != p.dtype:
+            buf = self._scratch[name] = np.empty_like(p)
+        return buf
 
     def state_arrays(self, name: str) -> dict[str, np.ndarray]:
         """The state arrays of parameter ``name`` (shaped like it), e.g. for pruning."""
-        return {k: v for k, v in self.state.get(name, {}).items() if isinstance(v, np.ndarray)}
+        return {k: v for k, v in self.state.get(name, {}).items()
+                if isinstance(v, np.ndarray) and k != "step"}
 
     def state_dict(self) -> dict:
         return {"lr": self.lr, "weight_decay": self.weight_decay,
@@ -69,8 +120,8 @@ class SGD(Optimizer):
     and weight decay :math:`\lambda`.
     """
 
-    def __init__(self, params: dict, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0):
+    def __init__(self, params: dict, lr: Hyper = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, nesterov: bool = False, weight_decay: Hyper = 0.0):
         super().__init__(params, lr, weight_decay)
         if momentum < 0:
             raise ValueError(f"momentum must be non-negative, got {momentum}")
@@ -78,9 +129,9 @@ class SGD(Optimizer):
             raise ValueError("nesterov momentum requires a momentum and zero dampening")
         self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
 
-    def _update(self, p, g, state):
-        if self.weight_decay:
-            g = g + self.weight_decay * p
+    def _update(self, name, p, g, state):
+        if np.any(self.weight_decay):
+            g = g + _per_model(self.weight_decay, p) * p
         if self.momentum:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = g.copy()
@@ -90,7 +141,7 @@ class SGD(Optimizer):
                 buf += (1.0 - self.dampening) * g
             buf = state["momentum_buffer"]
             g = g + self.momentum * buf if self.nesterov else buf
-        p -= self.lr * g
+        p -= _per_model(self.lr, p) * g
 
 
 class Adam(Optimizer):
@@ -112,8 +163,8 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params: dict, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(self, params: dict, lr: Hyper = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: Hyper = 0.0):
         super().__init__(params, lr, weight_decay)
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
@@ -122,24 +173,40 @@ class Adam(Optimizer):
             raise ValueError(f"eps must be non-negative, got {eps}")
         self.betas, self.eps = (float(b1), float(b2)), float(eps)
 
-    def _update(self, p, g, state):
+    def _update(self, name, p, g, state):
         b1, b2 = self.betas
-        if self.weight_decay:
+        lr = _per_model(self.lr, p)
+        if np.any(self.weight_decay):
+            wd = _per_model(self.weight_decay, p)
             if self.decoupled:
-                p *= 1.0 - self.lr * self.weight_decay
+                p *= 1.0 - lr * wd
             else:
-                g = g + self.weight_decay * p
+                g = g + wd * p
         if "exp_avg" not in state:
             state["exp_avg"] = np.zeros_like(p)
             state["exp_avg_sq"] = np.zeros_like(p)
-        m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
-        # torch updates m with lerp, m + (1 - b1) (g - m); same value, same rounding.
-        m += (1.0 - b1) * (g - m)
+        # (a model that has not stepped yet has t = 0; its result is discarded by step())
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        t = _per_model(np.maximum(state["step"], 1), p)
+        s = self._buffer(name, p)  # in-place steps: the same roundings as the formulas above
+        # m <- m + (1 - b1) (g - m): torch's lerp, the same value as b1 m + (1 - b1) g
+        np.subtract(g, m, out=s)
+        s *= 1.0 - b1
+        m += s
+        # v <- b2 v + (1 - b2) g^2
         v *= b2
-        v += (1.0 - b2) * g * g
-        step_size = self.lr / (1.0 - b1 ** t)
-        denom = np.sqrt(v) / np.sqrt(1.0 - b2 ** t) + self.eps
-        p -= step_size * (m / denom)
+        np.multiply(g, 1.0 - b2, out=s)
+        s *= g
+        v += s
+        # p <- p - lr m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t) and
+        # v_hat = v / (1 - b2^t) folded as torch does: the step size lr / (1 - b1^t) scales m,
+        # and sqrt(v) / sqrt(1 - b2^t) is sqrt(v_hat)
+        np.sqrt(v, out=s)
+        s /= np.sqrt(1.0 - b2 ** t)
+        s += self.eps
+        np.divide(m, s, out=s)
+        s *= lr / (1.0 - b1 ** t)
+        p -= s
 
 
 class AdamW(Adam):
@@ -152,8 +219,8 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params: dict, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2):
+    def __init__(self, params: dict, lr: Hyper = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: Hyper = 1e-2):
         super().__init__(params, lr, betas, eps, weight_decay)
 
 

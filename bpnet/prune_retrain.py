@@ -15,34 +15,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from tqdm.auto import tqdm
 
-from .estimator import TrainingError
 from .pruning import DistinctivenessPruner
-
-
-def evaluate(net, X, y, sample_weight=None):
-    """Loss and accuracy: floats for one network, ``(K,)`` arrays for a stack.
-
-    For a stack, model k's accuracy counts only the samples its weights select.
-    """
-    loss = net.loss_value(X, y, sample_weight=sample_weight)
-    correct = (net.predict(X) == np.asarray(y)).astype(float)
-    if sample_weight is None:
-        acc = correct.mean(axis=-1)
-    else:
-        w = np.broadcast_to(sample_weight, correct.shape)
-        acc = (w * correct).sum(axis=-1) / w.sum(axis=-1)
-    if net.n_models is None:
-        return float(loss), float(acc)
-    return np.asarray(loss), np.asarray(acc)
-
-
-def train_epochs(net, X, y, optimizer, epochs: int, sample_weight=None) -> None:
-    """Full-batch training steps; raises :class:`~bpnet.TrainingError` on a non-finite loss."""
-    for epoch in range(1, epochs + 1):
-        loss, grads = net.loss_and_grads(X, y, sample_weight=sample_weight)
-        if not np.all(np.isfinite(loss)):
-            raise TrainingError(f"loss became {loss} at epoch {epoch} of retraining")
-        optimizer.step(grads)
+from .training import evaluate, train
 
 
 def _jsonable(value):
@@ -145,34 +119,28 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
         return _jsonable(net.n_live_units())
 
     def measure():
-        train = evaluate(net, X, y, sample_weight)
+        on_train = evaluate(net, X, y, sample_weight)
         if validation_data is None:
-            return train, None
+            return on_train, None
         Xv, yv, *wv = validation_data
-        return train, evaluate(net, Xv, yv, wv[0] if wv else None)
+        return on_train, evaluate(net, Xv, yv, wv[0] if wv else None)
 
     history = PruningHistory(pruner.criterion, pruner.compensate, n_hidden_start=live())
-    done = np.zeros(net.n_models or 1, bool)
-    frozen = {}  # stack models that stopped pruning: their final parameters
+    done = np.zeros(net.n_models or 1, bool)  # stack models with nothing left to prune
     bar = tqdm(desc="prune+retrain", unit="round", disable=not progress, leave=False)
     rnd = 0
     while max_rounds is None or rnd < max_rounds:
         before, val_before = measure()
         n_hidden = live()
         removed = pruner.prune(net, X, optimizer, sample_weight)
-        if stacked:  # a model with nothing left to prune is finished: freeze it
-            hit = {r.model for r in removed}
-            for k in np.flatnonzero(~done):
-                if k not in hit:
-                    done[k] = True
-                    frozen[k] = _snapshot(net, k)
+        if stacked:  # a model with nothing to prune this round is finished: it trains no more
+            done[list(set(range(net.n_models)) - {r.model for r in removed})] = True
         if not removed:
             break
         rnd += 1
         pruned, val_pruned = measure()
-        train_epochs(net, X, y, optimizer, epochs_per_round, sample_weight)
-        for k, snap in frozen.items():
-            _restore(net, k, snap)
+        train(net, X, y, optimizer, epochs_per_round, sample_weight=sample_weight,
+              active=~done if stacked else None, desc=f"retraining, round {rnd}")
         after, val_after = measure()
         history.rounds.append(PruningRound(rnd, n_hidden, [r.to_dict() for r in removed],
                                            before, pruned, after, val_before, val_pruned,
@@ -180,24 +148,9 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
         bar.update()
         bar.set_postfix(hidden=str(live()))
     bar.close()
-    for k, snap in frozen.items():
-        _restore(net, k, snap)
     history.n_hidden_end = live()
     net.info["pruning"] = history.to_dict()
     return history
-
-
-def _snapshot(net, k):
-    return ({n: v[k].copy() for n, v in net.params.items()},
-            None if net.unit_mask is None else net.unit_mask[k].copy())
-
-
-def _restore(net, k, snap):
-    params, mask = snap
-    for n, v in params.items():
-        net.params[n][k] = v
-    if mask is not None:
-        net.unit_mask[k] = mask
 
 
 def plot_pruning_history(history: PruningHistory, ax=None, path=None, model: int | None = None):

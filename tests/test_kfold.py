@@ -4,7 +4,7 @@ import pytest
 
 import bpnet
 from bpnet.crossval import stratified_kfold
-from bpnet.kfold import cross_validate, normalise_per_fold
+from bpnet.kfold import cross_validate, normalize_per_fold
 from bpnet.preprocessing import Normalizer
 
 
@@ -19,7 +19,8 @@ def problem(n=90, d=5, seed=0):
 def test_stack_equals_separate_runs():
     X, y = problem()
     splits = stratified_kfold(y, 5, seed=1)
-    res = cross_validate(X, y, splits, n_hidden=6, epochs=40, lr=0.02, seed=3)
+    res = cross_validate(X, y, splits, n_hidden=6, epochs=40, lr=0.02, random_state=3,
+                         dtype="float64")
     init = bpnet.BPNetwork(5, 6, 3, seed=3, n_models=5)  # the same initial stack
     for k, (tr, te) in enumerate(splits):
         net = init.select_model(k)
@@ -45,12 +46,12 @@ def test_normalisation_uses_only_training_rows():
     train_masks = np.zeros((3, len(y)), bool)
     for k, (tr, _) in enumerate(splits):
         train_masks[k, tr] = True
-    Xs = normalise_per_fold(X, train_masks)
+    Xs = normalize_per_fold(X, train_masks)
     for k, (tr, te) in enumerate(splits):
         np.testing.assert_allclose(Xs[k, tr].mean(0), 0, atol=1e-12)
         X_poisoned = X.copy()
         X_poisoned[te] *= 1000  # changing test rows must not change the training transform
-        again = normalise_per_fold(X_poisoned, train_masks[k:k + 1])[0]
+        again = normalize_per_fold(X_poisoned, train_masks[k:k + 1])[0]
         np.testing.assert_allclose(again[tr], Xs[k, tr])
 
 

@@ -1,0 +1,390 @@
+"""The one training loop of bpnet, and evaluation.
+
+:func:`train` is what :meth:`BPClassifier.fit <bpnet.BPClassifier.fit>`,
+:func:`bpnet.cross_validate`, :func:`bpnet.prune_and_retrain` and model selection run. It
+trains one network or a stack of ``K`` networks (one per fold, or per setting and fold),
+full batch or in mini-batches, and records per-epoch curves of any number of named sets of
+rows::
+
+    log = train(net, X, y, optimizer, epochs=300, sample_weight=train_mask,
+                monitor={"test": test_mask})
+    log.curves["train_loss"], log.curves["test_accuracy"]     # (epochs, K)
+
+A row enters the loss through ``sample_weight`` (0 for a fold's test rows) and a curve
+through its ``monitor`` mask, so one array of rows serves every fold and every curve. In
+full-batch training the curves cost nothing extra: the forward pass that starts epoch
+``e + 1`` is the one that measures the network after epoch ``e`` (one more forward pass
+measures the last epoch). The arithmetic is :class:`bpnet.fused.FusedPass`; its buffers
+are allocated once per call, and the inputs are validated and laid out once per call.
+
+Curves hold the loss (the training objective's weighting, class weights included) and the
+accuracy of the network *after* each epoch, per model. :class:`EarlyStopping` stops each
+model of a stack on its own and keeps its best epoch.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validation import check_sample_weight, check_X, check_y
+from .fused import FusedPass
+from .network import BPNetwork
+from .optim import Optimizer
+
+__all__ = ["EarlyStopping", "TrainLog", "TrainingError", "evaluate", "predict_outputs", "train"]
+
+
+class TrainingError(ValueError):
+    """Training produced a non-finite loss; the message names the epoch and the model."""
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Watch a monitored set and keep, per model, the epoch where it scored best.
+
+    Parameters
+    ----------
+    monitor : str
+        Name of a ``monitor`` set of :func:`train` (e.g. ``"val"``).
+    metric : {"loss", "accuracy"}
+        What counts as better: a lower loss or a higher accuracy.
+    patience : int or None
+        A model stops after this many epochs without an improvement larger than ``tol``
+        (scikit-learn's ``n_iter_no_change``). None trains every epoch and only keeps the
+        best one (model selection's "best epoch").
+    tol : float
+        Smallest change that counts as an improvement.
+    restore_best : bool
+        End each model with the parameters of its best epoch.
+    """
+
+    monitor: str = "val"
+    metric: str = "loss"
+    patience: int | None = 10
+    tol: float = 1e-4
+    restore_best: bool = True
+
+    def __post_init__(self) -> None:
+        if self.metric not in ("loss", "accuracy"):
+            raise ValueError(f"metric must be 'loss' or 'accuracy', got {self.metric!r}")
+        if self.patience is not None and (int(self.patience) != self.patience or self.patience < 1):
+            raise ValueError(f"patience must be a positive integer or None, got {self.patience!r}")
+        if self.tol < 0:
+            raise ValueError(f"tol must be non-negative, got {self.tol}")
+
+
+@dataclass
+class TrainLog:
+    """What :func:`train` recorded.
+
+    Attributes
+    ----------
+    curves : dict of arrays
+        ``"<set>_loss"`` and ``"<set>_accuracy"`` for ``"train"`` and every monitored set,
+        each ``(epochs_run, K)`` (``(epochs_run,)`` for one network); row ``e`` is the
+        network after epoch ``e + 1``. A model stopped early (or not ``active``) keeps its
+        parameters, so its curves repeat their last values.
+    epochs_run : int
+        Epochs trained (fewer than asked when every model stopped early).
+    best_epoch : (K,) int array, int, or None
+        With early stopping: the epoch (1-based) each model ended with.
+    stopped_epoch : (K,) int array, int, or None
+        With early stopping: the epoch each model stopped at (0: it never stopped).
+    """
+
+    curves: dict[str, np.ndarray] = field(default_factory=dict)
+    epochs_run: int = 0
+    best_epoch: np.ndarray | int | None = None
+    stopped_epoch: np.ndarray | int | None = None
+
+
+def _per_model(net: BPNetwork, arrays: dict) -> dict:
+    """Views with a leading model axis, also for one network (so one code path serves both)."""
+    return arrays if net.n_models is not None else {k: v[None] for k, v in arrays.items()}
+
+
+class _Sets:
+    """Loss and accuracy weights of the named sets of rows, normalised once per call."""
+
+    def __init__(self, net: BPNetwork, y: np.ndarray, weights: dict[str, np.ndarray], K: int):
+        n = y.shape[-1]
+        y2 = np.broadcast_to(np.atleast_2d(y), (K, n))
+        cw = net.class_weight if net._loss.class_weighted_mean else None
+        self.loss_w, self.acc_w = {}, {}
+        for name, raw in weights.items():
+            raw = np.broadcast_to(np.atleast_2d(np.asarray(raw, dtype=net.dtype)), (K, n))
+            lw = raw * cw[y2] if cw is not None else raw  # torch's class-weighted mean
+            self.loss_w[name] = _normalise(lw)
+            self.acc_w[name] = _normalise(raw)
+
+    def record(self, curves: dict, e: int, loss: np.ndarray, correct: np.ndarray) -> None:
+        hits = correct.astype(loss.dtype)
+        for name in self.loss_w:
+            curves[f"{name}_loss"][e] = np.einsum("kn,kn->k", self.loss_w[name], loss)
+            curves[f"{name}_accuracy"][e] = np.einsum("kn,kn->k", self.acc_w[name], hits)
+
+
+def _normalise(w: np.ndarray) -> np.ndarray:
+    """Rows scaled to sum to one; a row of zeros becomes NaN (a model with no such rows)."""
+    total = w.sum(axis=-1, keepdims=True)
+    out = np.full(w.shape, np.nan, dtype=w.dtype)
+    np.divide(w, total, out=out, where=total > 0)
+    return out
+
+
+def _check_finite(loss: np.ndarray, epoch: int, epochs: int, stacked: bool, unit: str) -> None:
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if bad.size == 0:
+        return
+    where = f" in {unit}(s) {bad.tolist()}" if stacked else ""
+    if epoch == 0:
+        raise TrainingError(f"the loss is {loss[bad[0]]} before any training{where}: "
+                            "check the inputs for huge values")
+    raise TrainingError(f"the training loss became {loss[bad[0]]} at epoch {epoch} of {epochs}"
+                        f"{where}; try a smaller learning rate or normalised inputs")
+
+
+class _Stopper:
+    """Per-model best score, best parameters and patience counter for :class:`EarlyStopping`."""
+
+    def __init__(self, rule: EarlyStopping, net: BPNetwork, K: int):
+        self.rule, self.net = rule, net
+        self.best = np.full(K, np.inf)  # stored as "lower is better"
+        self.best_epoch = np.zeros(K, dtype=np.int64)
+        self.stopped = np.zeros(K, dtype=np.int64)
+        self.wait = np.zeros(K, dtype=np.int64)
+        self.params = {k: v.copy() for k, v in _per_model(net, net.params).items()}
+        self.mask = None if net.unit_mask is None else np.atleast_2d(net.unit_mask).copy()
+
+    def update(self, curves: dict, e: int, running: np.ndarray) -> np.ndarray:
+        """Note epoch ``e`` (0-based row of the curves); returns the models still running."""
+        score = curves[f"{self.rule.monitor}_{self.rule.metric}"][e]
+        if self.rule.metric == "accuracy":
+            score = -score
+        better = running & (score < self.best - self.rule.tol)
+        self.best[better] = score[better]
+        self.best_epoch[better] = e + 1
+        self.wait[better] = 0
+        self.wait[running & ~better] += 1
+        if better.any() and self.rule.restore_best:
+            for name, p in _per_model(self.net, self.net.params).items():
+                self.params[name][better] = p[better]
+        if self.rule.patience is None:
+            return running
+        stop = running & (self.wait >= self.rule.patience)
+        self.stopped[stop] = e + 1
+        return running & ~stop
+
+    def restore(self) -> None:
+        if not self.rule.restore_best:
+            return
+        keep = self.best_epoch > 0
+        for name, p in _per_model(self.net, self.net.params).items():
+            p[keep] = self.params[name][keep]
+
+
+def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_weight=None,
+          monitor: dict | None = None, batch_size: int | None = None,
+          rng: np.random.Generator | None = None, early_stopping: EarlyStopping | None = None,
+          active=None, progress: bool = False, desc: str = "training",
+          unit: str = "model") -> TrainLog:
+    """Train ``net`` in place with ``optimizer`` for ``epochs`` epochs.
+
+    Parameters
+    ----------
+    net : BPNetwork
+        One network or a stack of ``K``.
+    X : (n, d), or (K, n, d) for a stack with per-model inputs (e.g. per-fold normalisation)
+    y : (n,) int labels ``0..C-1`` (or (K, n))
+    optimizer : Optimizer
+        Built on ``net.params``.
+    epochs : int
+    sample_weight : (n,) or (K, n), optional
+        Per-sample loss weights; 0 leaves a row out of a model's training (a fold's test
+        rows). Default: every row, weight 1.
+    monitor : dict of name -> (n,) or (K, n) weights, optional
+        Sets of rows to record curves for, e.g. ``{"test": test_mask}``.
+    batch_size : int, optional
+        Mini-batch size; None trains on all rows at once (full batch). Each model's
+        training rows are shuffled every epoch (with ``rng``) and cut into batches; a model
+        whose rows run out before the others' skips the remaining steps of the epoch.
+    rng : np.random.Generator, optional
+        Shuffles the mini-batches.
+    early_stopping : EarlyStopping, optional
+        Stop each model on its own ``monitor`` set and keep its best epoch.
+    active : (K,) bool, optional
+        Models to train; the others are left exactly as they are (finished folds).
+    progress : bool
+        A progress bar over epochs.
+    desc, unit : str
+        The bar's label, and what a model is called in error messages ("fold").
+
+    Returns
+    -------
+    TrainLog
+
+    Raises
+    ------
+    TrainingError
+        The training loss became NaN or infinite (the message names the epoch and models).
+    ValueError
+        Bad shapes, labels or weights; a model with no training rows.
+    """
+    if int(epochs) != epochs or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    epochs, stacked = int(epochs), net.n_models is not None
+    K = net.n_models or 1
+    X = check_X(X, net.n_inputs, net.n_models, net.dtype)
+    n = X.shape[-2]
+    y = check_y(y, n, net.n_outputs, net.n_models)
+    sw = check_sample_weight(sample_weight, n, net.n_models)
+    sw = np.ones((K, n)) if sw is None else np.broadcast_to(np.atleast_2d(sw), (K, n))
+    n_rows = (sw > 0).sum(axis=1)
+    if np.any(n_rows == 0):
+        raise ValueError(f"no training rows (all sample weights 0) for {unit}(s) "
+                         f"{np.flatnonzero(n_rows == 0).tolist()}")
+    monitor = dict(monitor or {})
+    if "train" in monitor:
+        raise ValueError("'train' is the training set's own curve; name monitored sets otherwise")
+    for name, mask in monitor.items():
+        monitor[name] = check_sample_weight(mask, n, net.n_models)
+    if early_stopping is not None and early_stopping.monitor not in monitor:
+        raise ValueError(f"early stopping watches {early_stopping.monitor!r}, which is not among "
+                         f"the monitored sets {sorted(monitor)}")
+    running = np.ones(K, bool) if active is None else np.asarray(active, bool).copy()
+    if running.shape != (K,):
+        raise ValueError(f"active must have shape ({K},), got {running.shape}")
+
+    full = FusedPass(net, n)
+    XaT, T = full.inputs(X), full.targets(y)
+    sets = _Sets(net, y, {"train": sw, **monitor}, K)
+    w_train = sets.loss_w["train"]
+    curves = {f"{s}_{m}": np.full((epochs, K), np.nan) for s in sets.loss_w
+              for m in ("loss", "accuracy")}
+    stopper = None if early_stopping is None else _Stopper(early_stopping, net, K)
+    minibatch = batch_size is not None and int(batch_size) < int(n_rows.max())
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if minibatch:
+        rng = np.random.default_rng() if rng is None else rng
+        batches = _Batches(net, XaT, T, sw, int(batch_size))
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False)
+    done = 0
+    # Overflow in a diverging model is reported once, as a TrainingError naming the epoch
+    # and the model, not as a stream of NumPy warnings.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        try:
+            full.forward(XaT)
+            loss = full.per_sample_loss(T)
+            _check_finite(np.einsum("kn,kn->k", w_train, loss), 0, epochs, stacked, unit)
+            for e in range(epochs):
+                if not running.any():
+                    break
+                act = None if running.all() else running
+                if minibatch:
+                    batches.epoch(optimizer, rng, act)
+                else:  # the forward of the previous iteration measured these parameters
+                    optimizer.step(full.backward(XaT, T, w_train), active=act)
+                full.forward(XaT)
+                # every model is measured; one that no longer trains repeats its values
+                sets.record(curves, e, full.per_sample_loss(T), full.correct(T, y))
+                _check_finite(curves["train_loss"][e], e + 1, epochs, stacked, unit)
+                if stopper is not None:
+                    running = stopper.update(curves, e, running)
+                done = e + 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{np.nanmean(curves['train_loss'][e]):.4f}")
+        finally:
+            if bar is not None:
+                bar.close()
+    if stopper is not None:
+        stopper.restore()
+    log = TrainLog({k: v[:done] for k, v in curves.items()}, done)
+    if stopper is not None:
+        log.best_epoch, log.stopped_epoch = stopper.best_epoch, stopper.stopped
+    if not stacked:
+        log.curves = {k: v[:, 0] for k, v in log.curves.items()}
+        if stopper is not None:
+            log.best_epoch, log.stopped_epoch = int(log.best_epoch[0]), int(log.stopped_epoch[0])
+    return log
+
+
+class _Batches:
+    """One epoch of mini-batches: each model's training rows, shuffled and cut to size."""
+
+    def __init__(self, net: BPNetwork, XaT: np.ndarray, T: np.ndarray, sw: np.ndarray, size: int):
+        self.net, self.XaT, self.T, self.sw = net, XaT, T, sw
+        self.rows = [np.flatnonzero(w > 0) for w in sw]
+        self.size = size
+        self.n_max = max(len(r) for r in self.rows)
+        self.passes: dict[int, FusedPass] = {}
+
+    def _gather(self, A: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Columns ``idx`` (K, b) of A (1 or K, m, n) -> (K, m, b)."""
+        if A.shape[0] == 1:
+            return np.ascontiguousarray(A[0][:, idx].transpose(1, 0, 2))
+        return np.take_along_axis(A, idx[:, None, :], axis=2)
+
+    def epoch(self, optimizer: Optimizer, rng: np.random.Generator, active) -> None:
+        net, K, b = self.net, len(self.rows), self.size
+        order = np.zeros((K, self.n_max), dtype=np.intp)
+        valid = np.zeros((K, self.n_max), dtype=bool)
+        for k, rows in enumerate(self.rows):
+            order[k, :len(rows)] = rng.permutation(rows)
+            valid[k, :len(rows)] = True
+        for start in range(0, self.n_max, b):
+            idx, ok = order[:, start:start + b], valid[:, start:start + b]
+            m = idx.shape[1]
+            fused = self.passes.get(m)
+            if fused is None:
+                fused = self.passes[m] = FusedPass(net, m)
+            Xb, Tb = self._gather(self.XaT, idx), self._gather(self.T, idx)
+            wb = np.take_along_axis(self.sw, idx, axis=1) * ok
+            if net._loss.class_weighted_mean and net.class_weight is not None:
+                wb = wb * net.class_weight[Tb.argmax(axis=1)]
+            has_rows = wb.sum(axis=1) > 0
+            step_active = has_rows if active is None else (has_rows & active)
+            fused.forward(Xb)
+            grads = fused.backward(Xb, Tb, np.nan_to_num(_normalise(wb)))
+            if net.n_models is None:
+                optimizer.step(grads)
+            else:
+                optimizer.step(grads, active=None if step_active.all() else step_active)
+
+
+def evaluate(net: BPNetwork, X, y, sample_weight=None):
+    """Loss and accuracy: floats for one network, ``(K,)`` arrays for a stack.
+
+    The loss weighs samples as training does (``sample_weight``, class weights); the
+    accuracy counts, for model k, the samples its weights select (weighted by them).
+    """
+    K = net.n_models or 1
+    X = check_X(X, net.n_inputs, net.n_models, net.dtype)
+    n = X.shape[-2]
+    y = check_y(y, n, net.n_outputs, net.n_models)
+    sw = check_sample_weight(sample_weight, n, net.n_models)
+    fused = FusedPass(net, n)
+    XaT, T = fused.inputs(X), fused.targets(y)
+    sets = _Sets(net, y, {"eval": np.ones(n) if sw is None else sw}, K)
+    fused.forward(XaT)
+    curves = {"eval_loss": np.empty((1, K)), "eval_accuracy": np.empty((1, K))}
+    sets.record(curves, 0, fused.per_sample_loss(T), fused.correct(T, y))
+    loss, acc = curves["eval_loss"][0], curves["eval_accuracy"][0]
+    if net.n_models is None:
+        return float(loss[0]), float(acc[0])
+    return loss, acc
+
+
+def predict_outputs(net: BPNetwork, X) -> np.ndarray:
+    """The network's outputs as training computes them: (n, C), or (K, n, C) for a stack."""
+    X = check_X(X, net.n_inputs, net.n_models, net.dtype)
+    fused = FusedPass(net, X.shape[-2])
+    out = fused.forward(fused.inputs(X)).transpose(0, 2, 1).copy()
+    return out[0] if net.n_models is None else out
