@@ -70,6 +70,7 @@ class FusedPass:
         self.grad_hidden = np.empty((K, H, n), dt)
         self.scratch_hidden = np.empty((K, H, n), dt)
         self.loss = np.empty((K, n), dt)
+        self._diff_ready = False  # grad_out holds out - t from per_sample_loss
         d = net.n_inputs
         self.P1 = np.empty((K, H, d + 1), dt)  # [W1.T | b1], scaled by 1/2 in tanh space
         self.P2 = np.empty((K, C, H + 1), dt)  # [W2.T | b2], with the sigmoid's affine folded in
@@ -114,6 +115,7 @@ class FusedPass:
     def forward(self, XaT: np.ndarray) -> np.ndarray:
         """Outputs after the output activation, ``(K, C, n)`` (a buffer: copy to keep it)."""
         self._pack()
+        self._diff_ready = False
         H = self.net.n_hidden
         A = self.hidden[:, :H, :]
         np.matmul(self.P1, XaT, out=A)
@@ -146,9 +148,10 @@ class FusedPass:
         """
         net, Z, out, tmp, loss = self.net, self.logits, self.out, self.scratch_out, self.loss
         C = net.n_outputs
-        if net.loss == "mse":
-            np.subtract(out, T, out=tmp)
-            tmp *= tmp
+        if net.loss == "mse":  # out - t is kept for backward(), which needs it too
+            np.subtract(out, T, out=self.grad_out)
+            self._diff_ready = True
+            np.multiply(self.grad_out, self.grad_out, out=tmp)
             np.sum(tmp, axis=1, out=loss)
             loss /= C
         elif net.output == "softmax":  # logsumexp(z) - z_y, from the forward's max and sum
@@ -173,13 +176,14 @@ class FusedPass:
     def backward(self, XaT: np.ndarray, T: np.ndarray, w: np.ndarray) -> dict:
         """Gradients of ``sum_i w_i loss_i`` per model, in the layout of ``net.params``.
 
-        Call after :meth:`forward` on the same ``XaT``.
+        Call after :meth:`forward` on the same ``XaT`` (and, optionally, :meth:`per_sample_loss`).
         """
         net = self.net
         H, C, d = net.n_hidden, net.n_outputs, net.n_inputs
         out, G, tmp = self.out, self.grad_out, self.scratch_out
         wn = w[:, None, :]
-        np.subtract(out, T, out=G)
+        if not self._diff_ready:
+            np.subtract(out, T, out=G)
         if net.loss == "mse":  # d/d out = 2 (out - t) / C, then back through the output
             G *= wn
             G *= 2.0 / C

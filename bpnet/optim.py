@@ -11,6 +11,8 @@ compare the whole parameter trajectory to 1e-9.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 Hyper = "float | np.ndarray"
@@ -49,6 +51,11 @@ class Optimizer:
         self.weight_decay = float(weight_decay) if weight_decay.ndim == 0 else weight_decay
         self.state: dict[str, dict] = {name: {"step": 0} for name in params}
         self._scratch: dict[str, np.ndarray] = {}
+
+    @property
+    def _decay(self) -> bool:
+        wd = self.weight_decay  # (np.any on a plain float costs more than a whole small update)
+        return wd != 0.0 if isinstance(wd, float) else bool(np.any(wd))
 
     def step(self, grads: dict, active: np.ndarray | None = None) -> None:
         """Update every parameter in place from ``grads`` (same keys and shapes).
@@ -130,7 +137,7 @@ class SGD(Optimizer):
         self.momentum, self.dampening, self.nesterov = float(momentum), float(dampening), nesterov
 
     def _update(self, name, p, g, state):
-        if np.any(self.weight_decay):
+        if self._decay:
             g = g + _per_model(self.weight_decay, p) * p
         if self.momentum:
             if "momentum_buffer" not in state:
@@ -176,7 +183,7 @@ class Adam(Optimizer):
     def _update(self, name, p, g, state):
         b1, b2 = self.betas
         lr = _per_model(self.lr, p)
-        if np.any(self.weight_decay):
+        if self._decay:
             wd = _per_model(self.weight_decay, p)
             if self.decoupled:
                 p *= 1.0 - lr * wd
@@ -186,8 +193,9 @@ class Adam(Optimizer):
             state["exp_avg"] = np.zeros_like(p)
             state["exp_avg_sq"] = np.zeros_like(p)
         # (a model that has not stepped yet has t = 0; its result is discarded by step())
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        t = _per_model(np.maximum(state["step"], 1), p)
+        m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+        if np.ndim(t):
+            t = _per_model(np.maximum(t, 1), p)
         s = self._buffer(name, p)  # in-place steps: the same roundings as the formulas above
         # m <- m + (1 - b1) (g - m): torch's lerp, the same value as b1 m + (1 - b1) g
         np.subtract(g, m, out=s)
@@ -202,7 +210,7 @@ class Adam(Optimizer):
         # v_hat = v / (1 - b2^t) folded as torch does: the step size lr / (1 - b1^t) scales m,
         # and sqrt(v) / sqrt(1 - b2^t) is sqrt(v_hat)
         np.sqrt(v, out=s)
-        s /= np.sqrt(1.0 - b2 ** t)
+        s /= np.sqrt(1.0 - b2 ** t) if np.ndim(t) else math.sqrt(1.0 - b2 ** t)
         s += self.eps
         np.divide(m, s, out=s)
         s *= lr / (1.0 - b1 ** t)

@@ -1,0 +1,232 @@
+"""Claim: the paper's protocol trains faster as one bpnet stack than as a PyTorch loop over folds.
+
+The protocol: SFEW.xlsx (or, without it, synthetic features of the same shape), 20
+stratified folds, 1000 full-batch Adam epochs (lr 0.01), 10 -> 32 -> 7, sigmoid hidden and
+output units, MSE against one-hot targets, inputs normalised per fold. Timed side by side
+in one run, single-threaded (threadpoolctl for NumPy's BLAS, torch.set_num_threads(1)):
+
+(a) ``bpnet.cross_validate``, float32 (its default): all folds as one stack, with train
+    and test loss and accuracy curves for every fold and epoch;
+(b) the same in float64;
+(c) a per-fold PyTorch loop (``nn.Sequential`` + ``torch.optim.Adam``, what a user writes;
+    no curves), float32 and float64;
+(d) scikit-learn ``MLPClassifier`` per fold, full batch (its loss is softmax cross-entropy).
+
+Each contender runs once untimed (warm-up: PyTorch's first calls alone cost seconds), then
+``--repeats`` times interleaved; the median is reported. One JSON line with the times,
+their ratios to (a) and the mean test accuracies; targets: (c) float32 / (a) >= 5 and
+(c) float64 / (b) >= 2, accuracies within 1 point. Then, unless ``--no-scaling``, one JSON
+line per point of a scaling table: n in {675, 6750, 67500} synthetic rows x K in {5, 20}
+folds, the time per epoch and the peak memory (tracemalloc) of ``bpnet.train``.
+
+Run:  python benchmarks/bench_kfold.py [--quick] [--data SFEW.xlsx] [--repeats 3]
+
+Last result (2026-11-28, 2 x86_64 cores (Xeon @ 2.8 GHz, KVM), NumPy 2.4.6 with OpenBLAS
+0.3.31 (SkylakeX kernel), torch 2.14.1, scikit-learn 1.9.1; SFEW.xlsx): see docs/speed.rst.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+import tracemalloc
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import bpnet
+from bpnet.crossval import fold_masks, stratified_kfold
+from bpnet.preprocessing import Normalizer
+
+
+@dataclass(frozen=True)
+class Config:
+    folds: int = 20
+    epochs: int = 1000
+    hidden: int = 32
+    lr: float = 0.01
+    repeats: int = 3
+    seed: int = 0
+    scaling_epochs: int = 5
+    scaling_budget: float = 2e7  # rows x folds x epochs timed per point
+
+
+def load_data(path: str | None):
+    """SFEW.xlsx when found (``--data`` or ../shared/data/sfew), else synthetic features."""
+    candidates = [Path(path)] if path else [Path(__file__).resolve().parents[2] / "shared" /
+                                              "data" / "sfew" / "SFEW.xlsx"]
+    for p in candidates:
+        if p.is_file():
+            from bpnet.data.sfew import load_sfew_features
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ds = load_sfew_features(p)
+            return ds.X, ds.y, str(p.name)
+    if path:
+        raise SystemExit(f"bench_kfold: --data {path}: no such file")
+    X, y = synthetic_features(675, np.random.default_rng(0))
+    return X, y, "synthetic features (675 x 10)"
+
+
+def synthetic_features(n: int, rng: np.random.Generator, d: int = 10, C: int = 7):
+    """Gaussian class clusters, weakly separated, one skewed column (like SFEW's lpq_pc1)."""
+    y = np.arange(n) % C
+    X = rng.normal(size=(n, d)) + 0.4 * rng.normal(size=(C, d))[y]
+    X[:, 0] = np.exp(X[:, 0])
+    return X, y
+
+
+def run_bpnet(X, y, splits, cfg: Config, dtype: str, epochs: int):
+    res = bpnet.cross_validate(X, y, splits, n_hidden=cfg.hidden, epochs=epochs, lr=cfg.lr,
+                               dtype=dtype, random_state=cfg.seed)
+    return float(np.mean(res.test_accuracy))
+
+
+def run_torch(X, y, splits, cfg: Config, dtype: str, epochs: int):
+    import torch
+
+    tdt = getattr(torch, dtype)
+    accs = []
+    for k, (tr, te) in enumerate(splits):
+        norm = Normalizer().fit(X[tr])
+        Xtr = torch.tensor(norm.transform(X[tr]), dtype=tdt)
+        Xte = torch.tensor(norm.transform(X[te]), dtype=tdt)
+        T = torch.nn.functional.one_hot(torch.tensor(y[tr]), 7).to(tdt)
+        torch.manual_seed(cfg.seed + k)
+        net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], cfg.hidden), torch.nn.Sigmoid(),
+                                  torch.nn.Linear(cfg.hidden, 7), torch.nn.Sigmoid()).to(tdt)
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+        for _ in range(epochs):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(Xtr), T).backward()
+            opt.step()
+        with torch.no_grad():
+            accs.append(float((net(Xte).argmax(1).numpy() == y[te]).mean()))
+    return float(np.mean(accs))
+
+
+def run_sklearn(X, y, splits, cfg: Config, dtype: str, epochs: int):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    accs = []
+    for k, (tr, te) in enumerate(splits):
+        norm = Normalizer().fit(X[tr])
+        clf = MLPClassifier((cfg.hidden,), activation="logistic", solver="adam",
+                            learning_rate_init=cfg.lr, batch_size=len(tr), max_iter=epochs,
+                            shuffle=False, tol=0.0, n_iter_no_change=epochs + 1,
+                            random_state=cfg.seed + k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(norm.transform(X[tr]), y[tr])
+        accs.append(float(clf.score(norm.transform(X[te]), y[te])))
+    return float(np.mean(accs))
+
+
+CONTENDERS = {
+    "a_bpnet_float32": (run_bpnet, "float32"),
+    "b_bpnet_float64": (run_bpnet, "float64"),
+    "c_torch_float32": (run_torch, "float32"),
+    "c_torch_float64": (run_torch, "float64"),
+    "d_sklearn_float64": (run_sklearn, "float64"),
+}
+
+
+def compare(X, y, cfg: Config, source: str) -> dict:
+    splits = stratified_kfold(y, cfg.folds, seed=cfg.seed)
+    times = {name: [] for name in CONTENDERS}
+    accuracy = {}
+    for name, (fn, dtype) in CONTENDERS.items():  # warm-up: first-call costs are not timed
+        fn(X, y, splits[:2], cfg, dtype, 5)
+    for _ in range(cfg.repeats):  # interleaved, so machine noise hits every contender alike
+        for name, (fn, dtype) in CONTENDERS.items():
+            t0 = time.perf_counter()
+            accuracy[name] = fn(X, y, splits, cfg, dtype, cfg.epochs)
+            times[name].append(time.perf_counter() - t0)
+    med = {name: statistics.median(t) for name, t in times.items()}
+    a, b = med["a_bpnet_float32"], med["b_bpnet_float64"]
+    return {
+        "bench": "kfold", "data": source, "folds": cfg.folds, "epochs": cfg.epochs,
+        "hidden": cfg.hidden, "repeats": cfg.repeats,
+        "seconds": {k: round(v, 3) for k, v in med.items()},
+        "ratio_to_a": {k: round(v / a, 2) for k, v in med.items()},
+        "torch32_over_a": round(med["c_torch_float32"] / a, 2),
+        "torch64_over_b": round(med["c_torch_float64"] / b, 2),
+        "mean_test_accuracy": {k: round(v, 4) for k, v in accuracy.items()},
+    }
+
+
+def scaling(cfg: Config) -> list[dict]:
+    """Time per epoch and peak traced memory of bpnet.train for n rows x K folds (float32).
+
+    Timed without tracemalloc (it slows every allocation); the peak memory is taken from a
+    second, traced run of two epochs.
+    """
+    rows = []
+    for n in (675, 6750, 67500):
+        X, y = synthetic_features(n, np.random.default_rng(1))
+        for K in (5, 20):
+            splits = stratified_kfold(y, K, seed=0)
+            train_m, test_m = fold_masks(splits, n)
+            Xs = np.stack([Normalizer().fit(X[m]).transform(X) for m in train_m])
+            net = bpnet.BPNetwork(10, cfg.hidden, 7, dtype=np.float32, seed=0, n_models=K)
+            opt = bpnet.Adam(net.params, lr=cfg.lr)
+
+            def run(epochs):
+                bpnet.train(net, Xs, y, opt, epochs, sample_weight=train_m,
+                            monitor={"test": test_m})
+
+            epochs = max(cfg.scaling_epochs, int(cfg.scaling_budget // (n * K)))
+            run(1)
+            t0 = time.perf_counter()
+            run(epochs)
+            seconds = (time.perf_counter() - t0) / epochs
+            tracemalloc.start()
+            run(2)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            rows.append({"bench": "kfold_scaling", "n": n, "folds": K, "n_times_K": n * K,
+                         "epochs_timed": epochs, "ms_per_epoch": round(seconds * 1e3, 3),
+                         "ns_per_row_per_fold": round(seconds * 1e9 / (n * K), 1),
+                         "peak_mib": round(peak / 2**20, 1),
+                         "bytes_per_row_per_fold": round(peak / (n * K))})
+    return rows
+
+
+def blas() -> dict:
+    """NumPy's BLAS as threadpoolctl sees it: library, version, kernel (architecture), threads."""
+    info = [i for i in threadpool_info()
+            if i.get("user_api") == "blas" and "torch" not in i.get("filepath", "")]
+    return {"numpy_blas": [{k: i.get(k) for k in ("internal_api", "version", "architecture",
+                                                   "num_threads")} for i in info]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="SFEW.xlsx (default: ../shared/data/sfew, else synthetic)")
+    parser.add_argument("--repeats", type=int, default=Config.repeats)
+    parser.add_argument("--epochs", type=int, default=Config.epochs)
+    parser.add_argument("--quick", action="store_true", help="100 epochs, 1 repeat, no scaling")
+    parser.add_argument("--no-scaling", action="store_true")
+    args = parser.parse_args(argv)
+    cfg = Config(repeats=1 if args.quick else args.repeats, epochs=100 if args.quick else args.epochs)
+    import torch
+
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        X, y, source = load_data(args.data)
+        line = compare(X, y, cfg, source)
+        env = {"numpy": np.__version__, "torch": torch.__version__, "threads": 1, **blas()}
+        print(json.dumps({**line, **env, "config": asdict(cfg)}), flush=True)
+        if not (args.quick or args.no_scaling):
+            for row in scaling(cfg):
+                print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
