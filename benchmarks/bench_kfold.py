@@ -141,7 +141,7 @@ def compare(X, y, cfg: Config, source: str) -> dict:
     splits = stratified_kfold(y, cfg.folds, seed=cfg.seed)
     times = {name: [] for name in CONTENDERS}
     accuracy = {}
-    for name, (fn, dtype) in CONTENDERS.items():  # warm-up: first-call costs are not timed
+    for fn, dtype in CONTENDERS.values():  # warm-up: first-call costs are not timed
         fn(X, y, splits[:2], cfg, dtype, 5)
     for _ in range(cfg.repeats):  # interleaved, so machine noise hits every contender alike
         for name, (fn, dtype) in CONTENDERS.items():
@@ -177,7 +177,7 @@ def scaling(cfg: Config) -> list[dict]:
             net = bpnet.BPNetwork(10, cfg.hidden, 7, dtype=np.float32, seed=0, n_models=K)
             opt = bpnet.Adam(net.params, lr=cfg.lr)
 
-            def run(epochs):
+            def run(epochs, net=net, Xs=Xs, y=y, opt=opt, train_m=train_m, test_m=test_m):
                 bpnet.train(net, Xs, y, opt, epochs, sample_weight=train_m,
                             monitor={"test": test_m})
 

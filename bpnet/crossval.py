@@ -15,19 +15,12 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._validation import check_labels
+
 __all__ = ["fold_masks", "group_kfold", "stratified_holdout", "stratified_kfold"]
 
 Seed = int | np.random.Generator | None
 Split = tuple[np.ndarray, np.ndarray]
-
-
-def _labels_1d(y: ArrayLike, name: str = "y") -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-    return arr
 
 
 def _check_n_splits(n_splits: int) -> int:
@@ -89,7 +82,7 @@ def stratified_kfold(
         If some class has fewer than ``n_splits`` members (some folds then
         lack that class).
     """
-    y = _labels_1d(y)
+    y = check_labels(y, integer=False)
     n_splits = _check_n_splits(n_splits)
     if n_splits > y.size:
         raise ValueError(f"n_splits={n_splits} is greater than the number of samples {y.size}")
@@ -155,12 +148,12 @@ def group_kfold(
         If there are fewer distinct groups than ``n_splits``, or the lengths
         of ``y`` and ``groups`` differ.
     """
-    groups = _labels_1d(groups, "groups")
+    groups = check_labels(groups, "groups", integer=False)
     n_splits = _check_n_splits(n_splits)
     if y is None:
         y_codes = np.zeros(groups.size, dtype=np.int64)
     else:
-        y = _labels_1d(y)
+        y = check_labels(y, integer=False)
         if y.size != groups.size:
             raise ValueError(f"y and groups differ in length: {y.size} != {groups.size}")
         y_codes = np.unique(y, return_inverse=True)[1].ravel()
@@ -216,7 +209,7 @@ def stratified_holdout(y: ArrayLike, test_size: float | int = 0.2, seed: Seed = 
     -------
     train_idx, test_idx : sorted int64 ndarrays
     """
-    y = _labels_1d(y)
+    y = check_labels(y, integer=False)
     n = y.size
     if isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
         n_test = int(test_size)

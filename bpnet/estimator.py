@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from . import io
-from ._validation import check_sample_weight, check_X
+from ._validation import check_labels, check_sample_weight, check_X
 from .network import BPNetwork
 from .optim import Optimizer, make_optimizer
 from .training import TrainingError, predict_outputs, train
@@ -133,9 +133,8 @@ class BPClassifier:
 
     # --- fitting ---------------------------------------------------------------
     def _encode(self, y) -> np.ndarray:
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        """Labels -> their indices in ``classes_`` (ValueError for a label not seen in fit)."""
+        y = check_labels(y, integer=False)
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         if np.any(self.classes_[idx] != y):

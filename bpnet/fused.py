@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import sample_weights
 from .network import BPNetwork
 
 
@@ -253,10 +252,3 @@ class FusedPass:
         """Predicted class per sample from the last :meth:`forward`: (K, n)."""
         return self.out.argmax(axis=1)
 
-
-def prepare_weights(net: BPNetwork, y: np.ndarray, sample_weight, K: int, n: int) -> np.ndarray:
-    """Per-sample loss weights ``(K, n)`` that sum to one per model, as the reference uses."""
-    shape = (K, n)
-    y2 = np.broadcast_to(np.atleast_2d(y), shape)
-    sw = None if sample_weight is None else np.broadcast_to(np.atleast_2d(sample_weight), shape)
-    return sample_weights(y2, sw, net.class_weight, net._loss.class_weighted_mean, shape, net.dtype)

@@ -20,6 +20,7 @@ network a student writes from scratch.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,8 @@ class GradcheckReport(dict):
         return "\n".join(rows)
 
 
-def gradcheck(model, X, y, eps: float = 1e-6, tol: float = 1e-6, scale_floor: float = 1e-3,
+def gradcheck(model: Any, X: np.ndarray, y: np.ndarray, eps: float = 1e-6, tol: float = 1e-6,
+              scale_floor: float = 1e-3,
               **loss_kwargs) -> GradcheckReport:
     """Compare ``model.loss_and_grads`` with central finite differences.
 

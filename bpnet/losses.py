@@ -43,7 +43,8 @@ class Loss(NamedTuple):
     class_weighted_mean: bool
 
 
-def mse(out, z, T, w, class_weight=None):
+def mse(out: np.ndarray, z: np.ndarray, T: np.ndarray, w: np.ndarray,
+           class_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean squared error over all elements: ``sum_i w_i * mean_c (out_ic - T_ic)^2``."""
     diff = out - T
     n_out = out.shape[-1]
@@ -53,7 +54,8 @@ def mse(out, z, T, w, class_weight=None):
     return loss, grad
 
 
-def softmax_cross_entropy(out, z, T, w, class_weight=None):
+def softmax_cross_entropy(out: np.ndarray, z: np.ndarray, T: np.ndarray, w: np.ndarray,
+                             class_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Categorical cross-entropy on logits: ``sum_i w_i * (logsumexp(z_i) - z_i[y_i])``.
 
     Class weights are already folded into ``w`` (torch's weighted mean), so they
@@ -68,7 +70,8 @@ def softmax_cross_entropy(out, z, T, w, class_weight=None):
     return loss, grad
 
 
-def sigmoid_cross_entropy(out, z, T, w, class_weight=None):
+def sigmoid_cross_entropy(out: np.ndarray, z: np.ndarray, T: np.ndarray, w: np.ndarray,
+                             class_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Binary cross-entropy on logits, one sigmoid per class, mean over classes.
 
     ``sum_i w_i * mean_c cw_c * (softplus(z_ic) - T_ic z_ic)``; ``softplus`` is

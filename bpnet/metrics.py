@@ -17,6 +17,8 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._validation import check_labels
+
 __all__ = [
     "ClassMetrics",
     "accuracy",
@@ -31,35 +33,15 @@ __all__ = [
 Fmt = Literal["text", "markdown"]
 
 
-def _as_labels(y: ArrayLike, name: str) -> np.ndarray:
-    """A 1-D int64 label vector, or ValueError."""
-    arr = np.asarray(y)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty")
-    if arr.dtype.kind == "b":
-        return arr.astype(np.int64)
-    if arr.dtype.kind in "iu":
-        return arr.astype(np.int64, copy=False)
-    if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-        # Integer-valued floats (e.g. labels read back from a CSV) are accepted.
-        return arr.astype(np.int64)
-    raise ValueError(f"{name} must hold integer class labels 0..C-1, got dtype {arr.dtype}")
-
-
 def _check_pair(
     y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Validate two label vectors against each other and against ``n_classes``."""
-    t = _as_labels(y_true, "y_true")
-    p = _as_labels(y_pred, "y_pred")
+    t = check_labels(y_true, "y_true")
+    p = check_labels(y_pred, "y_pred")
     if t.shape != p.shape:
         raise ValueError(f"y_true and y_pred differ in length: {t.size} != {p.size}")
-    lo = min(int(t.min()), int(p.min()))
     hi = max(int(t.max()), int(p.max()))
-    if lo < 0:
-        raise ValueError(f"labels must be non-negative, got {lo}")
     if n_classes is None:
         n_classes = hi + 1
     elif n_classes < 1:

@@ -19,7 +19,13 @@ Backward (the chain rule, layer by layer, from the loss ``L``)::
 A *stack* of ``K`` independent networks (``n_models=K``) puts a leading ``K``
 axis on every parameter; NumPy's broadcasting ``matmul`` then evaluates all of
 them in one call, which is how K cross-validation folds train as one array
-program. ``X`` may be shared ``(n, n_in)`` or per model ``(K, n, n_in)``.
+program. ``X`` may be shared ``(n, n_in)`` or per model ``(K, n, n_in)``. The
+code below reads like the formulas above: :func:`T` is ``.T`` for one matrix
+and for every matrix of a stack alike.
+
+This module is the reference, written to be read and checked (finite
+differences, PyTorch). Training runs :mod:`bpnet.fused`, which computes the
+same numbers in fewer passes over memory and is tested against this one.
 """
 from __future__ import annotations
 
@@ -29,14 +35,23 @@ import numpy as np
 
 from ._validation import check_sample_weight, check_X, check_y
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, get_activation
-from .losses import get_loss, sample_weights
+from .losses import Loss, get_loss, sample_weights
 
 INITS = ("torch", "xavier")
+
+#: a seed: an int, a Generator, or None for fresh entropy
+Seed = int | np.random.Generator | None
 
 
 def one_hot(y: np.ndarray, n_classes: int, dtype=np.float64) -> np.ndarray:
     """One-hot targets: ``(..., n)`` int labels -> ``(..., n, n_classes)``."""
     return np.eye(n_classes, dtype=dtype)[y]
+
+
+def T(a: np.ndarray) -> np.ndarray:
+    """The transpose of a matrix ``(m, n) -> (n, m)``, or of every matrix of a stack
+    ``(K, m, n) -> (K, n, m)`` (``a.T`` would reverse all three axes)."""
+    return np.swapaxes(a, -1, -2)
 
 
 class BPNetwork:
@@ -84,8 +99,9 @@ class BPNetwork:
 
     def __init__(self, n_inputs: int, n_hidden: int, n_outputs: int, *,
                  hidden: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
-                 class_weight=None, init: str = "torch", dtype=np.float64,
-                 seed: int | np.random.Generator | None = 0, n_models: int | None = None):
+                 class_weight: np.ndarray | None = None, init: str = "torch",
+                 dtype: type | np.dtype | str = np.float64, seed: Seed = 0,
+                 n_models: int | None = None) -> None:
         for name, value in (("n_inputs", n_inputs), ("n_hidden", n_hidden),
                             ("n_outputs", n_outputs)):
             if int(value) != value or value < 1:
@@ -118,7 +134,8 @@ class BPNetwork:
         self.params = self._init_params(int(n_inputs), int(n_hidden), int(n_outputs),
                                         np.random.default_rng(seed))
 
-    def _init_params(self, n_in: int, n_hid: int, n_out: int, rng) -> dict:
+    def _init_params(self, n_in: int, n_hid: int, n_out: int,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
         lead = () if self.n_models is None else (self.n_models,)
 
         def uniform(bound, *shape):
@@ -133,6 +150,11 @@ class BPNetwork:
                 "b1": np.zeros(lead + (n_hid,), self.dtype),
                 "W2": uniform(np.sqrt(6.0 / (n_hid + n_out)), n_hid, n_out),
                 "b2": np.zeros(lead + (n_out,), self.dtype)}
+
+    @property
+    def loss_fn(self) -> Loss:
+        """The :class:`bpnet.losses.Loss` in use (its function and how class weights enter)."""
+        return self._loss
 
     # --- shapes --------------------------------------------------------------
     @property
@@ -155,7 +177,7 @@ class BPNetwork:
         return np.asarray(self.unit_mask != 0).sum(axis=-1)
 
     # --- forward ---------------------------------------------------------------
-    def _forward(self, X: np.ndarray):
+    def _forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Forward pass keeping what backward needs: ``(A1, Z2, out)``."""
         p = self.params
         A1 = get_activation(self.hidden).forward(X @ p["W1"] + p["b1"][..., None, :])
@@ -164,7 +186,7 @@ class BPNetwork:
         Z2 = A1 @ p["W2"] + p["b2"][..., None, :]
         return A1, Z2, get_activation(self.output).forward(Z2)
 
-    def forward(self, X) -> np.ndarray:
+    def forward(self, X: np.ndarray) -> np.ndarray:
         """Network outputs after the output activation.
 
         Parameters
@@ -178,17 +200,17 @@ class BPNetwork:
         X = check_X(X, self.n_inputs, self.n_models, self.dtype)
         return self._forward(X)[2]
 
-    def hidden_activations(self, X) -> np.ndarray:
+    def hidden_activations(self, X: np.ndarray) -> np.ndarray:
         """Hidden-layer outputs ``A1``: (n, H), or (K, n, H) for a stack (used by pruning)."""
         X = check_X(X, self.n_inputs, self.n_models, self.dtype)
         return self._forward(X)[0]
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: np.ndarray) -> np.ndarray:
         """Class index of the largest output: (n,), or (K, n) for a stack."""
         return self.forward(X).argmax(axis=-1)
 
     # --- loss and backward -----------------------------------------------------
-    def _targets(self, X, y, sample_weight):
+    def _targets(self, X, y, sample_weight) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         X = check_X(X, self.n_inputs, self.n_models, self.dtype)
         y = check_y(y, X.shape[-2], self.n_outputs, self.n_models)
         sw = check_sample_weight(sample_weight, X.shape[-2], self.n_models)
@@ -198,13 +220,16 @@ class BPNetwork:
                            self._loss.class_weighted_mean, shape, self.dtype)
         return X, one_hot(y, self.n_outputs, self.dtype), w
 
-    def loss_value(self, X, y, sample_weight=None):
+    def loss_value(self, X: np.ndarray, y: np.ndarray,
+                   sample_weight: np.ndarray | None = None) -> float | np.ndarray:
         """The loss alone: a float, or a ``(K,)`` array for a stack."""
-        X, T, w = self._targets(X, y, sample_weight)
+        X, targets, w = self._targets(X, y, sample_weight)
         _, Z2, out = self._forward(X)
-        return self._finish_loss(self._loss.value_and_grad(out, Z2, T, w, self.class_weight)[0])
+        return self._finish_loss(self._loss.value_and_grad(out, Z2, targets, w,
+                                                           self.class_weight)[0])
 
-    def loss_and_grads(self, X, y, sample_weight=None):
+    def loss_and_grads(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None
+                       ) -> tuple[float | np.ndarray, dict[str, np.ndarray]]:
         """Loss and its gradient with respect to every parameter.
 
         Parameters
@@ -221,28 +246,28 @@ class BPNetwork:
         grads : dict with the keys and shapes of ``params``; for a stack,
             ``grads[name][k]`` is the gradient of ``loss[k]``.
         """
-        X, T, w = self._targets(X, y, sample_weight)
+        X, targets, w = self._targets(X, y, sample_weight)
         p = self.params
         A1, Z2, out = self._forward(X)
-        loss, g = self._loss.value_and_grad(out, Z2, T, w, self.class_weight)
+        loss, g = self._loss.value_and_grad(out, Z2, targets, w, self.class_weight)
         dZ2 = g if self._loss.grad_wrt_logits else get_activation(self.output).backward(out, g)
-        dA1 = dZ2 @ np.swapaxes(p["W2"], -1, -2)
+        dA1 = dZ2 @ T(p["W2"])
         if self.unit_mask is not None:
             dA1 = dA1 * self.unit_mask[..., None, :]
         dZ1 = get_activation(self.hidden).backward(A1, dA1)
         grads = {
-            "W1": np.swapaxes(X, -1, -2) @ dZ1,
+            "W1": T(X) @ dZ1,
             "b1": dZ1.sum(axis=-2),
-            "W2": np.swapaxes(A1, -1, -2) @ dZ2,
+            "W2": T(A1) @ dZ2,
             "b2": dZ2.sum(axis=-2),
         }
         return self._finish_loss(loss), grads
 
-    def _finish_loss(self, loss):
+    def _finish_loss(self, loss) -> float | np.ndarray:
         return float(loss) if self.n_models is None else np.asarray(loss)
 
     # --- utilities -----------------------------------------------------------
-    def config(self) -> dict:
+    def config(self) -> dict[str, object]:
         """Constructor arguments (JSON-serialisable), as used by :func:`bpnet.save`."""
         return {"n_inputs": self.n_inputs, "n_hidden": self.n_hidden, "n_outputs": self.n_outputs,
                 "hidden": self.hidden, "output": self.output, "loss": self.loss,

@@ -162,14 +162,13 @@ def plot_pruning_history(history: PruningHistory, ax=None, path=None, model: int
     stack, ``model`` picks one fold (default: the mean over folds). Saves to ``path``
     when given; returns the matplotlib Axes.
     """
-    import matplotlib
-
-    if ax is None and path is not None:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
+
+        fig = Figure(figsize=(6, 4))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
 
     def pick(values):
         v = np.asarray(values[0], dtype=float)

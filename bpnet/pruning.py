@@ -53,8 +53,13 @@ compact network.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # for the annotations only
+    from .network import BPNetwork
+    from .optim import Optimizer
 
 CRITERIA = ("correlation", "angle")
 
@@ -78,7 +83,8 @@ class Removal:
         return asdict(self)
 
 
-def unit_statistics(A: np.ndarray, weights: np.ndarray | None = None, centre: float = 0.5):
+def unit_statistics(A: np.ndarray, weights: np.ndarray | None = None,
+                    center: float = 0.5) -> dict[str, np.ndarray]:
     """Per-unit sums and all pairwise statistics, with one matrix product each.
 
     Parameters
@@ -87,7 +93,7 @@ def unit_statistics(A: np.ndarray, weights: np.ndarray | None = None, centre: fl
         Hidden activations over the patterns.
     weights : (n,) or (K, n), optional
         0/1 (or non-negative) pattern weights, e.g. a fold's training mask.
-    centre : float
+    center : float
         Where the angle criterion centres the vectors (0.5 for sigmoid units).
 
     Returns
@@ -105,7 +111,7 @@ def unit_statistics(A: np.ndarray, weights: np.ndarray | None = None, centre: fl
         cov = np.einsum("...ni,...n,...nj->...ij", D, w, D)  # (weighted) scatter matrix
         sd = np.sqrt(np.diagonal(cov, axis1=-2, axis2=-1))
         corr = cov / (sd[..., :, None] * sd[..., None, :])
-        C = A - centre
+        C = A - center
         dot = np.einsum("...ni,...n,...nj->...ij", C, w, C)
         norm = np.sqrt(np.diagonal(dot, axis1=-2, axis2=-1))
         cos = np.clip(dot / (norm[..., :, None] * norm[..., None, :]), -1.0, 1.0)
@@ -126,7 +132,7 @@ class DistinctivenessPruner:
     criterion : {"correlation", "angle"}
         ``"correlation"`` (the paper): Pearson :math:`|r|` above ``corr_threshold``.
         ``"angle"`` (Gedeon): angle between the activation vectors centred at
-        ``centre``; similar at most ``similar_angle`` degrees, complementary at
+        ``center``; similar at most ``similar_angle`` degrees, complementary at
         least ``complementary_angle``.
     compensate : bool
         Fold the removed unit's contribution into the remaining weights (see the
@@ -141,7 +147,7 @@ class DistinctivenessPruner:
         For tanh and ReLU units, whose summed output says nothing about being
         constant, a unit whose standard deviation over the patterns is below this
         is removed as "constant". (Sigmoid units use the paper's two sum tests.)
-    centre : float or None
+    center : float or None
         Centre for the angle criterion; None chooses 0.5 for sigmoid units and 0
         for tanh and ReLU.
     max_per_round : int
@@ -158,7 +164,7 @@ class DistinctivenessPruner:
     def __init__(self, criterion: str = "correlation", compensate: bool = False, *,
                  zero_sum: float = 0.01, one_fraction: float = 0.9, corr_threshold: float = 0.9,
                  similar_angle: float = 15.0, complementary_angle: float = 165.0,
-                 flat_std: float = 1e-3, centre: float | None = None, max_per_round: int = 1):
+                 flat_std: float = 1e-3, center: float | None = None, max_per_round: int = 1):
         if criterion not in CRITERIA:
             raise ValueError(f"unknown criterion {criterion!r}; choose one of {', '.join(CRITERIA)}")
         if max_per_round < 1:
@@ -171,12 +177,12 @@ class DistinctivenessPruner:
         self.similar_angle = similar_angle
         self.complementary_angle = complementary_angle
         self.flat_std = flat_std
-        self.centre = centre
+        self.center = center
         self.max_per_round = max_per_round
 
-    def _centre(self, net) -> float:
-        if self.centre is not None:
-            return self.centre
+    def _center(self, net: BPNetwork) -> float:
+        if self.center is not None:
+            return self.center
         return 0.5 if net.hidden == "sigmoid" else 0.0
 
     def _candidates(self, stats: dict, live: np.ndarray, model: int | None,
@@ -233,7 +239,8 @@ class DistinctivenessPruner:
             used |= involved
         return chosen
 
-    def find(self, net, X, sample_weight=None) -> list:
+    def find(self, net: BPNetwork, X: np.ndarray,
+             sample_weight: np.ndarray | None = None) -> list[Removal]:
         """The units this round would remove (the network is not changed).
 
         Parameters
@@ -245,7 +252,7 @@ class DistinctivenessPruner:
             For a stack: each model's training mask.
         """
         A = net.hidden_activations(X)
-        stats = unit_statistics(A, sample_weight, self._centre(net))
+        stats = unit_statistics(A, sample_weight, self._center(net))
         sigmoid = net.hidden == "sigmoid"
         live = np.ones(net.n_hidden, bool) if net.unit_mask is None else net.unit_mask != 0
         if net.n_models is None:
@@ -258,7 +265,8 @@ class DistinctivenessPruner:
             chosen += self._select(candidates, int(live[k].sum()))
         return chosen
 
-    def prune(self, net, X, optimizer=None, sample_weight=None) -> list:
+    def prune(self, net: BPNetwork, X: np.ndarray, optimizer: Optimizer | None = None,
+              sample_weight: np.ndarray | None = None) -> list[Removal]:
         """Find this round's redundant units and remove them from ``net`` (in place).
 
         Returns the list of :class:`Removal` records (empty when nothing qualifies).
@@ -270,7 +278,7 @@ class DistinctivenessPruner:
             return records
         if self.compensate:
             A = net.hidden_activations(X)
-            means = unit_statistics(A, sample_weight, self._centre(net))["means"]
+            means = unit_statistics(A, sample_weight, self._center(net))["means"]
             for rec in records:
                 _compensate(net, rec, means if rec.model is None else means[rec.model])
         if net.n_models is None:
@@ -280,7 +288,7 @@ class DistinctivenessPruner:
         return records
 
 
-def _compensate(net, rec: Removal, means: np.ndarray) -> None:
+def _compensate(net: BPNetwork, rec: Removal, means: np.ndarray) -> None:
     """Fold unit ``rec.unit``'s contribution into the kept weights (module docstring)."""
     p = net.params
     k = () if rec.model is None else (rec.model,)
@@ -298,7 +306,7 @@ def _compensate(net, rec: Removal, means: np.ndarray) -> None:
 _UNIT_AXIS = {"W1": -1, "b1": -1, "W2": -2}
 
 
-def _remove_columns(net, optimizer, units: list) -> None:
+def _remove_columns(net: BPNetwork, optimizer: Optimizer | None, units: list[int]) -> None:
     keep = np.setdiff1d(np.arange(net.n_hidden), units)
     for name, axis in _UNIT_AXIS.items():
         net.params[name] = np.take(net.params[name], keep, axis=axis)
@@ -309,7 +317,8 @@ def _remove_columns(net, optimizer, units: list) -> None:
         net.unit_mask = net.unit_mask[keep]
 
 
-def _mask_units(net, optimizer, units: list) -> None:
+def _mask_units(net: BPNetwork, optimizer: Optimizer | None,
+                units: list[tuple[int, int]]) -> None:
     if net.unit_mask is None:
         net.unit_mask = np.ones((net.n_models, net.n_hidden), dtype=net.dtype)
     for k, j in units:
@@ -321,3 +330,60 @@ def _mask_units(net, optimizer, units: list) -> None:
                 arrays += list(optimizer.state_arrays(name).values())
             for arr in arrays:
                 arr[index] = 0.0  # a dead unit keeps no weights and no optimiser momentum
+
+
+def reference_decision(A: np.ndarray, criterion: str = "correlation", zero_sum: float = 0.01,
+                       one_fraction: float = 0.9, corr_threshold: float = 0.9,
+                       similar_angle: float = 15.0, complementary_angle: float = 165.0
+                       ) -> tuple[int, str] | None:
+    """The paper's rule for one round, for one sigmoid network, with plain loops.
+
+    This is the readable version of :meth:`DistinctivenessPruner.find` (which does the
+    same with one matrix product per statistic, for stacks, masks and several removals per
+    round); the tests check that both decide alike on many random networks.
+
+    Parameters
+    ----------
+    A : (n, H)
+        Hidden activations over the training patterns.
+
+    Returns
+    -------
+    (unit, reason) or None
+        The unit to remove and why, or None when no unit qualifies.
+    """
+    n, H = A.shape
+    # 1. constant units: summed output below zero_sum ("always 0") or above
+    #    one_fraction * n ("always 1"); the most extreme one goes first
+    constant = []
+    for j in range(H):
+        total = sum(A[i, j] for i in range(n))
+        if total < zero_sum:
+            constant.append((0, total, j, "always_zero"))
+        elif total > one_fraction * n:
+            constant.append((1, -total, j, "always_one"))
+    if constant:
+        _, _, j, reason = min(constant)
+        return j, reason
+    # 2. pairs that behave alike (or as mirror images): of (i, j), i < j, unit j goes
+    pairs = []
+    for i in range(H):
+        for j in range(i + 1, H):
+            a, b = A[:, i], A[:, j]
+            if criterion == "correlation":
+                if a.std() == 0 or b.std() == 0:
+                    continue  # no correlation without variance
+                r = np.corrcoef(a, b)[0, 1]
+                if abs(r) > corr_threshold:
+                    pairs.append((-abs(r), i, j, "similar" if r > 0 else "complementary"))
+            else:  # the angle between the activation vectors, centred at 0.5
+                u, v = a - 0.5, b - 0.5
+                cos = u @ v / (np.linalg.norm(u) * np.linalg.norm(v))
+                angle = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+                if angle <= similar_angle or angle >= complementary_angle:
+                    reason = "similar" if angle <= 90 else "complementary"
+                    pairs.append((-abs(angle - 90), i, j, reason))
+    if not pairs:
+        return None
+    _, _, j, reason = min(pairs)  # the most redundant pair; ties go to the lowest indices
+    return j, reason

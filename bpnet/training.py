@@ -110,7 +110,7 @@ class _Sets:
     def __init__(self, net: BPNetwork, y: np.ndarray, weights: dict[str, np.ndarray], K: int):
         n = y.shape[-1]
         y2 = np.broadcast_to(np.atleast_2d(y), (K, n))
-        cw = net.class_weight if net._loss.class_weighted_mean else None
+        cw = net.class_weight if net.loss_fn.class_weighted_mean else None
         self.loss_w, self.acc_w = {}, {}
         for name, raw in weights.items():
             raw = np.broadcast_to(np.atleast_2d(np.asarray(raw, dtype=net.dtype)), (K, n))
@@ -347,7 +347,7 @@ class _Batches:
                 fused = self.passes[m] = FusedPass(net, m)
             Xb, Tb = self._gather(self.XaT, idx), self._gather(self.T, idx)
             wb = np.take_along_axis(self.sw, idx, axis=1) * ok
-            if net._loss.class_weighted_mean and net.class_weight is not None:
+            if net.loss_fn.class_weighted_mean and net.class_weight is not None:
                 wb = wb * net.class_weight[Tb.argmax(axis=1)]
             has_rows = wb.sum(axis=1) > 0
             step_active = has_rows if active is None else (has_rows & active)

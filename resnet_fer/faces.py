@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FaceCropper", "centre_box", "square_box"]
+__all__ = ["FaceCropper", "center_box", "square_box"]
 
 CASCADE = "haarcascade_frontalface_default.xml"
 
@@ -24,7 +24,7 @@ def _import_cv2():
     return cv2
 
 
-def centre_box(height: int, width: int) -> tuple[int, int, int]:
+def center_box(height: int, width: int) -> tuple[int, int, int]:
     """The largest centred square: (top, left, side)."""
     side = min(height, width)
     return (height - side) // 2, (width - side) // 2, side
@@ -105,7 +105,7 @@ class FaceCropper:
                                                  minNeighbors=self.min_neighbors,
                                                  minSize=(smallest, smallest))
         if len(faces) == 0:
-            return centre_box(height, width), False
+            return center_box(height, width), False
         largest = max(faces, key=lambda f: int(f[2]) * int(f[3]))
         return square_box(tuple(int(v) for v in largest), height, width, self.margin), True
 

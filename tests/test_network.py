@@ -201,7 +201,7 @@ def test_bad_configuration(kwargs, match):
     (np.ones((2, 3)), [0, 3], "labels must lie in 0..2"),
     (np.ones((2, 3)), [0, -1], "labels"),
     (np.ones((2, 3)), [0.5, 1], "integer"),
-    (np.ones((2, 3)), [0, 1, 1], "shape"),
+    (np.ones((2, 3)), [0, 1, 1], "3 labels for 2 samples"),
 ])
 def test_bad_input(X, y, match):
     net = bpnet.BPNetwork(3, 4, 3)

@@ -4,7 +4,7 @@ import pytest
 
 import bpnet
 from bpnet.prune_retrain import PruningHistory, plot_pruning_history, prune_and_retrain
-from bpnet.pruning import DistinctivenessPruner, unit_statistics
+from bpnet.pruning import DistinctivenessPruner, reference_decision, unit_statistics
 
 CRITERIA = ("correlation", "angle")
 
@@ -76,41 +76,6 @@ def test_statistics_recorded():
     assert {r.reason: r.statistic for r in recs}["similar"] == pytest.approx(1.0)
 
 
-def reference_decision(A, criterion, zero_sum=0.01, one_fraction=0.9, thr=0.9, sim=15, comp=165):
-    """The paper's rules with plain Python loops over units and pairs."""
-    n, H = A.shape
-    consts = []
-    for j in range(H):
-        s = sum(A[i, j] for i in range(n))
-        if s < zero_sum:
-            consts.append((0, s, j, "always_zero"))
-        elif s > one_fraction * n:
-            consts.append((1, -s, j, "always_one"))
-    if consts:
-        _, _, j, reason = min(consts)
-        return j, reason
-    pairs = []
-    for i in range(H):
-        for j in range(i + 1, H):
-            a, b = A[:, i], A[:, j]
-            if criterion == "correlation":
-                if a.std() == 0 or b.std() == 0:
-                    continue
-                r = np.corrcoef(a, b)[0, 1]
-                if abs(r) > thr:
-                    pairs.append((-abs(r), i, j, "similar" if r > 0 else "complementary"))
-            else:
-                u, v = a - 0.5, b - 0.5
-                ang = np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v),
-                                                   -1, 1)))
-                if ang <= sim or ang >= comp:
-                    pairs.append((-abs(ang - 90), i, j, "similar" if ang <= 90 else "complementary"))
-    if not pairs:
-        return None
-    _, i, j, reason = min(pairs)
-    return j, reason
-
-
 @pytest.mark.parametrize("criterion", CRITERIA)
 @pytest.mark.parametrize("seed", range(12))
 def test_decisions_equal_loop_reference(criterion, seed):
@@ -122,7 +87,7 @@ def test_decisions_equal_loop_reference(criterion, seed):
     net.params["b1"] += rng.normal(scale=4, size=12)
     pruner = DistinctivenessPruner(criterion, corr_threshold=0.9)
     while True:
-        expected = reference_decision(net.hidden_activations(X), criterion)
+        expected = reference_decision(net.hidden_activations(X), criterion)  # plain loops
         records = pruner.prune(net, X)
         if expected is None:
             assert records == []

@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
 from resnet_fer import data as D  # noqa: E402
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images  # noqa: E402
-from resnet_fer.faces import centre_box, square_box  # noqa: E402
+from resnet_fer.faces import center_box, square_box  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -88,7 +88,7 @@ def test_face_crop_reports_the_detection_rate(folder, tmp_path):
 
 
 def test_face_boxes_are_squares_inside_the_image():
-    assert centre_box(288, 360) == (0, 36, 288)
+    assert center_box(288, 360) == (0, 36, 288)
     top, left, side = square_box((340, 10, 40, 40), 288, 360, margin=0.25)
     assert side == 60 and left + side <= 360 and top >= 0
     assert square_box((0, 0, 500, 500), 288, 360, margin=0.2)[2] == 288

@@ -47,7 +47,7 @@ def test_fused_pass_equals_the_reference(hidden, output_loss, n_models, masked, 
     K = n_models or 1
     w = bpnet.losses.sample_weights(np.broadcast_to(y, (K, len(y))),
                                     None if sw is None else sw, net.class_weight,
-                                    net._loss.class_weighted_mean, (K, len(y)))
+                                    net.loss_fn.class_weighted_mean, (K, len(y)))
     out = fused.forward(XaT).transpose(0, 2, 1)
     np.testing.assert_allclose(out, np.reshape(net.forward(X), out.shape), rtol=0, atol=1e-12)
     value = (w * fused.per_sample_loss(T)).sum(-1)
