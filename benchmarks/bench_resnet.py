@@ -244,7 +244,7 @@ def bench_protocol(cfg: Config, data, device: torch.device) -> dict:
             "train_s": round(sum(fold_s), 2),
             # the first fold includes torch.compile's one-off tracing; the others do not
             "train_s_excluding_compile": round(float(np.mean(fold_s[1:] or fold_s)) * len(fold_s), 2),
-            "accuracy_mean": round(result.summary()["accuracy_mean"], 4)}
+            "accuracy_mean": round(result.summary()["test_accuracy_mean"], 4)}
 
 
 def main(argv=None) -> None:

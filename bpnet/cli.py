@@ -84,9 +84,12 @@ def _cmd_cv(args: argparse.Namespace) -> int:
     res = cross_validate(ds.X, ds.y, splits, n_hidden=args.hidden, epochs=args.epochs,
                          lr=args.lr, random_state=args.seed, prune=pruner,
                          epochs_per_round=args.epochs_per_round, n_classes=len(ds.class_names),
+                         class_names=ds.class_names, sample_ids=ds.sample_ids,
                          progress=not args.no_progress)
+    res.settings.update(data=args.data or "synthetic faces", split=args.split, folds=args.folds,
+                        split_seed=args.seed)
     summary = {"data": args.data or "synthetic faces", "n": len(ds.y), "split": args.split,
-               **res.summary()}
+               **{k: v for k, v in res.summary().items() if not isinstance(v, (dict, list))}}
     fmt = "markdown" if args.markdown else "text"
     print(f"{args.folds}-fold {args.split} cross-validation, BP network {ds.X.shape[1]}-"
           f"{args.hidden}-{len(ds.class_names)}, {args.epochs} epochs")
@@ -97,11 +100,13 @@ def _cmd_cv(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        if res.pruning is not None:
-            from .prune_retrain import plot_pruning_history
+        res.to_json(out / "results.json")
+        if "pruning" in res.extra:
+            from .prune_retrain import PruningHistory, plot_pruning_history
 
-            plot_pruning_history(res.pruning, path=out / "pruning.png")
-            (out / "pruning.json").write_text(json.dumps(res.pruning.to_dict()))
+            plot_pruning_history(PruningHistory.from_dict(res.extra["pruning"]),
+                                 path=out / "pruning.png")
+            (out / "pruning.json").write_text(json.dumps(res.extra["pruning"]))
         print(f"wrote {out}/")
     return 0
 
@@ -140,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="fold removed units into the remaining weights")
     cv.add_argument("--epochs-per-round", type=int, default=50)
     cv.add_argument("--markdown", action="store_true", help="tables as markdown")
-    cv.add_argument("--out", default=None, help="folder for summary.json and the pruning plot")
+    cv.add_argument("--out", default=None,
+                    help="folder for summary.json, results.json (every fold's predictions, "
+                         "curves, settings) and the pruning plot")
     cv.add_argument("--no-progress", action="store_true")
     cv.set_defaults(func=_cmd_cv)
     return parser

@@ -9,72 +9,19 @@ and gives exactly the same numbers (the tests check this).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from typing import Sequence
 
 import numpy as np
 
 from .crossval import fold_masks
 from .estimator import build_network, build_optimizer, resolve_class_weight, training_settings
-from .metrics import accuracy_mean_std, confusion_matrix, per_class_metrics, pool_confusion
-from .network import BPNetwork
+from .metrics import accuracy_mean_std
 from .preprocessing import Normalizer
-from .prune_retrain import PruningHistory, prune_and_retrain
+from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
+from .results import CURVES, CVResult, FoldResult
 from .training import evaluate, predict_outputs, train
-
-
-@dataclass
-class CVResult:
-    """Out-of-fold predictions, per-fold confusion matrices and learning curves.
-
-    Attributes
-    ----------
-    y_true, y_pred : (n,)
-        Labels and out-of-fold predictions (each sample predicted by the one
-        model that did not train on it).
-    confusions : (K, C, C)
-        Per-fold test confusion matrices.
-    train_accuracy, test_accuracy : (K,)
-        Final accuracies per fold.
-    curves : dict of (epochs, K) arrays
-        ``train_loss``, ``train_accuracy``, ``test_loss``, ``test_accuracy`` per epoch.
-    n_hidden : (K,)
-        Hidden units per fold at the end (after pruning, if any).
-    before_pruning : dict or None
-        ``test_accuracy``/``train_accuracy``/``n_hidden``/``confusions`` before pruning.
-    pruning : PruningHistory or None
-    net : BPNetwork
-        The trained stack.
-    """
-
-    y_true: np.ndarray
-    y_pred: np.ndarray
-    confusions: np.ndarray
-    train_accuracy: np.ndarray
-    test_accuracy: np.ndarray
-    curves: dict
-    n_hidden: np.ndarray
-    net: BPNetwork
-    before_pruning: dict | None = None
-    pruning: PruningHistory | None = None
-    splits: list = field(default_factory=list, repr=False)
-
-    @property
-    def pooled(self):
-        """Per-class metrics of the pooled confusion matrix (the paper's Tables 1-2)."""
-        return per_class_metrics(cm=pool_confusion(self.confusions))
-
-    def summary(self) -> dict:
-        mean, std = accuracy_mean_std(self.confusions)
-        out = {"folds": len(self.confusions), "test_accuracy_mean": mean, "test_accuracy_std": std,
-               "train_accuracy_mean": float(self.train_accuracy.mean()),
-               "n_hidden_mean": float(self.n_hidden.mean())}
-        if self.before_pruning is not None:
-            b_mean, b_std = accuracy_mean_std(self.before_pruning["confusions"])
-            out.update(test_accuracy_mean_before_pruning=b_mean,
-                       test_accuracy_std_before_pruning=b_std,
-                       n_hidden_mean_before_pruning=float(np.mean(self.before_pruning["n_hidden"])))
-        return out
 
 
 def normalize_per_fold(X: np.ndarray, train_masks: np.ndarray, **normalizer_kwargs) -> np.ndarray:
@@ -83,6 +30,8 @@ def normalize_per_fold(X: np.ndarray, train_masks: np.ndarray, **normalizer_kwar
 
 
 def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: int | None = None,
+                   class_names: Sequence[str] | None = None,
+                   sample_ids: Sequence[str] | None = None,
                    prune: bool | DistinctivenessPruner = False, epochs_per_round: int = 50,
                    random_state=0, progress: bool = False, **settings) -> CVResult:
     """Train one network per fold, all at once, and score each on its test fold.
@@ -114,6 +63,15 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         ``class_weight="balanced"`` counts the labels of all rows.
     n_classes : int, optional
         Default ``max(y) + 1``.
+    class_names, sample_ids : sequence of str, optional
+        Recorded in the result (its tables and its predictions keyed by sample).
+
+    Returns
+    -------
+    bpnet.results.CVResult
+        Per-fold predictions, network outputs and curves; ``extra`` holds the hidden units
+        per fold and, with ``prune``, the pruning history and the accuracies before pruning;
+        ``trained`` is the trained stack.
 
     Notes
     -----
@@ -128,6 +86,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
     train_m, test_m = fold_masks(splits, len(y))
     K = len(splits)
+    t0 = time.perf_counter()
     if normalize:
         Xs = normalize_per_fold(X, train_m, **(normalize if isinstance(normalize, dict) else {}))
     else:
@@ -140,30 +99,57 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     log = train(net, Xs, y, opt, cfg["epochs"], sample_weight=train_w, monitor={"test": test_w},
                 batch_size=cfg["batch_size"], rng=rng, progress=progress,
                 desc=f"{K}-fold training", unit="fold")
-    curves = log.curves
-
-    def snapshot():
-        preds = predict_outputs(net, Xs).argmax(axis=-1)
-        cms = np.stack([confusion_matrix(y[te], preds[k, te], n_classes)
-                        for k, (_, te) in enumerate(splits)])
-        return preds, cms
-
-    before = history = None
+    extra: dict = {}
     if prune:
         pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()
-        _, cms = snapshot()
-        before = {"confusions": cms, "n_hidden": np.asarray(net.n_live_units()),
-                  "train_accuracy": evaluate(net, Xs, y, train_w)[1],
-                  "test_accuracy": evaluate(net, Xs, y, test_w)[1]}
+        before = _fold_results(net, Xs, y, splits, train_w, log.curves)
+        extra["before_pruning"] = {
+            "n_hidden": np.asarray(net.n_live_units()).tolist(),
+            "test_accuracy": [f.test_accuracy for f in before],
+            "train_accuracy": [f.train_accuracy for f in before],
+            "confusions": np.stack([f.confusion(n_classes) for f in before]).tolist()}
         history = prune_and_retrain(net, Xs, y, opt, epochs_per_round, pruner=pruner,
                                     sample_weight=train_w, validation_data=(Xs, y, test_w),
                                     progress=progress)
-    preds, cms = snapshot()
-    y_pred = np.empty_like(y)
-    for k, (_, te) in enumerate(splits):
-        y_pred[te] = preds[k, te]
-    return CVResult(y_true=y, y_pred=y_pred, confusions=cms,
-                    train_accuracy=evaluate(net, Xs, y, train_w)[1],
-                    test_accuracy=evaluate(net, Xs, y, test_w)[1], curves=curves,
-                    n_hidden=np.asarray(net.n_live_units()), net=net, before_pruning=before,
-                    pruning=history, splits=list(splits))
+        extra["pruning"] = history.to_dict()
+    folds = _fold_results(net, Xs, y, splits, train_w, log.curves)
+    n_hidden = np.asarray(net.n_live_units())
+    extra["n_hidden"] = n_hidden.tolist()
+    extra["summary"] = {"n_hidden_mean": float(n_hidden.mean())}
+    if prune:
+        b = extra["before_pruning"]
+        b_mean, b_std = accuracy_mean_std(np.asarray(b["confusions"]))
+        extra["summary"].update(test_accuracy_mean_before_pruning=b_mean,
+                                test_accuracy_std_before_pruning=b_std,
+                                n_hidden_mean_before_pruning=float(np.mean(b["n_hidden"])))
+    settings = {**cfg, "class_weight": _plain(cfg["class_weight"]), "random_state":
+                random_state if isinstance(random_state, (int, type(None))) else None,
+                "normalize": normalize if isinstance(normalize, (bool, dict)) else True,
+                "prune": None if not prune else {"criterion": pruner.criterion,
+                                                 "compensate": pruner.compensate,
+                                                 "epochs_per_round": epochs_per_round}}
+    return CVResult("BP network", folds, tuple(class_names or _default_names(n_classes)), len(y),
+                    list(sample_ids) if sample_ids is not None else None, settings,
+                    {"seconds": time.perf_counter() - t0, "numpy": np.__version__}, extra,
+                    trained=net)
+
+
+def _fold_results(net, Xs, y, splits, train_w, curves) -> list[FoldResult]:
+    """Per-fold predictions, outputs and curves of the trained stack."""
+    outputs = predict_outputs(net, Xs)  # (K, n, C)
+    train_acc = evaluate(net, Xs, y, train_w)[1]
+    folds = []
+    for k, (tr, te) in enumerate(splits):
+        te = np.asarray(te, np.int64)
+        folds.append(FoldResult(te, y[te], outputs[k, te].argmax(axis=-1), outputs[k, te],
+                                len(tr), float(train_acc[k]),
+                                {name: curves[name][:, k].tolist() for name in CURVES}))
+    return folds
+
+
+def _default_names(n_classes: int) -> tuple[str, ...]:
+    return tuple(f"class {c}" for c in range(n_classes))
+
+
+def _plain(value):
+    return np.asarray(value).tolist() if value is not None and not isinstance(value, str) else value

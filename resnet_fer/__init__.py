@@ -2,7 +2,9 @@
 
 Modules: :mod:`~resnet_fer.model` (the network), :mod:`~resnet_fer.data` (decode, cache,
 device-resident uint8 store), :mod:`~resnet_fer.augment` (batched on-device augmentation),
-:mod:`~resnet_fer.train` (cross-validation, checkpoints, DDP) and :mod:`~resnet_fer.cli`.
+:mod:`~resnet_fer.train` (cross-validation, checkpoints, DDP), :mod:`~resnet_fer.cli` and
+:mod:`~resnet_fer.compare` (``fer-compare``: both branches on the same folds). Results are
+:class:`bpnet.results.CVResult`, shared with the BP network.
 The main names are importable from the package; submodules load on first use, so
 ``import resnet_fer`` alone does not import PyTorch.
 """
@@ -16,7 +18,7 @@ __all__ = ["AugmentConfig", "CVResult", "FaceImages", "ImageStore", "ResNet", "T
            "synthetic_images"]
 
 _WHERE = {
-    "AugmentConfig": "config", "TrainConfig": "config", "CVResult": "results",
+    "AugmentConfig": "config", "TrainConfig": "config", "CVResult": "bpnet.results",
     "FaceImages": "data", "ImageStore": "data", "load_image_folder": "data",
     "synthetic_images": "data", "ResNet": "model", "resnet18": "model",
     "normalize": "augment", "cross_validate": "train",
@@ -25,6 +27,7 @@ _WHERE = {
 
 def __getattr__(name: str) -> Any:
     if name in _WHERE:
-        module = importlib.import_module(f".{_WHERE[name]}", __name__)
+        where = _WHERE[name]
+        module = importlib.import_module(where if "." in where else f".{where}", __name__)
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

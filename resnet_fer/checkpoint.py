@@ -15,7 +15,7 @@ import torch
 
 __all__ = ["FORMAT", "load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
 
-FORMAT = 1
+FORMAT = 2  # 2: curves under bpnet.results' names, results as FoldResult.to_dict
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:

@@ -70,7 +70,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
         out = Path(args.out or f"runs/resnet-fer-{args.split}")
         result = cross_validate(data.images, data.y, splits, config, dev, progress=verbose,
-                                out_dir=out, resume=args.resume, class_names=data.class_names)
+                                out_dir=out, resume=args.resume, class_names=data.class_names,
+                                sample_ids=data.sample_ids)
     except (NonFiniteLossError, ValueError, FileNotFoundError) as exc:
         print(f"resnet-fer: error: {exc}", file=sys.stderr)
         return 2

@@ -27,7 +27,7 @@ from PIL import Image
 from torch import Tensor
 
 from bpnet.data.image_folder import scan_image_folder
-from bpnet.data.sfew import CLASS_NAMES
+from bpnet.data.sfew import CLASS_NAMES, sample_ids
 
 __all__ = ["FaceImages", "ImageStore", "default_cache_dir", "load_image_folder", "synthetic_images"]
 
@@ -69,6 +69,11 @@ class FaceImages:
 
     def __len__(self) -> int:
         return len(self.y)
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """``"<Class>/<name>"`` per image (:func:`bpnet.data.sfew.sample_ids`)."""
+        return sample_ids(self.names, self.y, self.class_names)
 
     @property
     def detection_rate(self) -> float | None:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bpnet.data.sfew import CLASS_NAMES
-from bpnet.metrics import confusion_matrix
+from bpnet.results import CURVES, CVResult, FoldResult
 
 from . import distributed
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
@@ -40,9 +40,14 @@ from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
 from .engine import Engine, make_optimizer, make_scheduler
 from .model import ResNet, resnet18
-from .results import CURVES, CVResult, FoldResult
 
-__all__ = ["EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model", "cross_validate"]
+__all__ = ["CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
+           "cross_validate"]
+
+#: Per-epoch curves of every fold: :data:`bpnet.results.CURVES` (train figures are running
+#: means over the epoch's augmented batches, test figures a clean pass over the test fold)
+#: and the learning rate at the epoch's start.
+CURVES = (*CURVES, "lr")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -56,7 +61,7 @@ class EpochInfo:
     fold: int
     epoch: int  # epochs completed in this fold, 1-based
     epochs: int
-    history: dict[str, list[float]]
+    curves: dict[str, list[float]]
     model: nn.Module
 
 
@@ -107,7 +112,7 @@ class _Fold:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     class_weight: torch.Tensor | None
-    history: dict[str, list[float]]
+    curves: dict[str, list[float]]
     start_epoch: int  # epochs already done (> 0 when resumed)
     seconds: float  # training time before this process took over
     path: Path | None
@@ -119,8 +124,8 @@ class _Fold:
                 "test_idx": torch.as_tensor(np.asarray(self.test_idx, np.int64)),
                 "model": engine.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(engine.device),
-                "history": self.history, "seconds": seconds, "done": result is not None,
-                "result": result.to_state() if result is not None else None}
+                "curves": self.curves, "seconds": seconds, "done": result is not None,
+                "result": result.to_dict() if result is not None else None}
 
 
 def _class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
@@ -144,7 +149,7 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
         state = load_checkpoint(path)
         _check_resume(state, cfg, test_idx, path)
         if state["done"]:
-            return FoldResult.from_state(state["result"])
+            return FoldResult.from_dict(state["result"])
     engine.model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
     optimizer = make_optimizer(engine.model, cfg, engine.device)
     steps = len(train_idx) // engine.batch_size(len(train_idx))
@@ -158,7 +163,7 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"], engine.device)
-        fold.history, fold.start_epoch = state["history"], int(state["epoch"])
+        fold.curves, fold.start_epoch = state["curves"], int(state["epoch"])
         fold.seconds = float(state["seconds"])
     return fold
 
@@ -182,7 +187,7 @@ def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
     test_loss = F.cross_entropy(logits, y_test).item()
     test_acc = (logits.argmax(1) == y_test).float().mean().item()
     for name, value in zip(CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
-        fold.history[name].append(float(value))
+        fold.curves[name].append(float(value))
     if fold.path is not None and engine.dist.is_main:
         save_checkpoint(fold.state(engine, epoch + 1, elapsed()), fold.path)
     distributed.barrier()
@@ -199,9 +204,9 @@ def _finish_fold(engine: Engine, fold: _Fold, logits: torch.Tensor | None, y: np
     y_test = y[fold.test_idx]
     result = FoldResult(
         test_idx=np.asarray(fold.test_idx, np.int64), y_true=y_test, y_pred=y_pred,
-        probs=torch.softmax(logits, 1).numpy(),
-        confusion=confusion_matrix(y_test, y_pred, engine.n_classes), history=fold.history,
-        train_accuracy=float(np.mean(train_pred == y[fold.train_idx])), seconds=seconds)
+        scores=torch.softmax(logits, 1).numpy(), n_train=len(fold.train_idx),
+        train_accuracy=float(np.mean(train_pred == y[fold.train_idx])), curves=fold.curves,
+        seconds=seconds)
     if fold.path is not None and engine.dist.is_main:
         save_checkpoint(fold.state(engine, engine.config.epochs, seconds, result), fold.path)
     distributed.barrier()
@@ -232,12 +237,13 @@ def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_
         for epoch in range(fold.start_epoch, cfg.epochs):
             logits = _run_epoch(engine, fold, epoch, y_test, elapsed)
             if bar is not None:
-                h = fold.history
-                bar.set_postfix(loss=f"{h['train_loss'][-1]:.3f}", train=f"{h['train_acc'][-1]:.0%}",
-                                test=f"{h['test_acc'][-1]:.0%}")
+                h = fold.curves
+                bar.set_postfix(loss=f"{h['train_loss'][-1]:.3f}",
+                                train=f"{h['train_accuracy'][-1]:.0%}",
+                                test=f"{h['test_accuracy'][-1]:.0%}")
                 bar.update(1)
             if callback is not None:
-                callback(EpochInfo(k, epoch + 1, cfg.epochs, fold.history, engine.model))
+                callback(EpochInfo(k, epoch + 1, cfg.epochs, fold.curves, engine.model))
         if bar is not None:
             bar.close()
         return _finish_fold(engine, fold, logits, y, elapsed())
@@ -247,7 +253,8 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
                    config: TrainConfig | None = None, device: str | torch.device = "cpu", *,
                    progress: bool = True, out_dir: str | Path | None = None, resume: bool = False,
                    callback: Callable[[EpochInfo], None] | None = None,
-                   class_names: Sequence[str] = CLASS_NAMES) -> CVResult:
+                   class_names: Sequence[str] = CLASS_NAMES,
+                   sample_ids: Sequence[str] | None = None) -> CVResult:
     """Train and evaluate one model per split.
 
     Parameters
@@ -272,11 +279,14 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     callback : callable, optional
         Called with an :class:`EpochInfo` after every epoch (and checkpoint).
     class_names : sequence of str
+    sample_ids : sequence of str, optional
+        One id per image, recorded in the result (predictions keyed by sample).
 
     Returns
     -------
-    CVResult
-        Per-fold confusion matrices, predictions, softmax outputs and curves.
+    bpnet.results.CVResult
+        Per-fold predictions, softmax outputs (``scores``) and :data:`CURVES`; the recipe in
+        ``settings``; training time, device and versions in ``meta``.
 
     Raises
     ------
@@ -294,4 +304,7 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     ckpt_dir = Path(out_dir) / "checkpoints" if out_dir is not None else None
     folds = [_run_fold(engine, k, len(splits), np.asarray(tr), np.asarray(te), y, ckpt_dir, resume,
                        callback, progress) for k, (tr, te) in enumerate(splits)]
-    return CVResult(folds, tuple(class_names), config.to_dict())
+    meta = {"seconds": float(sum(f.seconds or 0.0 for f in folds)), "device": str(device),
+            "world_size": engine.dist.world_size, "torch": torch.__version__}
+    return CVResult("ResNet", folds, tuple(class_names), len(y),
+                    None if sample_ids is None else list(sample_ids), config.to_dict(), meta)

@@ -6,6 +6,7 @@ import bpnet
 from bpnet.crossval import stratified_kfold
 from bpnet.kfold import cross_validate, normalize_per_fold
 from bpnet.preprocessing import Normalizer
+from bpnet.prune_retrain import PruningHistory
 
 
 def problem(n=90, d=5, seed=0):
@@ -29,10 +30,10 @@ def test_stack_equals_separate_runs():
         opt = bpnet.Adam(net.params, lr=0.02)
         for _ in range(40):
             opt.step(net.loss_and_grads(Xtr, y[tr])[1])
-        np.testing.assert_allclose(res.net.select_model(k).forward(Xte), net.forward(Xte),
+        np.testing.assert_allclose(res.trained.select_model(k).forward(Xte), net.forward(Xte),
                                    atol=1e-10)
         np.testing.assert_array_equal(res.y_pred[te], net.predict(Xte))
-        assert res.test_accuracy[k] == pytest.approx(np.mean(net.predict(Xte) == y[te]))
+        assert res.fold_test_accuracy[k] == pytest.approx(np.mean(net.predict(Xte) == y[te]))
     assert res.confusions.shape == (5, 3, 3)
     assert res.confusions.sum() == len(y)  # every sample tested exactly once
     assert res.curves["train_loss"].shape == (40, 5)
@@ -59,9 +60,11 @@ def test_pruning_inside_cross_validation():
     X, y = problem()
     res = cross_validate(X, y, stratified_kfold(y, 4, seed=0), n_hidden=12, epochs=60, lr=0.05,
                          prune=True, epochs_per_round=10)
-    before = res.before_pruning
-    assert np.all(res.n_hidden <= before["n_hidden"]) and res.pruning is not None
-    assert np.all(res.n_hidden >= 1)
-    removed = np.bincount([r["model"] for r in res.pruning.removed], minlength=4)
-    np.testing.assert_array_equal(res.n_hidden, before["n_hidden"] - removed)
+    before = res.extra["before_pruning"]
+    n_hidden = np.asarray(res.extra["n_hidden"])
+    assert np.all(n_hidden <= before["n_hidden"]) and "pruning" in res.extra
+    assert np.all(n_hidden >= 1)
+    history = PruningHistory.from_dict(res.extra["pruning"])
+    removed = np.bincount([r["model"] for r in history.removed], minlength=4)
+    np.testing.assert_array_equal(n_hidden, np.asarray(before["n_hidden"]) - removed)
     assert "test_accuracy_mean_before_pruning" in res.summary()

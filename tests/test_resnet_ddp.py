@@ -43,7 +43,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     result = cross_validate(data.images, data.y, splits, cfg, device, progress=False,
                             callback=save_final)
     with open(os.path.join(out_dir, f"rank{rank}.json"), "w") as handle:
-        json.dump({"history": result.folds[0].history, "epochs": seen}, handle)
+        json.dump({"history": result.folds[0].curves, "epochs": seen}, handle)
     dist.destroy_process_group()
 
 

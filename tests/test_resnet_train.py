@@ -46,13 +46,14 @@ def test_cross_validate_returns_folds_curves_and_the_table(tiny):
     assert len(result.folds) == 2 and result.confusions.shape == (2, 7, 7)
     assert result.confusions.sum() == len(y)
     for fold, (_, te) in zip(result.folds, splits):
-        assert np.array_equal(fold.test_idx, te) and fold.probs.shape == (len(te), 7)
-        np.testing.assert_allclose(fold.probs.sum(1), 1, rtol=1e-5)
-        assert all(len(v) == 2 for v in fold.history.values())
-    assert (result.predictions(len(y)) >= 0).all()
+        assert np.array_equal(fold.test_idx, te) and fold.scores.shape == (len(te), 7)
+        np.testing.assert_allclose(fold.scores.sum(1), 1, rtol=1e-5)
+        assert all(len(v) == 2 for v in fold.curves.values())
+    assert (result.y_pred >= 0).all() and len(result.predictions()) == len(y)
     report = result.report()
     assert "Surprise" in report and "accuracy over 2 folds" in report
-    assert set(result.summary()) >= {"accuracy_mean", "accuracy_std", "macro", "train_accuracy_mean"}
+    assert set(result.summary()) >= {"test_accuracy_mean", "test_accuracy_std", "macro",
+                                     "train_accuracy_mean"}
 
 
 def test_leaves_the_global_rng_alone_and_is_deterministic(tiny):
@@ -61,7 +62,7 @@ def test_leaves_the_global_rng_alone_and_is_deterministic(tiny):
     a = cross_validate(images, y, splits[:1], TINY, "cpu", progress=False)
     assert torch.equal(before, torch.get_rng_state())
     b = cross_validate(images, y, splits[:1], TINY, "cpu", progress=False)
-    assert a.folds[0].history == b.folds[0].history
+    assert a.folds[0].curves == b.folds[0].curves
 
 
 def test_resumed_run_ends_with_exactly_the_uninterrupted_weights(tiny, tmp_path):
@@ -84,7 +85,7 @@ def test_resumed_run_ends_with_exactly_the_uninterrupted_weights(tiny, tmp_path)
     for k in range(2):
         _assert_same_weights(_weights(tmp_path / f"full/checkpoints/fold{k}.pt"),
                              _weights(tmp_path / f"cut/checkpoints/fold{k}.pt"))
-        assert full.folds[k].history == resumed.folds[k].history
+        assert full.folds[k].curves == resumed.folds[k].curves
         assert np.array_equal(full.folds[k].y_pred, resumed.folds[k].y_pred)
 
 
@@ -133,7 +134,7 @@ def test_options_class_weights_cosine_no_mixing_and_streaming(tiny):
     resident = cross_validate(images, y, splits[:1], cfg, "cpu", progress=False)
     streamed = cross_validate(images, y, splits[:1], dataclasses.replace(cfg, memory_budget=0), "cpu",
                               progress=False)
-    assert resident.folds[0].history == streamed.folds[0].history
+    assert resident.folds[0].curves == streamed.folds[0].curves
 
 
 def test_lr_schedules_warm_up_then_anneal():

@@ -83,7 +83,7 @@ def test_one_fold_cross_validation_is_bpclassifier_fit_bit_for_bit(batch_size):
     res = cross_validate(X, y, [(np.arange(len(y)), np.array([], dtype=int))], normalize=False,
                          random_state=7, **settings)
     for name, p in clf.net_.params.items():
-        np.testing.assert_array_equal(res.net.params[name][0], p)
+        np.testing.assert_array_equal(res.trained.params[name][0], p)
     np.testing.assert_array_equal(res.curves["train_loss"][:, 0], clf.history_["loss"])
 
 
@@ -206,4 +206,4 @@ def test_stack_of_folds_equals_separate_training_runs():
         for _ in range(25):
             opt.step(net.loss_and_grads(X[tr], y[tr])[1])
         for name, p in net.params.items():
-            np.testing.assert_allclose(res.net.params[name][k], p, rtol=0, atol=1e-10)
+            np.testing.assert_allclose(res.trained.params[name][k], p, rtol=0, atol=1e-10)

@@ -22,6 +22,7 @@ from .sfew import (
     class_summary,
     format_quirks,
     movie_from_name,
+    sample_ids,
 )
 
 __all__ = ["CrossCheckReport", "IMAGE_EXTENSIONS", "ImageDataset", "ImageFolder", "cross_check",
@@ -64,6 +65,11 @@ class ImageFolder:
     def __repr__(self) -> str:
         return (f"ImageFolder({str(self.root)!r}, n={len(self)}, "
                 f"classes: {class_summary(self.y, self.class_names)})")
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """``"<Class>/<name>"`` per file (:func:`bpnet.data.sfew.sample_ids`)."""
+        return sample_ids(self.names, self.y, self.class_names)
 
     def duplicate_names(self) -> dict[str, list[str]]:
         """Names stored in more than one class folder -> those folders' class names."""
@@ -111,6 +117,11 @@ class ImageDataset:
     def __repr__(self) -> str:
         return (f"ImageDataset(images={self.images.shape}, groups={len(np.unique(self.groups))}, "
                 f"classes: {class_summary(self.y, self.class_names)})")
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """``"<Class>/<name>"`` per image (:func:`bpnet.data.sfew.sample_ids`)."""
+        return sample_ids(self.names, self.y, self.class_names)
 
     def subset(self, index: np.ndarray) -> "ImageDataset":
         """The images selected by an integer or boolean ``index``."""

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = [
     "CLASS_NAMES", "SFEW_FEATURE_NAMES", "DataQuirkWarning", "FeatureDataset", "RawTable",
     "class_summary", "format_quirks", "load_sfew_features", "movie_from_name", "read_table",
-    "save_features_csv",
+    "sample_ids", "save_features_csv",
 ]
 
 #: Class order everywhere in bpnet: label ``k`` (0..6) is ``CLASS_NAMES[k]``; the SFEW
@@ -55,6 +55,16 @@ def movie_from_name(name: str) -> str:
     """
     parts = name.rsplit("_", 2)
     return parts[0] if len(parts) == 3 else name
+
+
+def sample_ids(names: Sequence[str], y, class_names: Sequence[str]) -> list[str]:
+    """``"<Class>/<name>"`` per sample: the image's path in its folder, without the suffix.
+
+    Unique even where one name is stored under two classes (SFEW's
+    ``HarryPotter_Deathly_Hallows_1_001610960_00000028`` is in Fear and in Surprise), so a
+    feature-sheet row and its image file are matched by it.
+    """
+    return [f"{class_names[int(c)]}/{name}" for name, c in zip(names, np.asarray(y))]
 
 
 def format_quirks(source: str, quirks: Sequence[str]) -> str:
@@ -329,6 +339,11 @@ class FeatureDataset:
         return (f"FeatureDataset(n={len(self)}, n_features={self.X.shape[1]}, "
                 f"groups={len(np.unique(self.groups))}, classes: "
                 f"{class_summary(self.y, self.class_names)})")
+
+    @property
+    def sample_ids(self) -> list[str]:
+        """``"<Class>/<name>"`` per row (see :func:`sample_ids`)."""
+        return sample_ids(self.names, self.y, self.class_names)
 
     def class_counts(self) -> np.ndarray:
         """Number of samples per class, shape (n_classes,)."""
