@@ -1,0 +1,102 @@
+"""RunDir: one run per folder, finished runs kept, no stale or temporary files left."""
+import errno
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bpnet.outdir import RunDir, RunDirError
+
+
+def _finished(path, settings=None, files=("result.txt",)):
+    with RunDir(path, "tool", settings=settings) as run:
+        for name in files:
+            run.write_text(name, "done")
+        run.finish()
+
+
+def test_a_finished_run_is_refused_unless_resumed_or_forced(tmp_path):
+    out = tmp_path / "out"
+    _finished(out)
+    with pytest.raises(RunDirError, match="holds a finished tool run; use --resume"):
+        RunDir(out, "tool").__enter__()
+    with RunDir(out, "tool", resume=True) as run:
+        assert run.resumed and (out / "result.txt").read_text() == "done"
+
+
+def test_a_folder_of_other_files_is_never_used(tmp_path):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "holiday.jpg").write_bytes(b"not ours")
+    with pytest.raises(RunDirError, match="not empty and holds no tool run"):
+        RunDir(foreign, "tool").__enter__()
+    with pytest.raises(RunDirError, match="holds files that no tool run wrote"):
+        RunDir(foreign, "tool", force=True).__enter__()
+    assert (foreign / "holiday.jpg").read_bytes() == b"not ours"
+
+
+def test_force_removes_the_old_runs_files_and_nothing_else(tmp_path):
+    out = tmp_path / "out"
+    _finished(out, files=("old.json", "plot.png"))
+    (out / "notes.txt").write_text("mine")  # not written by the tool
+    with RunDir(out, "tool", force=True) as run:
+        assert not (out / "old.json").exists() and not (out / "plot.png").exists()
+        assert (out / "notes.txt").read_text() == "mine"
+        run.write_text("new.json", "{}")
+        run.finish()
+    assert json.loads((out / ".run.json").read_text())["files"] == ["new.json"]
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    out = tmp_path / "out"
+    _finished(out, settings={"folds": 5})
+    with pytest.raises(RunDirError, match=r"other settings \(folds\)"):
+        with RunDir(out, "tool", resume=True, settings={"folds": 20}):
+            pass
+
+
+def test_a_second_concurrent_run_is_refused_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    out = tmp_path / "out"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        out.mkdir()
+        (out / ".lock").write_text(str(sleeper.pid))
+        with pytest.raises(RunDirError, match=f"another run \\(process {sleeper.pid}\\)"):
+            RunDir(out, "tool").__enter__()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the process is gone: its lock is stale and the folder is usable again
+    with RunDir(out, "tool") as run:
+        run.finish()
+    assert not (out / ".lock").exists()
+
+
+def test_an_interrupted_run_needs_resume_and_leaves_no_temporary_files(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with RunDir(out, "tool") as run:
+            run.write_text("part.json", "{}")
+            (out / ".big.bin.123.tmp").write_bytes(b"half a file")
+            raise KeyboardInterrupt
+    assert not list(out.glob("*.tmp"))
+    assert json.loads((out / ".run.json").read_text())["status"] == "interrupted"
+    with pytest.raises(RunDirError, match="unfinished tool run; use --resume to continue"):
+        RunDir(out, "tool").__enter__()
+    (out / ".left.456.tmp").write_bytes(b"from a killed run")
+    with RunDir(out, "tool", resume=True):
+        assert not list(out.glob("*.tmp"))  # cleaned when the folder is opened again
+
+
+def test_write_problems_are_found_before_any_work(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RunDirError, match="is a file, not a folder"):
+        RunDir(tmp_path / "file", "tool").__enter__()
+
+    def full_disk(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", full_disk)
+    with pytest.raises(RunDirError, match="no space left on the device"):
+        RunDir(tmp_path / "new", "tool").__enter__()
