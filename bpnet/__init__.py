@@ -17,12 +17,12 @@ from .gradcheck import GradcheckReport, gradcheck
 from .io import load, save
 from .kfold import cross_validate
 from .network import BPNetwork, one_hot
-from .optim import SGD, Adam, AdamW, Optimizer, make_optimizer
+from .optim import SGD, Adam, AdamW, Optimizer, TrainingError, make_optimizer
 from .preprocessing import Normalizer
 from .prune_retrain import PruningHistory, plot_pruning_history, prune_and_retrain
 from .pruning import DistinctivenessPruner, Removal
 from .results import CVResult
-from .training import EarlyStopping, TrainingError, train
+from .training import EarlyStopping, train
 
 __version__ = "0.1.0"
 

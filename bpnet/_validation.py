@@ -25,11 +25,17 @@ def check_X(X, n_inputs: int, n_models: int | None, dtype) -> np.ndarray:
         raise ValueError("X is empty: it has 0 samples")
     if X.shape[-1] != n_inputs:
         raise ValueError(f"X has {X.shape[-1]} features, the network expects {n_inputs}")
-    X = X.astype(dtype, copy=False)
     if not np.all(np.isfinite(X)):
         bad = np.argwhere(~np.isfinite(X))[0].tolist()
         raise ValueError(f"X contains NaN or inf (first at index {bad})")
-    return X
+    with np.errstate(over="ignore"):
+        cast = X.astype(dtype, copy=False)
+    if not np.all(np.isfinite(cast)):
+        bad = np.argwhere(~np.isfinite(cast))[0].tolist()
+        raise ValueError(f"X holds values beyond the range of {np.dtype(dtype).name} (first "
+                         f"at index {bad}: {X[tuple(bad)]:.6g}); normalise or rescale the inputs, "
+                         "or use dtype='float64'")
+    return cast
 
 
 def check_labels(y, name: str = "y", *, n_samples: int | None = None,

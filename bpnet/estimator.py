@@ -20,8 +20,8 @@ import numpy as np
 from . import io
 from ._validation import check_labels, check_sample_weight, check_X
 from .network import BPNetwork
-from .optim import Optimizer, make_optimizer
-from .training import TrainingError, predict_outputs, train
+from .optim import Optimizer, TrainingError, make_optimizer
+from .training import predict_outputs, train
 
 __all__ = ["BPClassifier", "TRAINING_PARAMS", "TrainingError", "build_network", "build_optimizer",
            "training_settings"]

@@ -57,22 +57,28 @@ def load_arrays(path) -> tuple[dict, dict]:
     """Read a bpnet archive: ``(meta, arrays)``. Raises ValueError for anything else."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # our own handle, closed on every path (np.load leaks it when the zip is broken)
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             files = data.files
             meta = json.loads(str(data[META_KEY])) if META_KEY in files else None
             arrays = {name: data[name] for name in files if name != META_KEY}
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError) as exc:
-        # ValueError: numpy refuses a file that would need pickle; TypeError: a bare .npy array
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError,
+            AttributeError) as exc:
+        # ValueError: numpy refuses a file that would need pickle; TypeError/AttributeError:
+        # a bare .npy array, which has no entries
         raise ValueError(f"{path} is not a readable bpnet model file "
-                         f"(truncated or foreign?): {exc}") from exc
+                         f"(truncated or foreign?): {exc}") from None
     if meta is None:
         raise ValueError(f"{path} is not a bpnet model file (no {META_KEY!r} entry)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a bpnet model file (format tag missing)")
-    if meta.get("version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer bpnet (format version {meta['version']})")
+    version = meta.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{path}: format version {version!r} is not a version this bpnet wrote")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{path} was written by a newer bpnet (format version {version})")
     return meta, arrays
 
 
@@ -127,18 +133,33 @@ def network_to_arrays(net: BPNetwork) -> tuple[dict, dict]:
 
 
 def network_from_arrays(meta: dict, arrays: dict) -> BPNetwork:
-    """Inverse of :func:`network_to_arrays`; ValueError when the arrays disagree with the config."""
-    cfg = dict(meta["config"])
+    """Inverse of :func:`network_to_arrays`; ValueError when the arrays disagree with the config
+    or hold anything but finite real numbers."""
     try:
+        cfg = dict(meta["config"])
         net = BPNetwork(**cfg, seed=0)
-        for name in ("W1", "b1", "W2", "b2"):
-            if arrays[name].shape != net.params[name].shape:
-                raise ValueError(f"array {name} has shape {arrays[name].shape}, "
-                                 f"config says {net.params[name].shape}")
-            net.params[name] = arrays[name].astype(net.dtype)
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"model file is incomplete or inconsistent: {exc}") from exc
-    net.unit_mask = arrays.get("unit_mask")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"model file is incomplete or inconsistent: {exc}") from None
+    for name in ("W1", "b1", "W2", "b2"):
+        if name not in arrays:
+            raise ValueError(f"model file is incomplete: no array {name}")
+        arr = arrays[name]
+        if arr.dtype.kind not in "fiu":
+            raise ValueError(f"array {name} holds {arr.dtype} values, not real numbers")
+        if arr.shape != net.params[name].shape:
+            raise ValueError(f"array {name} has shape {arr.shape}, config says "
+                             f"{net.params[name].shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"array {name} holds NaN or inf: the model cannot be used")
+        net.params[name] = arr.astype(net.dtype)
+    mask = arrays.get("unit_mask")
+    if mask is not None:
+        want = net.params["b1"].shape
+        if mask.shape != want or mask.dtype.kind not in "fiub" or not np.all(np.isin(mask, (0, 1))):
+            raise ValueError(f"array unit_mask must hold 0/1 values of shape {want}, got "
+                             f"{mask.dtype} {mask.shape}")
+        mask = mask.astype(net.dtype)
+    net.unit_mask = mask
     net.info = meta.get("info", {})
     return net
 

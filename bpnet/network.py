@@ -248,19 +248,22 @@ class BPNetwork:
         """
         X, targets, w = self._targets(X, y, sample_weight)
         p = self.params
-        A1, Z2, out = self._forward(X)
-        loss, g = self._loss.value_and_grad(out, Z2, targets, w, self.class_weight)
-        dZ2 = g if self._loss.grad_wrt_logits else get_activation(self.output).backward(out, g)
-        dA1 = dZ2 @ T(p["W2"])
-        if self.unit_mask is not None:
-            dA1 = dA1 * self.unit_mask[..., None, :]
-        dZ1 = get_activation(self.hidden).backward(A1, dA1)
-        grads = {
-            "W1": T(X) @ dZ1,
-            "b1": dZ1.sum(axis=-2),
-            "W2": T(A1) @ dZ2,
-            "b2": dZ2.sum(axis=-2),
-        }
+        # a diverging network overflows: the optimiser then stops with one clear error
+        # (non-finite gradient) instead of a stream of NumPy warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            A1, Z2, out = self._forward(X)
+            loss, g = self._loss.value_and_grad(out, Z2, targets, w, self.class_weight)
+            dZ2 = g if self._loss.grad_wrt_logits else get_activation(self.output).backward(out, g)
+            dA1 = dZ2 @ T(p["W2"])
+            if self.unit_mask is not None:
+                dA1 = dA1 * self.unit_mask[..., None, :]
+            dZ1 = get_activation(self.hidden).backward(A1, dA1)
+            grads = {
+                "W1": T(X) @ dZ1,
+                "b1": dZ1.sum(axis=-2),
+                "W2": T(A1) @ dZ2,
+                "b2": dZ2.sum(axis=-2),
+            }
         return self._finish_loss(loss), grads
 
     def _finish_loss(self, loss) -> float | np.ndarray:

@@ -18,6 +18,10 @@ import numpy as np
 Hyper = "float | np.ndarray"
 
 
+class TrainingError(ValueError):
+    """Training diverged: a non-finite loss or gradient; the message says where and when."""
+
+
 def _per_model(value, p: np.ndarray):
     """A hyper-parameter as it multiplies ``p``: a float, or a ``(K,)`` array shaped to broadcast."""
     if np.ndim(value) == 0:
@@ -78,6 +82,12 @@ class Optimizer:
             g = grads[name]
             if g.shape != p.shape:
                 raise ValueError(f"grads[{name!r}] has shape {g.shape}, params {p.shape}")
+            if not np.all(np.isfinite(g)):  # an update would turn the parameters into NaN
+                where = tuple(int(i) for i in np.argwhere(~np.isfinite(g))[0])
+                step = np.max(self.state.get(name, {}).get("step", 0)) + 1
+                raise TrainingError(
+                    f"the gradient of {name} is {g[where]} at index {where} in step {step}: "
+                    "training diverged; lower the learning rate or normalise the inputs")
             state = self.state.setdefault(name, {"step": 0})
             if idle is None:
                 state["step"] += 1

@@ -242,7 +242,15 @@ class Normalizer:
         (n_samples, n_features) float64 ndarray
         """
         X = self._check_X(X, fitting=False)
-        return (self._log_part(X) - self.center_) / self.scale_
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = (self._log_part(X) - self.center_) / self.scale_
+        bad = ~np.isfinite(Z)
+        if bad.any():  # a finite input whose normalised value overflows: an absurd outlier
+            i, j = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(f"X[{i}, {j}] = {X[i, j]:.6g} is out of range: normalised with the "
+                             f"training column's scale ({self.scale_[j]:.3g}) it overflows; "
+                             "check this value in the data")
+        return Z
 
     def fit_transform(self, X: ArrayLike, y: object = None) -> np.ndarray:
         """``fit(X).transform(X)``.

@@ -30,13 +30,9 @@ import numpy as np
 from ._validation import check_sample_weight, check_X, check_y
 from .fused import FusedPass
 from .network import BPNetwork
-from .optim import Optimizer
+from .optim import Optimizer, TrainingError
 
 __all__ = ["EarlyStopping", "TrainLog", "TrainingError", "evaluate", "predict_outputs", "train"]
-
-
-class TrainingError(ValueError):
-    """Training produced a non-finite loss; the message names the epoch and the model."""
 
 
 @dataclass(frozen=True)
@@ -287,10 +283,13 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                 if not running.any():
                     break
                 act = None if running.all() else running
-                if minibatch:
-                    batches.epoch(optimizer, rng, act)
-                else:  # the forward of the previous iteration measured these parameters
-                    optimizer.step(full.backward(XaT, T, w_train), active=act)
+                try:
+                    if minibatch:
+                        batches.epoch(optimizer, rng, act)
+                    else:  # the forward of the previous iteration measured these parameters
+                        optimizer.step(full.backward(XaT, T, w_train), active=act)
+                except TrainingError as exc:
+                    raise TrainingError(f"epoch {e + 1} of {epochs}: {exc}") from None
                 full.forward(XaT)
                 # every model is measured; one that no longer trains repeats its values
                 sets.record(curves, e, full.per_sample_loss(T), full.correct(T, y))

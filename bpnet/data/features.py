@@ -41,6 +41,7 @@ from .descriptors import (
     to_gray,
 )
 from .image_folder import scan_image_folder
+from .imageio import read_image
 from .sfew import FeatureDataset
 
 __all__ = [
@@ -202,14 +203,16 @@ def load_image(path: str | Path, size: int | tuple[int, int] | None = None,
     gray : (H, W) float64
         Intensities 0..255.
     """
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        if face_crop is not None:
-            img = face_crop(img) if callable(face_crop) else img.crop(tuple(face_crop))
-        if size is not None:
-            wh = (size, size) if isinstance(size, int) else tuple(size)
-            img = img.resize(wh, Image.Resampling.BILINEAR)
-        return to_gray(np.asarray(img))
+    if face_crop is None:
+        target = None if size is None else ((size, size) if isinstance(size, int)
+                                            else (size[1], size[0]))
+        return to_gray(read_image(path, "RGB", target))
+    img = Image.fromarray(read_image(path, "RGB"))
+    img = face_crop(img) if callable(face_crop) else img.crop(tuple(face_crop))
+    if size is not None:
+        wh = (size, size) if isinstance(size, int) else tuple(size)
+        img = img.resize(wh, Image.Resampling.BILINEAR)
+    return to_gray(np.asarray(img))
 
 
 def describe_images(images: Iterable[ArrayLike | str | Path], *, win: int = 7,

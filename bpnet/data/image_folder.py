@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from .imageio import read_image
 from .sfew import (
     CLASS_NAMES,
     DataQuirkWarning,
@@ -154,15 +155,17 @@ def _scan(
     paths, y, ignored, empty = [], [], [], []
     for k, cls in enumerate(class_names):
         entries = sorted((root / cls).iterdir()) if (root / cls).is_dir() else []
-        files = [p for p in entries if p.is_file() and p.suffix.lower() in extensions]
+        # hidden files (macOS's "._name.jpg" resource forks, ".DS_Store") are never images
+        files = [p for p in entries if p.is_file() and p.suffix.lower() in extensions
+                 and not p.name.startswith(".")]
         ignored += [p for p in entries if p not in files and not p.name.startswith(".")]
         if not files:
             empty.append(cls if (root / cls).is_dir() else f"{cls} (folder missing)")
         paths += files
         y += [k] * len(files)
     if empty and not allow_empty:
-        raise ValueError(f"{root}: no {'/'.join(extensions)} images for classes {empty} "
-                         f"(pass allow_empty=True to accept)")
+        raise ValueError(f"{root}: no {'/'.join(extensions)} images for class(es) "
+                         f"{', '.join(empty)}; every class needs images")
     if verify:
         broken = []
         for path in paths:
@@ -339,7 +342,9 @@ def load_images(
     Raises
     ------
     ValueError
-        A file Pillow cannot decode, naming it.
+        A file that cannot be decoded or used, naming it (see
+        :func:`bpnet.data.imageio.read_image`: every Pillow mode is converted, 16-bit
+        images scaled rather than clipped).
     """
     height, width = (size, size) if isinstance(size, int) else size
     mode = "L" if grayscale else "RGB"
@@ -350,15 +355,7 @@ def load_images(
 
         paths = tqdm(paths, desc="decoding images", unit="img")
     for i, path in enumerate(paths):
-        try:
-            with Image.open(path) as image:
-                # JPEG can decode straight at 1/2, 1/4 or 1/8 scale: several times faster
-                # than a full decode followed by a big downscale.
-                image.draft(mode, (width, height))
-                image = image.convert(mode).resize((width, height), Image.Resampling.BILINEAR)
-                out[i] = np.asarray(image)
-        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
-            raise ValueError(f"cannot decode image {path}: {type(exc).__name__}: {exc}") from exc
+        out[i] = read_image(path, mode, (height, width))
     return out
 
 

@@ -215,13 +215,19 @@ def _canonical_columns(header: list[list[object]], expected: Sequence[str] | Non
 
 
 def _read_xlsx(path: Path) -> tuple[list[tuple[int, list[object]]], list[tuple[int, int, int, int]]]:
+    import zipfile
+
     import openpyxl  # imported here so that CSV users never pay for it
 
-    with warnings.catch_warnings():
-        # The real SFEW.xlsx carries an Excel extension openpyxl does not know; its
-        # "Unknown extension is not supported" warning is noise for a data reader.
-        warnings.filterwarnings("ignore", message="Unknown extension", category=UserWarning)
-        book = openpyxl.load_workbook(path, data_only=True)
+    try:
+        with warnings.catch_warnings():
+            # The real SFEW.xlsx carries an Excel extension openpyxl does not know; its
+            # "Unknown extension is not supported" warning is noise for a data reader.
+            warnings.filterwarnings("ignore", message="Unknown extension", category=UserWarning)
+            book = openpyxl.load_workbook(path, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        what = "it is empty" if path.stat().st_size == 0 else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"{path.name} is not a readable Excel workbook ({what})") from None
     sheet = book.worksheets[0]
     rows = [(cells[0].row, [c.value for c in cells]) for cells in sheet.iter_rows()]
     merged = [(r.min_row, r.min_col - 1, r.max_row, r.max_col - 1) for r in sheet.merged_cells.ranges]
@@ -229,10 +235,37 @@ def _read_xlsx(path: Path) -> tuple[list[tuple[int, list[object]]], list[tuple[i
     return rows, merged
 
 
+def _decode_text(path: Path) -> tuple[str, str]:
+    """The file's text and the encoding used: UTF-8 (with or without a byte-order mark),
+    UTF-16 (with its mark, as Excel's "Unicode text"), else Windows-1252 / Latin-1."""
+    raw = path.read_bytes()
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return raw.decode("utf-16"), "UTF-16"
+    try:
+        return raw.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), "Latin-1"
+
+
 def _read_csv(path: Path) -> list[tuple[int, list[object]]]:
-    # utf-8-sig: Excel prepends a byte-order mark when it saves CSV.
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return [(i, row) for i, row in enumerate(csv.reader(handle), start=1)]
+    text, _ = _decode_text(path)
+    lines = text.splitlines()
+    if not lines:
+        return []
+    # Excel in many European locales writes ';' between fields and ',' as the decimal mark
+    sample = "\n".join(lines[:20])
+    delimiter = max((",", ";", "\t"), key=sample.count)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    if delimiter != ",":
+        rows = [[c.replace(",", ".") if _DECIMAL_COMMA.fullmatch(c.strip()) else c for c in row]
+                for row in rows]
+    return [(i, row) for i, row in enumerate(rows, start=1)]
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d*(?:[eE][+-]?\d+)?")
 
 
 def read_table(path: str | Path, expected: Sequence[str] | None) -> RawTable:
@@ -252,6 +285,8 @@ def read_table(path: str | Path, expected: Sequence[str] | None) -> RawTable:
         Leading non-numeric rows form the header; blank rows are dropped.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a feature table (.xlsx or .csv)")
     if not path.is_file():
         raise FileNotFoundError(f"feature table not found: {path}")
     merged: list[tuple[int, int, int, int]] = []
