@@ -16,11 +16,24 @@ is :mod:`bpnet._scores`.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
 
 from . import io
+from ._fitting import (
+    changed_network,
+    check_fit_settings,
+    epoch_line,
+    extend_history,
+    from_arrays,
+    hold_out,
+    in_float64,
+    resolve_class_weight,
+    summary_line,
+    to_arrays,
+)
 from ._scores import decision_scores, log_probabilities, probabilities
 from ._validation import (
     NotFittedError,
@@ -30,13 +43,12 @@ from ._validation import (
     check_sample_weight,
     sklearn_flavoured,
 )
-from .crossval import stratified_holdout
 from .network import BPNetwork
 from .optim import Optimizer, make_optimizer
 from .training import EarlyStopping, TrainingError, predict_outputs, train
 
 __all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError",
-           "build_network", "build_optimizer", "training_settings"]
+           "build_network", "build_optimizer", "resolve_class_weight", "training_settings"]
 
 #: BPClassifier's arguments that define the network and how it is trained
 TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "epochs",
@@ -44,7 +56,6 @@ TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "e
 #: BPClassifier's arguments that say how a call to ``fit`` proceeds (not part of the network)
 FIT_PARAMS = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol", "warm_start")
 _OPTIMIZER_PARAMS = ("optimizer", "lr", "weight_decay", "momentum")
-_HISTORY_NAMES = {"train": "", "val": "val_", "holdout": "holdout_"}
 
 
 class BPClassifier:
@@ -134,11 +145,13 @@ class BPClassifier:
     outputs divided by their sum, which is again :math:`\mathrm{softmax}(s)`. For
     ``output="identity"`` :math:`s` are the outputs, and the probabilities are the
     distribution nearest to them in the squared error the network was trained with
-    (the Euclidean projection onto the probability simplex). With two classes
+    (the Euclidean projection onto the probability simplex). ``predict_log_proba`` is
+    their logarithm (``log_softmax(s)``, which does not underflow). With two classes
     :meth:`decision_function` returns :math:`s_1 - s_0`, positive for ``classes_[1]``:
     for sigmoid and softmax outputs it is the log-odds of ``predict_proba[:, 1]``,
     and for identity outputs ``predict_proba[:, 1] = clip((1 + d) / 2, 0, 1)``, so
-    scores and probabilities always rank samples alike.
+    scores and probabilities always rank samples alike. A float32 network is evaluated in
+    float64 here, so predictions do not depend on how many rows are predicted at once.
 
     Compared with ``MLPClassifier``: ``epochs`` is ``max_iter``; without early
     stopping all epochs are trained (no ``ConvergenceWarning``); ``warm_start`` keeps
@@ -235,7 +248,8 @@ class BPClassifier:
         """
         X = check_features(X)
         y = check_class_labels(y, len(X))
-        self._check_fit_settings()
+        check_fit_settings(self.epochs, self.early_stopping, self.validation_fraction,
+                           self.n_iter_no_change, self.tol)
         warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
         rng = np.random.default_rng(self.random_state)
         if warm:
@@ -257,7 +271,7 @@ class BPClassifier:
         # the rows held out for early stopping keep their place with weight 0 too.
         rows, monitor, stopper = [(X, y_enc, loss_w)], {}, None
         if self.early_stopping:
-            held = self._hold_out(y_enc, sw, rng)
+            held = hold_out(y_enc, sw, self.validation_fraction, rng)
             rows[0] = (X, y_enc, np.where(held, 0.0, loss_w))
             monitor["holdout"] = np.where(held, sw, 0.0)
             stopper = EarlyStopping("holdout", "accuracy", patience=int(self.n_iter_no_change),
@@ -276,7 +290,8 @@ class BPClassifier:
         if stopper is not None and log.best_epoch:
             self.best_validation_score_ = float(log.curves["holdout_accuracy"][log.best_epoch - 1])
         if int(self.verbose) >= 1:
-            print(self._summary(log))
+            print(summary_line(log, self.history_, self.best_validation_score_, self.tol,
+                               self.n_iter_no_change))
         return self
 
     def partial_fit(self, X, y, classes=None, sample_weight=None) -> "BPClassifier":
@@ -303,7 +318,8 @@ class BPClassifier:
                              "none out: early_stopping=True is for fit only")
         X = check_features(X)
         y = check_class_labels(y, len(X))
-        self._check_fit_settings()
+        check_fit_settings(self.epochs, self.early_stopping, self.validation_fraction,
+                           self.n_iter_no_change, self.tol)
         if isinstance(self.class_weight, str):
             raise ValueError(f"class_weight={self.class_weight!r} needs all labels at once; "
                              "partial_fit sees one batch: pass the weights as a dict")
@@ -333,18 +349,6 @@ class BPClassifier:
         self.n_iter_ = 1
         return self
 
-    def _check_fit_settings(self) -> None:
-        if int(self.epochs) != self.epochs or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if self.early_stopping:
-            vf, patience = self.validation_fraction, self.n_iter_no_change
-            if not (isinstance(vf, (float, np.floating)) and 0 < vf < 1):
-                raise ValueError(f"validation_fraction must be a number in (0, 1), got {vf!r}")
-            if isinstance(patience, bool) or int(patience) != patience or patience < 1:
-                raise ValueError(f"n_iter_no_change must be a positive integer, got {patience!r}")
-            if not self.tol >= 0:
-                raise ValueError(f"tol must be non-negative, got {self.tol!r}")
-
     def _settings(self) -> dict:
         return training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
 
@@ -360,11 +364,7 @@ class BPClassifier:
 
     def _check_same_network(self) -> None:
         """A warm fit or partial_fit trains the existing network: its shape must not change."""
-        s, net = self._settings(), self.net_
-        built = {"n_hidden": net.n_hidden, "hidden": net.hidden, "output": net.output,
-                 "loss": net.loss, "dtype": net.dtype}
-        changed = [f"{k} ({built[k]!r} -> {s[k]!r})" for k in built
-                   if (np.dtype(s[k]) if k == "dtype" else s[k]) != built[k]]
+        changed = changed_network(self.net_, self._settings())
         if changed:
             raise ValueError(f"warm start: {', '.join(changed)} changed since the network was "
                              "built; set warm_start=False to start afresh")
@@ -393,19 +393,6 @@ class BPClassifier:
             return sw, sw
         return sw * cw[y_enc], sw
 
-    def _hold_out(self, y_enc: np.ndarray, sw: np.ndarray, rng) -> np.ndarray:
-        """Rows held out for early stopping: a stratified ``validation_fraction`` (mask)."""
-        n, n_val = len(y_enc), int(np.ceil(self.validation_fraction * len(y_enc)))
-        if n_val < 2 or n_val > n - 1:
-            raise ValueError(f"early stopping: validation_fraction={self.validation_fraction} of "
-                             f"{n} samples holds out {n_val}; it needs at least 2 and leaves 1")
-        held = np.zeros(n, dtype=bool)
-        held[stratified_holdout(y_enc, self.validation_fraction, seed=rng)[1]] = True
-        if not np.any(sw[held] > 0):
-            raise ValueError("early stopping: every held-out sample has sample weight zero; "
-                             "use another random_state or validation_fraction")
-        return held
-
     def _optimizer_for(self, keep: bool) -> Optimizer:
         key = tuple(repr(getattr(self, k)) for k in _OPTIMIZER_PARAMS)
         if not (keep and self._optimizer is not None and self._optimizer_key == key):
@@ -420,7 +407,7 @@ class BPClassifier:
         done = len(self.history_.get("loss", []))
 
         def print_epoch(epoch: int, values: dict) -> None:
-            print(_epoch_line(done + epoch, values))
+            print(epoch_line(done + epoch, values))
 
         log = train(self.net_, X, y_enc, self._optimizer_for(keep_optimizer), epochs,
                     sample_weight=weights, monitor=monitor, batch_size=self.batch_size,
@@ -428,29 +415,8 @@ class BPClassifier:
                     progress=bool(self.verbose) and not lines, desc=desc,
                     on_epoch=print_epoch if lines else None)
         self._rng = rng
-        self._extend_history(log.curves)
+        extend_history(self.history_, log.curves)
         return log
-
-    def _extend_history(self, curves: dict) -> None:
-        new = {}
-        for name, values in curves.items():
-            part, metric = name.rsplit("_", 1)
-            new[_HISTORY_NAMES[part] + metric] = values.tolist()
-        done, added = len(self.history_.get("loss", [])), len(new["loss"])
-        for key in list(self.history_) + [k for k in new if k not in self.history_]:
-            self.history_[key] = (self.history_.get(key, [float("nan")] * done)
-                                  + new.get(key, [float("nan")] * added))
-
-    def _summary(self, log) -> str:
-        h = self.history_
-        text = (f"BPClassifier: {log.epochs_run} epochs, training loss {h['loss'][-1]:.6g}, "
-                f"accuracy {h['accuracy'][-1]:.4f}")
-        if self.early_stopping:
-            how = (f"stopped: no gain above tol={self.tol:g} for {self.n_iter_no_change} epochs"
-                   if log.stopped_epoch else "did not stop early")
-            text += (f"; {how}; kept epoch {log.best_epoch} "
-                     f"(held-out accuracy {self.best_validation_score_:.4f})")
-        return text
 
     # --- prediction ------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -468,7 +434,7 @@ class BPClassifier:
     def _scores(self, X) -> np.ndarray:
         self._check_fitted()
         X = self._check_n_features(check_features(X))
-        return decision_scores(self.net_.output, predict_outputs(_in_float64(self.net_), X,
+        return decision_scores(self.net_.output, predict_outputs(in_float64(self.net_), X,
                                                                  logits=True))
 
     def decision_function(self, X) -> np.ndarray:
@@ -534,71 +500,7 @@ class BPClassifier:
         """Load a classifier saved with :meth:`save`."""
         return io.load(path, expect=cls)
 
-    def _to_arrays(self) -> tuple[dict, dict]:
-        self._check_fitted()
-        params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                  for k, v in self.get_params().items()}
-        if isinstance(params["class_weight"], dict):  # JSON keys are strings: keep the labels
-            params["class_weight"] = {"items": [[_plain(k), float(v)]
-                                                for k, v in params["class_weight"].items()]}
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a Generator is not serialisable; it was used up
-        net_meta, arrays = io.network_to_arrays(self.net_)
-        arrays["classes_"] = self.classes_
-        meta = {"params": params, "history": self.history_,
-                "n_features_in": self.n_features_in_, "n_iter": self.n_iter_,
-                "best_validation_score": self.best_validation_score_, **net_meta}
-        return meta, arrays
-
-    @classmethod
-    def _from_arrays(cls, meta: dict, arrays: dict) -> "BPClassifier":
-        try:
-            params = dict(meta["params"])
-            if isinstance(params.get("class_weight"), dict):
-                params["class_weight"] = {k: v for k, v in params["class_weight"]["items"]}
-            clf = cls(**params)
-            clf.classes_ = arrays.pop("classes_")
-            clf.history_ = meta["history"]
-            clf.n_features_in_ = int(meta["n_features_in"])
-            clf.n_iter_ = int(meta.get("n_iter", len(clf.history_.get("loss", []))))
-            clf.best_validation_score_ = meta.get("best_validation_score")
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"model file is incomplete or inconsistent: {exc}") from exc
-        clf.net_ = io.network_from_arrays(meta, arrays)
-        clf._rng = np.random.default_rng(clf.random_state)
-        clf._optimizer = clf._optimizer_key = None
-        return clf
-
-
-io.register_kind("BPClassifier", BPClassifier, BPClassifier._to_arrays, BPClassifier._from_arrays)
-
-
-def _in_float64(net: BPNetwork) -> BPNetwork:
-    """``net`` with float64 parameters: scores of a float32 network are computed in float64,
-    so they do not depend on how many rows are predicted at once (BLAS picks its kernel
-    by shape, and float32 roundings differ between kernels)."""
-    if net.dtype == np.float64:
-        return net
-    new = net.copy()
-    new.params = {k: v.astype(np.float64) for k, v in net.params.items()}
-    new.dtype = np.dtype(np.float64)
-    return new
-
-
-def _plain(value):
-    """A label as a JSON value (NumPy scalars -> Python)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _epoch_line(epoch: int, values: dict) -> str:
-    """One ``verbose=2`` line, in the spirit of ``MLPClassifier``'s "Iteration k, loss = ...". """
-    line = (f"Epoch {epoch}, loss = {values['train_loss']:.8f}, "
-            f"accuracy = {values['train_accuracy']:.4f}")
-    if "val_accuracy" in values:
-        line += f", val_accuracy = {values['val_accuracy']:.4f}"
-    if "holdout_accuracy" in values:
-        line += f", validation score = {values['holdout_accuracy']:.4f}"
-    return line
+io.register_kind("BPClassifier", BPClassifier, to_arrays, functools.partial(from_arrays, BPClassifier))
 
 
 def training_settings(overrides: dict, **defaults) -> dict:
@@ -609,39 +511,6 @@ def training_settings(overrides: dict, **defaults) -> dict:
         raise ValueError(f"unknown setting(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
     sig = inspect.signature(BPClassifier.__init__).parameters
     return {**{k: sig[k].default for k in TRAINING_PARAMS}, **defaults, **overrides}
-
-
-def resolve_class_weight(class_weight, y_enc: np.ndarray, n_classes: int, classes=None):
-    """Per-class weights ``(n_classes,)`` or None.
-
-    ``class_weight`` is None, ``"balanced"`` (``n_samples / (n_classes * count_c)``), a
-    dict from label to weight (labels of ``classes``, default ``0..n_classes-1``; a label
-    left out weighs 1), or one number per class.
-    """
-    if class_weight is None:
-        return None
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be None, 'balanced', a dict or an array, "
-                             f"got {class_weight!r}")
-        counts = np.bincount(y_enc, minlength=n_classes)
-        return len(y_enc) / (n_classes * np.maximum(counts, 1))
-    if isinstance(class_weight, dict):
-        labels = (np.arange(n_classes) if classes is None else np.asarray(classes)).tolist()
-        weights = np.array([class_weight.get(c, 1.0) for c in labels], dtype=np.float64)
-        missing = [c for c in labels if c not in class_weight]
-        extra = [k for k in class_weight if k not in set(labels)]
-        if missing and extra:  # e.g. a misspelt label: say so rather than weigh it 1
-            raise ValueError(f"class_weight names {extra}, which are not classes, and leaves "
-                             f"out {missing}; the classes are {labels}")
-    else:
-        weights = np.asarray(class_weight, dtype=np.float64)
-        if weights.shape != (n_classes,):
-            raise ValueError(f"class_weight must have one weight per class ({n_classes}), "
-                             f"got shape {weights.shape}")
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"class weights must be finite and non-negative, got {weights.tolist()}")
-    return weights
 
 
 def build_network(settings: dict, n_inputs: int, n_classes: int, class_weight, rng,

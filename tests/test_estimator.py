@@ -421,3 +421,14 @@ def test_save_load_keeps_the_new_state(tmp_path):
     assert len(back.loss_curve_) == len(clf.loss_curve_) + 1
     int_keys = bpnet.BPClassifier(3, epochs=2, class_weight={np.int64(1): 2.0}).fit(X, y)
     assert bpnet.load(int_keys.save(tmp_path / "k.npz")).class_weight == {1: 2.0}
+
+
+def test_every_argument_is_a_training_or_a_fit_setting():
+    from bpnet.estimator import FIT_PARAMS, TRAINING_PARAMS
+
+    names = set(bpnet.BPClassifier().get_params())
+    assert names == set(TRAINING_PARAMS) | set(FIT_PARAMS) | {"random_state", "verbose"}
+    assert not set(TRAINING_PARAMS) & set(FIT_PARAMS)
+    X, y = blobs(n_per_class=5)
+    with pytest.raises(ValueError, match=r"unknown setting\(s\) \['early_stopping'\]"):
+        bpnet.cross_validate(X, y, [(np.arange(10), np.arange(10, 15))], early_stopping=True)
