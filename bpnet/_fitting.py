@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import io
+from ._validation import check_labels, check_sample_weight
 from .crossval import stratified_holdout
 from .network import BPNetwork
 
@@ -50,6 +51,29 @@ def resolve_class_weight(class_weight, y_enc: np.ndarray, n_classes: int, classe
     if not np.all(np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError(f"class weights must be finite and non-negative, got {weights.tolist()}")
     return weights
+
+
+def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Labels -> their indices in ``classes`` (ValueError for a label not among them)."""
+    y = check_labels(y, integer=False)
+    idx = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    if np.any(classes[idx] != y):
+        unknown = np.unique(y[classes[idx] != y])[:5]
+        raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()} "
+                         f"(classes_: {classes.tolist()})")
+    return idx
+
+
+def loss_weights(sample_weight, y_enc: np.ndarray, cw, loss: str) -> tuple[np.ndarray, np.ndarray]:
+    """(weights of the loss, the sample weights). With ``mse`` the class weights multiply
+    the sample weights; cross-entropy networks weigh classes themselves."""
+    sw = check_sample_weight(sample_weight, len(y_enc), None)
+    sw = np.ones(len(y_enc)) if sw is None else sw
+    if not np.any(sw > 0):
+        raise ValueError("sample_weight is zero for every sample: there is nothing to train on")
+    if cw is None or loss == "cross_entropy":
+        return sw, sw
+    return sw * cw[y_enc], sw
 
 
 def check_fit_settings(epochs, early_stopping, validation_fraction, n_iter_no_change,

@@ -12,7 +12,8 @@ names with the same defaults (:func:`training_settings`), so a setting found wit
 means the same with the other. The arguments in :data:`FIT_PARAMS` only say how one
 call to ``fit`` proceeds (early stopping, warm start). Fitting runs the one training
 loop, :func:`bpnet.training.train`. What the outputs mean as scores and probabilities
-is :mod:`bpnet._scores`.
+is ``bpnet._scores``; the plain functions of fitting (class weights, held-out rows,
+history, the file form) are ``bpnet._fitting``.
 """
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ from . import io
 from ._fitting import (
     changed_network,
     check_fit_settings,
+    encode_labels,
     epoch_line,
     extend_history,
     from_arrays,
     hold_out,
     in_float64,
+    loss_weights,
     resolve_class_weight,
     summary_line,
     to_arrays,
@@ -40,7 +43,6 @@ from ._validation import (
     check_class_labels,
     check_features,
     check_labels,
-    check_sample_weight,
     sklearn_flavoured,
 )
 from .network import BPNetwork
@@ -250,22 +252,30 @@ class BPClassifier:
         y = check_class_labels(y, len(X))
         check_fit_settings(self.epochs, self.early_stopping, self.validation_fraction,
                            self.n_iter_no_change, self.tol)
+        if validation_data is not None:
+            Xv, yv = validation_data
+            Xv = check_features(Xv, "X_val")
+            yv = check_class_labels(yv, len(Xv))
+            if Xv.shape[1] != X.shape[1]:
+                raise ValueError(f"X_val has {Xv.shape[1]} features, X has {X.shape[1]}")
         warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
-        rng = np.random.default_rng(self.random_state)
         if warm:
             self._check_n_features(X)
             self._check_same_network()
+            classes = self.classes_
         else:
             classes = np.unique(y)
             if len(classes) < 2:
                 raise ValueError(f"need samples of at least two classes to fit, got 1 class: "
                                  f"{classes.tolist()}")
-            self.classes_ = classes
-        y_enc = self._encode(y)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(self.classes_), self.classes_)
-        if not warm:
-            self._initialise(X.shape[1], cw, rng)  # the first draws of rng, as cross_validate
-        loss_w, sw = self._loss_weights(sample_weight, y_enc, cw)
+        y_enc = encode_labels(y, classes)
+        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        loss_w, sw = loss_weights(sample_weight, y_enc, cw, self.loss)
+        rng = np.random.default_rng(self.random_state)
+        if warm:
+            self._set_class_weight(cw)
+        else:  # the first draws of rng, as in cross_validate
+            self._initialise(X.shape[1], classes, cw, rng)
 
         # One array of rows: the training rows, then any validation rows with weight 0;
         # the rows held out for early stopping keep their place with weight 0 too.
@@ -277,9 +287,7 @@ class BPClassifier:
             stopper = EarlyStopping("holdout", "accuracy", patience=int(self.n_iter_no_change),
                                     tol=float(self.tol), restore_best=True)
         if validation_data is not None:
-            Xv, yv = validation_data
-            Xv = self._check_n_features(check_features(Xv, "X_val"))
-            rows.append((Xv, self._encode(check_class_labels(yv, len(Xv))), np.zeros(len(Xv))))
+            rows.append((Xv, encode_labels(yv, classes), np.zeros(len(Xv))))
             monitor = {k: np.r_[m, np.zeros(len(Xv))] for k, m in monitor.items()}
             monitor["val"] = np.r_[np.zeros(len(X)), np.ones(len(Xv))]
         X_all, y_all, w_all = (np.concatenate(part) for part in zip(*rows))
@@ -318,33 +326,32 @@ class BPClassifier:
                              "none out: early_stopping=True is for fit only")
         X = check_features(X)
         y = check_class_labels(y, len(X))
-        check_fit_settings(self.epochs, self.early_stopping, self.validation_fraction,
-                           self.n_iter_no_change, self.tol)
         if isinstance(self.class_weight, str):
             raise ValueError(f"class_weight={self.class_weight!r} needs all labels at once; "
                              "partial_fit sees one batch: pass the weights as a dict")
-        if not self.__sklearn_is_fitted__():
+        first = not self.__sklearn_is_fitted__()
+        if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit: "
                                  "every label that can occur, e.g. np.unique(y_all)")
             classes = np.unique(check_labels(np.asarray(classes), "classes", integer=False))
             if len(classes) < 2:
                 raise ValueError(f"classes must hold at least two labels, got {classes.tolist()}")
-            self.classes_ = classes
-            rng = np.random.default_rng(self.random_state)
-            y_enc = self._encode(y)
-            cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
-            self._initialise(X.shape[1], cw, rng)
-            self.best_validation_score_ = None
         else:
             self._check_n_features(X)
+            self._check_same_network()
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(f"classes={np.unique(classes).tolist()} differs from the classes "
                                  f"the classifier was set up with, {self.classes_.tolist()}")
-            y_enc = self._encode(y)
-            cw = resolve_class_weight(self.class_weight, y_enc, len(self.classes_), self.classes_)
-            self._check_same_network()
-        loss_w, _ = self._loss_weights(sample_weight, y_enc, cw)
+            classes = self.classes_
+        y_enc = encode_labels(y, classes)
+        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        loss_w, _ = loss_weights(sample_weight, y_enc, cw, self.loss)
+        if first:
+            self._initialise(X.shape[1], classes, cw, np.random.default_rng(self.random_state))
+            self.best_validation_score_ = None
+        else:
+            self._set_class_weight(cw)
         self._train(X, y_enc, loss_w, 1, self._rng, keep_optimizer=True)
         self.n_iter_ = 1
         return self
@@ -352,15 +359,22 @@ class BPClassifier:
     def _settings(self) -> dict:
         return training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
 
-    def _initialise(self, n_features: int, cw, rng: np.random.Generator) -> None:
+    def _initialise(self, n_features: int, classes: np.ndarray, cw, rng) -> None:
         """A fresh network (the first draws of ``rng``, as :func:`bpnet.cross_validate`)."""
         settings = self._settings()
-        net_cw = cw if settings["loss"] == "cross_entropy" else None
-        self.net_ = build_network(settings, n_features, len(self.classes_), net_cw, rng)
+        net_cw = cw if settings["loss"] == "cross_entropy" else None  # MSE: on the samples
+        self.net_ = build_network(settings, n_features, len(classes), net_cw, rng)
+        self.classes_ = classes
         self.n_features_in_ = n_features
         self.history_ = {}
         self._rng = rng
         self._optimizer = self._optimizer_key = None
+
+    def _set_class_weight(self, cw) -> None:
+        """This call's class weights on the existing network (cross-entropy weighs classes
+        in the network; MSE through the sample weights)."""
+        if self.net_.loss == "cross_entropy":
+            self.net_.class_weight = None if cw is None else cw.astype(self.net_.dtype)
 
     def _check_same_network(self) -> None:
         """A warm fit or partial_fit trains the existing network: its shape must not change."""
@@ -368,30 +382,6 @@ class BPClassifier:
         if changed:
             raise ValueError(f"warm start: {', '.join(changed)} changed since the network was "
                              "built; set warm_start=False to start afresh")
-
-    def _encode(self, y) -> np.ndarray:
-        """Labels -> their indices in ``classes_`` (ValueError for a label not seen in fit)."""
-        y = check_labels(y, integer=False)
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if np.any(self.classes_[idx] != y):
-            unknown = np.unique(y[self.classes_[idx] != y])[:5]
-            raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()} "
-                             f"(classes_: {self.classes_.tolist()})")
-        return idx
-
-    def _loss_weights(self, sample_weight, y_enc: np.ndarray, cw) -> tuple[np.ndarray, np.ndarray]:
-        """(weights of the loss, the sample weights): class weights fold in for ``mse``."""
-        sw = check_sample_weight(sample_weight, len(y_enc), None)
-        sw = np.ones(len(y_enc)) if sw is None else sw
-        if not np.any(sw > 0):
-            raise ValueError("sample_weight is zero for every sample: there is nothing to train on")
-        if cw is None:
-            return sw, sw
-        if self.net_.loss == "cross_entropy":  # the network weighs classes itself
-            self.net_.class_weight = cw.astype(self.net_.dtype)
-            return sw, sw
-        return sw * cw[y_enc], sw
 
     def _optimizer_for(self, keep: bool) -> Optimizer:
         key = tuple(repr(getattr(self, k)) for k in _OPTIMIZER_PARAMS)

@@ -298,70 +298,6 @@ def test_verbose_prints_progress(capsys):
     assert capsys.readouterr().out == ""
 
 
-# --- scores and probabilities ----------------------------------------------------------
-@pytest.mark.parametrize("output,loss", [("sigmoid", "mse"), ("softmax", "cross_entropy"),
-                                         ("sigmoid", "cross_entropy"), ("identity", "mse"),
-                                         ("softmax", "mse")])
-@pytest.mark.parametrize("n_classes", [2, 3])
-def test_scores_probabilities_and_predictions_agree(output, loss, n_classes):
-    X, y = blobs(n_classes=n_classes, spread=2.5)  # overlapping: probabilities in between
-    clf = bpnet.BPClassifier(6, output=output, loss=loss, epochs=30, lr=0.05,
-                             random_state=0).fit(X, y)
-    d, p, pred = clf.decision_function(X), clf.predict_proba(X), clf.predict(X)
-    out = bpnet.training.predict_outputs(clf.net_, X)
-    assert np.all(p >= 0)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_array_equal(p.argmax(axis=1), pred)
-    with np.errstate(divide="ignore"):
-        np.testing.assert_allclose(clf.predict_log_proba(X), np.log(p), rtol=1e-9, atol=1e-12)
-    if n_classes == 2:
-        assert d.shape == (len(X),)
-        np.testing.assert_array_equal(clf.classes_[(d > 0).astype(int)], pred)
-        order = np.argsort(d)
-        assert np.all(np.diff(p[order, 1]) >= -1e-15)  # the probability ranks like the score
-    else:
-        assert d.shape == (len(X), n_classes)
-        np.testing.assert_array_equal(d.argmax(axis=1), pred)
-    if output == "identity":  # the outputs moved onto the simplex
-        np.testing.assert_allclose(p, bpnet._scores.project_to_simplex(out), atol=1e-12)
-        if n_classes == 2:
-            np.testing.assert_allclose(p[:, 1], np.clip((1 + d) / 2, 0, 1), atol=1e-12)
-    else:  # sigmoid: outputs over their sum; softmax: the outputs themselves
-        np.testing.assert_allclose(p, out / out.sum(axis=1, keepdims=True), rtol=1e-10)
-        if n_classes == 2:  # the binary score is the log-odds of class 1
-            np.testing.assert_allclose(d, np.log(p[:, 1] / p[:, 0]), rtol=1e-8, atol=1e-10)
-
-
-def test_saturated_sigmoid_outputs_still_rank():
-    """sigmoid(z) rounds to 1.0 for z > 37; the scores (log sigmoid(z)) keep the order."""
-    net_out = np.array([[40.0, 45.0], [-800.0, -790.0]])
-    s = bpnet._scores.decision_scores("sigmoid", net_out)
-    assert np.all(np.isfinite(s)) and s[0, 1] > s[0, 0] and s[1, 1] > s[1, 0]
-    p = bpnet._scores.probabilities("sigmoid", s)
-    np.testing.assert_allclose(p[1], [1 / (1 + np.e ** 10), 1 / (1 + np.e ** -10)])
-
-
-def test_simplex_projection_is_the_nearest_distribution():
-    rng = np.random.default_rng(0)
-    v = rng.normal(scale=2.0, size=(200, 4))
-    p = bpnet._scores.project_to_simplex(v)
-    assert np.all(p >= 0)
-    np.testing.assert_allclose(p.sum(axis=1), 1.0)
-    q = rng.dirichlet(np.ones(4), size=(50, 200))  # no distribution is nearer
-    assert np.all(((v - q) ** 2).sum(-1) >= ((v - p) ** 2).sum(-1) - 1e-12)
-    np.testing.assert_allclose(bpnet._scores.project_to_simplex(p), p, atol=1e-15)
-
-
-def test_float32_network_predicts_in_float64_whatever_the_batch():
-    X, y = blobs()
-    clf = bpnet.BPClassifier(6, dtype="float32", epochs=20, random_state=0).fit(X, y)
-    assert clf.net_.params["W1"].dtype == np.float32
-    full = clf.decision_function(X)
-    assert full.dtype == np.float64
-    one_by_one = np.concatenate([clf.decision_function(X[i:i + 1]) for i in range(len(X))])
-    np.testing.assert_allclose(one_by_one, full, rtol=1e-14)  # float64 roundings, not float32
-
-
 # --- errors in our words, and scikit-learn's classes without scikit-learn ---------------
 def test_errors_and_warnings_need_no_scikit_learn():
     code = """
@@ -432,3 +368,32 @@ def test_every_argument_is_a_training_or_a_fit_setting():
     X, y = blobs(n_per_class=5)
     with pytest.raises(ValueError, match=r"unknown setting\(s\) \['early_stopping'\]"):
         bpnet.cross_validate(X, y, [(np.arange(10), np.arange(10, 15))], early_stopping=True)
+
+
+def test_validation_data_is_measured_not_trained_on():
+    X, y = blobs(n_per_class=20)
+    kw = dict(n_hidden=5, epochs=20, lr=0.05, early_stopping=True, random_state=0)
+    alone = bpnet.BPClassifier(**kw).fit(X, y)
+    watched = bpnet.BPClassifier(**kw).fit(X, y, validation_data=(X[::2] + 0.1, y[::2]))
+    assert set(watched.history_) == {"loss", "accuracy", "val_loss", "val_accuracy",
+                                     "holdout_loss", "holdout_accuracy"}
+    for a, b in zip(alone.coefs_ + alone.intercepts_, watched.coefs_ + watched.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert watched.validation_scores_ == pytest.approx(alone.validation_scores_)
+
+
+def test_files_saved_before_these_arguments_still_load(tmp_path):
+    from bpnet import io
+
+    X, y = blobs()
+    path = bpnet.BPClassifier(4, epochs=3, random_state=0).fit(X, y).save(tmp_path / "m.npz")
+    meta, arrays = io.load_arrays(path)
+    for key in ("early_stopping", "validation_fraction", "n_iter_no_change", "tol", "warm_start"):
+        del meta["params"][key]
+    del meta["n_iter"], meta["best_validation_score"]
+    kind = meta.pop("kind")
+    old = io.save_arrays(tmp_path / "old.npz", kind, {k: v for k, v in meta.items()
+                                                      if k not in ("format", "version")}, arrays)
+    back = bpnet.load(old)
+    assert back.n_iter_ == 3 and back.best_validation_score_ is None and not back.early_stopping
+    np.testing.assert_array_equal(back.predict(X), bpnet.load(path).predict(X))
