@@ -453,7 +453,8 @@ class BPClassifier:
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy on ``(X, y)``, weighted by ``sample_weight`` if given."""
-        hits = self.predict(X) == np.asarray(y)
+        predicted = self.predict(X)
+        hits = predicted == check_class_labels(y, len(predicted))
         return float(np.average(hits, weights=sample_weight))
 
     @property

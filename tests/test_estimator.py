@@ -397,3 +397,23 @@ def test_files_saved_before_these_arguments_still_load(tmp_path):
     back = bpnet.load(old)
     assert back.n_iter_ == 3 and back.best_validation_score_ is None and not back.early_stopping
     np.testing.assert_array_equal(back.predict(X), bpnet.load(path).predict(X))
+
+
+def test_tol_is_the_gain_that_counts():
+    """No accuracy gain exceeds tol=1: the first epoch stays best and the fit stops
+    n_iter_no_change epochs later."""
+    X, y = blobs(n_per_class=20)
+    clf = bpnet.BPClassifier(4, epochs=100, early_stopping=True, tol=1.0, n_iter_no_change=3,
+                             random_state=0).fit(X, y)
+    assert clf.n_iter_ == 4 and clf.best_validation_score_ == clf.validation_scores_[0]
+
+
+def test_train_reports_every_epoch_to_on_epoch():
+    X, y = blobs(n_per_class=10)
+    net = bpnet.BPNetwork(4, 3, 3, seed=0)
+    seen = []
+    log = bpnet.train(net, X, y, bpnet.Adam(net.params, lr=0.05), 3, monitor={"odd": y % 2},
+                      on_epoch=lambda epoch, values: seen.append((epoch, values)))
+    assert [e for e, _ in seen] == [1, 2, 3]
+    for e, values in seen:
+        assert values == {k: v[e - 1] for k, v in log.curves.items()}

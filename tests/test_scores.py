@@ -75,3 +75,12 @@ def test_float32_network_predicts_in_float64_whatever_the_batch():
     assert full.dtype == np.float64
     one_by_one = np.concatenate([clf.decision_function(X[i:i + 1]) for i in range(len(X))])
     np.testing.assert_allclose(one_by_one, full, rtol=1e-14)  # float64 roundings, not float32
+
+
+@pytest.mark.parametrize("output", ["sigmoid", "softmax", "identity"])
+def test_predict_outputs_gives_the_logits_of_the_same_pass(output):
+    net = bpnet.BPNetwork(4, 5, 3, output=output, seed=1)
+    X = np.random.default_rng(0).normal(size=(7, 4))
+    z = predict_outputs(net, X, logits=True)
+    act = bpnet.activations.get_activation(output)
+    np.testing.assert_allclose(act.forward(z), predict_outputs(net, X), rtol=1e-12, atol=1e-15)
