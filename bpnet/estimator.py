@@ -2,37 +2,66 @@
 
 ``__init__`` only stores its arguments; ``fit`` turns ``random_state`` into one
 ``np.random.Generator`` and learns state whose names end in ``_``. It needs no
-scikit-learn import, yet works inside ``sklearn.model_selection`` tools
-(``clone``, ``cross_val_score``) because it has ``get_params``/``set_params``.
+scikit-learn import, yet passes scikit-learn's own estimator checks and works inside
+its tools (pipelines, ``GridSearchCV``, ``cross_val_predict``, calibration; see the
+docs page "Using BPClassifier with scikit-learn").
 
 The classifier's arguments are also *the* definition of a network and its training:
 :data:`TRAINING_PARAMS` names them, and :func:`bpnet.cross_validate` takes the same
 names with the same defaults (:func:`training_settings`), so a setting found with one
-means the same with the other. Fitting runs the one training loop,
-:func:`bpnet.training.train`.
+means the same with the other. The arguments in :data:`FIT_PARAMS` only say how one
+call to ``fit`` proceeds (early stopping, warm start). Fitting runs the one training
+loop, :func:`bpnet.training.train`. What the outputs mean as scores and probabilities
+is ``bpnet._scores``; the plain functions of fitting (class weights, held-out rows,
+history, the file form) are ``bpnet._fitting``.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 
 import numpy as np
 
 from . import io
-from ._validation import check_labels, check_sample_weight, check_X
+from ._fitting import (
+    changed_network,
+    check_fit_settings,
+    encode_labels,
+    epoch_line,
+    extend_history,
+    from_arrays,
+    hold_out,
+    in_float64,
+    loss_weights,
+    resolve_class_weight,
+    summary_line,
+    to_arrays,
+)
+from ._scores import decision_scores, log_probabilities, probabilities
+from ._validation import (
+    NotFittedError,
+    check_class_labels,
+    check_features,
+    check_labels,
+    sklearn_flavoured,
+)
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError, make_optimizer
-from .training import predict_outputs, train
+from .training import EarlyStopping, predict_outputs, train
 
-__all__ = ["BPClassifier", "TRAINING_PARAMS", "TrainingError", "build_network", "build_optimizer",
-           "training_settings"]
+__all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError",
+           "build_network", "build_optimizer", "resolve_class_weight", "training_settings"]
 
 #: BPClassifier's arguments that define the network and how it is trained
 TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "epochs",
                    "batch_size", "weight_decay", "momentum", "class_weight", "init", "dtype")
+#: BPClassifier's arguments that say how a call to ``fit`` proceeds (not part of the network)
+FIT_PARAMS = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol", "warm_start")
+_OPTIMIZER_PARAMS = ("optimizer", "lr", "weight_decay", "momentum")
 
 
 class BPClassifier:
-    """One-hidden-layer BP network classifier (the paper's defaults).
+    r"""One-hidden-layer BP network classifier (the paper's defaults).
 
     Parameters
     ----------
@@ -45,39 +74,100 @@ class BPClassifier:
     lr : float
         Learning rate.
     epochs : int
-        Passes over the training set.
+        Passes over the training set (``max_iter`` of ``MLPClassifier``). Without early
+        stopping every one is trained: there is no stopping on the training loss.
     batch_size : int or None
         Mini-batch size; None (default) is full-batch training, as in the paper.
     weight_decay, momentum : float
         Passed to the optimiser (``momentum`` only for ``"sgd"``).
-    class_weight : None, "balanced" or array of shape (n_classes,)
-        Class weights for ``loss="cross_entropy"``; "balanced" uses
-        ``n_samples / (n_classes * count_c)``.
+    class_weight : None, "balanced", dict or array of shape (n_classes,)
+        Weight of each class's samples in the loss: a dict maps labels to weights (labels
+        left out weigh 1), an array follows ``classes_``, and "balanced" uses
+        ``n_samples / (n_classes * count_c)``. With ``loss="mse"`` the weights multiply
+        the sample weights (scikit-learn's meaning); with cross-entropy they are
+        PyTorch's ``weight`` (see :class:`~bpnet.BPNetwork`).
     dtype : {"float64", "float32"}
+    early_stopping : bool
+        Hold out a stratified ``validation_fraction`` of the training rows, score the
+        network on them (accuracy) after every epoch, stop once the score has not
+        improved by more than ``tol`` for ``n_iter_no_change`` epochs in a row, and end
+        with the weights of the best epoch. The held-out rows stay in the training
+        array with weight 0, so in full-batch training scoring them costs nothing extra.
+    validation_fraction : float in (0, 1)
+        Share of the rows held out for early stopping (at least 2 rows).
+    n_iter_no_change : int
+        Patience of early stopping, in epochs.
+    tol : float
+        Smallest gain in held-out accuracy that counts as an improvement.
+    warm_start : bool
+        ``fit`` continues from the fitted network and its optimiser state (two warm
+        full-batch fits of ``e`` epochs equal one fit of ``2e``) instead of starting
+        afresh. The network's shape (``n_hidden``, ``hidden``, ``output``, ``loss``,
+        ``dtype``) and the features must not change; a new optimiser is built only if
+        ``optimizer``, ``lr``, ``weight_decay`` or ``momentum`` changed.
     random_state : int, np.random.Generator or None
-        Seeds the initialisation and the mini-batch order.
-    verbose : bool
-        Show a progress bar over epochs.
+        Seeds the initialisation, the held-out rows and the mini-batch order.
+    verbose : bool or int
+        0: silent. 1: a progress bar over epochs and a summary line at the end.
+        2: a line per epoch (loss, accuracy, held-out score) instead of the bar.
 
     Attributes
     ----------
     classes_ : (n_classes,) array
-        The labels seen in ``fit``; outputs are in this order.
+        The labels seen in ``fit`` (or given to the first ``partial_fit``); outputs,
+        scores and probabilities are in this order.
     n_features_in_ : int
     net_ : BPNetwork
         The trained network.
+    n_iter_ : int
+        Epochs trained by the last call to ``fit`` (1 after ``partial_fit``).
     history_ : dict of lists
-        Per epoch: ``loss`` and ``accuracy`` on the training set and, when
-        ``validation_data`` is given, ``val_loss`` and ``val_accuracy``.
+        Per epoch since the network was initialised (warm fits and ``partial_fit``
+        calls append): ``loss`` and ``accuracy`` on the training rows, ``val_loss`` and
+        ``val_accuracy`` on ``validation_data``, ``holdout_loss`` and
+        ``holdout_accuracy`` on the rows held out for early stopping; NaN for epochs
+        where a set was not measured.
+    loss_curve_ : list of float
+        ``history_["loss"]``: the training loss after every epoch.
+    validation_scores_ : list of float or None
+        ``history_["holdout_accuracy"]``: the early-stopping score after every epoch;
+        None when early stopping was never used since the network was initialised.
+    best_validation_score_ : float or None
+        With early stopping: the held-out accuracy of the epoch the last ``fit`` kept.
     coefs_, intercepts_ : list of arrays
         ``[W1, W2]`` and ``[b1, b2]`` (scikit-learn's names for the same arrays).
+
+    Notes
+    -----
+    Scores and probabilities. :meth:`decision_function` returns one score per class,
+    :math:`s`, and :meth:`predict` the class with the largest. For ``output="softmax"``
+    :math:`s` are the logits and :meth:`predict_proba` their softmax (the network's
+    outputs). For ``output="sigmoid"`` (the paper) each output estimates the
+    probability of its class, :math:`s = \log \sigma(z)`, and the probabilities are the
+    outputs divided by their sum, which is again :math:`\mathrm{softmax}(s)`. For
+    ``output="identity"`` :math:`s` are the outputs, and the probabilities are the
+    distribution nearest to them in the squared error the network was trained with
+    (the Euclidean projection onto the probability simplex). ``predict_log_proba`` is
+    their logarithm (``log_softmax(s)``, which does not underflow). With two classes
+    :meth:`decision_function` returns :math:`s_1 - s_0`, positive for ``classes_[1]``:
+    for sigmoid and softmax outputs it is the log-odds of ``predict_proba[:, 1]``,
+    and for identity outputs ``predict_proba[:, 1] = clip((1 + d) / 2, 0, 1)``, so
+    scores and probabilities always rank samples alike. A float32 network is evaluated in
+    float64 here, so predictions do not depend on how many rows are predicted at once.
+
+    Compared with ``MLPClassifier``: ``epochs`` is ``max_iter``; without early
+    stopping all epochs are trained (no ``ConvergenceWarning``); ``warm_start`` keeps
+    the optimiser state; the Adam update is PyTorch's.
     """
 
     def __init__(self, n_hidden: int = 16, *, hidden: str = "sigmoid", output: str = "sigmoid",
                  loss: str = "mse", optimizer: str = "adam", lr: float = 0.01,
                  epochs: int = 300, batch_size: int | None = None, weight_decay: float = 0.0,
                  momentum: float = 0.9, class_weight=None, init: str = "torch",
-                 dtype: str = "float64", random_state=None, verbose: bool = False):
+                 dtype: str = "float64", early_stopping: bool = False,
+                 validation_fraction: float = 0.1, n_iter_no_change: int = 10,
+                 tol: float = 1e-4, warm_start: bool = False, random_state=None,
+                 verbose: bool | int = False):
         self.n_hidden = n_hidden
         self.hidden = hidden
         self.output = output
@@ -91,6 +181,11 @@ class BPClassifier:
         self.class_weight = class_weight
         self.init = init
         self.dtype = dtype
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -124,6 +219,9 @@ class BPClassifier:
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
                     classifier_tags=ClassifierTags())
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "net_")
+
     def __repr__(self) -> str:
         defaults = inspect.signature(type(self).__init__).parameters
         changed = [f"{k}={v!r}" for k, v in self.get_params().items()
@@ -132,18 +230,8 @@ class BPClassifier:
         return f"BPClassifier({', '.join(changed)})"
 
     # --- fitting ---------------------------------------------------------------
-    def _encode(self, y) -> np.ndarray:
-        """Labels -> their indices in ``classes_`` (ValueError for a label not seen in fit)."""
-        y = check_labels(y, integer=False)
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if np.any(self.classes_[idx] != y):
-            unknown = np.unique(y[self.classes_[idx] != y])[:5]
-            raise ValueError(f"y contains labels not seen in fit: {unknown.tolist()}")
-        return idx
-
     def fit(self, X, y, *, validation_data=None, sample_weight=None) -> "BPClassifier":
-        """Train on ``X`` (n, n_features) and labels ``y`` (n,).
+        """Train on ``X`` (n, n_features) and labels ``y`` (n,) for ``epochs`` epochs.
 
         Parameters
         ----------
@@ -156,84 +244,218 @@ class BPClassifier:
         Raises
         ------
         ValueError
-            Bad shapes, NaN/inf, empty data, fewer than two classes.
+            Bad shapes, NaN/inf, empty data, fewer than two classes, bad settings.
         TrainingError
             The loss became NaN or inf; the message names the epoch.
         """
-        y = np.asarray(y)
-        X = np.asarray(X)
-        if X.ndim != 2:
-            raise ValueError(f"X must have shape (n_samples, n_features), got shape {X.shape}")
-        if len(y) != len(X):
-            raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-        if len(y) == 0:
-            raise ValueError("cannot fit on empty data (0 samples)")
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(f"need at least two classes to fit, got {self.classes_.tolist()}")
-        if self.epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
-        y_enc = self._encode(y)
-        settings = training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
-        rng = np.random.default_rng(self.random_state)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(self.classes_))
-        self.net_ = build_network(settings, X.shape[1], len(self.classes_), cw, rng)
-        X = check_X(X, self.net_.n_inputs, None, self.net_.dtype)
-        self.n_features_in_ = X.shape[1]
-        weights = check_sample_weight(sample_weight, len(y), None)
-        weights = np.ones(len(y)) if weights is None else weights
-        monitor = None
+        X = check_features(X)
+        y = check_class_labels(y, len(X))
+        check_fit_settings(self.epochs, self.early_stopping, self.validation_fraction,
+                           self.n_iter_no_change, self.tol)
         if validation_data is not None:
             Xv, yv = validation_data
-            Xv = check_X(Xv, self.n_features_in_, None, self.net_.dtype)
-            X, y_enc = np.concatenate([X, Xv]), np.concatenate([y_enc, self._encode(yv)])
-            monitor = {"val": np.r_[np.zeros(len(weights)), np.ones(len(Xv))]}
-            weights = np.r_[weights, np.zeros(len(Xv))]
-        opt = build_optimizer(settings, self.net_.params)
-        log = train(self.net_, X, y_enc, opt, self.epochs, sample_weight=weights, monitor=monitor,
-                    batch_size=self.batch_size, rng=rng, progress=self.verbose,
-                    desc="BPClassifier.fit")
-        self.history_ = {"loss": log.curves["train_loss"].tolist(),
-                         "accuracy": log.curves["train_accuracy"].tolist()}
-        if monitor is not None:
-            self.history_.update(val_loss=log.curves["val_loss"].tolist(),
-                                 val_accuracy=log.curves["val_accuracy"].tolist())
+            Xv = check_features(Xv, "X_val")
+            yv = check_class_labels(yv, len(Xv))
+            if Xv.shape[1] != X.shape[1]:
+                raise ValueError(f"X_val has {Xv.shape[1]} features, X has {X.shape[1]}")
+        warm = bool(self.warm_start) and self.__sklearn_is_fitted__()
+        if warm:
+            self._check_n_features(X)
+            self._check_same_network()
+            classes = self.classes_
+        else:
+            classes = np.unique(y)
+            if len(classes) < 2:
+                raise ValueError(f"need samples of at least two classes to fit, got 1 class: "
+                                 f"{classes.tolist()}")
+        y_enc = encode_labels(y, classes)
+        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        loss_w, sw = loss_weights(sample_weight, y_enc, cw, self.loss)
+        rng = np.random.default_rng(self.random_state)
+        if warm:
+            self._set_class_weight(cw)
+        else:  # the first draws of rng, as in cross_validate
+            self._initialise(X.shape[1], classes, cw, rng)
+
+        # One array of rows: the training rows, then any validation rows with weight 0;
+        # the rows held out for early stopping keep their place with weight 0 too.
+        rows, monitor, stopper = [(X, y_enc, loss_w)], {}, None
+        if self.early_stopping:
+            held = hold_out(y_enc, sw, self.validation_fraction, rng)
+            rows[0] = (X, y_enc, np.where(held, 0.0, loss_w))
+            monitor["holdout"] = np.where(held, sw, 0.0)
+            stopper = EarlyStopping("holdout", "accuracy", patience=int(self.n_iter_no_change),
+                                    tol=float(self.tol), restore_best=True)
+        if validation_data is not None:
+            rows.append((Xv, encode_labels(yv, classes), np.zeros(len(Xv))))
+            monitor = {k: np.r_[m, np.zeros(len(Xv))] for k, m in monitor.items()}
+            monitor["val"] = np.r_[np.zeros(len(X)), np.ones(len(Xv))]
+        X_all, y_all, w_all = (np.concatenate(part) for part in zip(*rows))
+        log = self._train(X_all, y_all, w_all, self.epochs, rng, keep_optimizer=warm,
+                          monitor=monitor or None, early_stopping=stopper, desc="BPClassifier.fit")
+        self.n_iter_ = log.epochs_run
+        self.best_validation_score_ = None
+        if stopper is not None and log.best_epoch:
+            self.best_validation_score_ = float(log.curves["holdout_accuracy"][log.best_epoch - 1])
+        if int(self.verbose) >= 1:
+            print(summary_line(log, self.history_, self.best_validation_score_, self.tol,
+                               self.n_iter_no_change))
         return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None) -> "BPClassifier":
+        """Train one epoch on ``(X, y)``, keeping the weights and optimiser state across calls.
+
+        Parameters
+        ----------
+        X : (n, n_features)
+        y : (n,) labels, each in ``classes``
+        classes : array-like, required on the first call
+            Every label that can occur in any call (e.g. ``np.unique(y_all)``): the
+            network needs one output per class from the start.
+        sample_weight : (n,), optional
+
+        Notes
+        -----
+        The first call (or the first after ``set_params`` on an unfitted classifier)
+        initialises the network from ``random_state``; a classifier trained by ``fit``
+        continues from its weights. ``early_stopping`` does not apply (there are no
+        held-out rows), and ``class_weight="balanced"`` cannot be computed from one batch.
+        """
+        if self.early_stopping:
+            raise ValueError("partial_fit trains one epoch on the rows it is given and holds "
+                             "none out: early_stopping=True is for fit only")
+        X = check_features(X)
+        y = check_class_labels(y, len(X))
+        if isinstance(self.class_weight, str):
+            raise ValueError(f"class_weight={self.class_weight!r} needs all labels at once; "
+                             "partial_fit sees one batch: pass the weights as a dict")
+        first = not self.__sklearn_is_fitted__()
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit: "
+                                 "every label that can occur, e.g. np.unique(y_all)")
+            classes = np.unique(check_labels(np.asarray(classes), "classes", integer=False))
+            if len(classes) < 2:
+                raise ValueError(f"classes must hold at least two labels, got {classes.tolist()}")
+        else:
+            self._check_n_features(X)
+            self._check_same_network()
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"classes={np.unique(classes).tolist()} differs from the classes "
+                                 f"the classifier was set up with, {self.classes_.tolist()}")
+            classes = self.classes_
+        y_enc = encode_labels(y, classes)
+        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        loss_w, _ = loss_weights(sample_weight, y_enc, cw, self.loss)
+        if first:
+            self._initialise(X.shape[1], classes, cw, np.random.default_rng(self.random_state))
+            self.best_validation_score_ = None
+        else:
+            self._set_class_weight(cw)
+        self._train(X, y_enc, loss_w, 1, self._rng, keep_optimizer=True)
+        self.n_iter_ = 1
+        return self
+
+    def _settings(self) -> dict:
+        return training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
+
+    def _initialise(self, n_features: int, classes: np.ndarray, cw, rng) -> None:
+        """A fresh network (the first draws of ``rng``, as :func:`bpnet.cross_validate`)."""
+        settings = self._settings()
+        net_cw = cw if settings["loss"] == "cross_entropy" else None  # MSE: on the samples
+        self.net_ = build_network(settings, n_features, len(classes), net_cw, rng)
+        self.classes_ = classes
+        self.n_features_in_ = n_features
+        self.history_ = {}
+        self._rng = rng
+        self._optimizer = self._optimizer_key = None
+
+    def _set_class_weight(self, cw) -> None:
+        """This call's class weights on the existing network (cross-entropy weighs classes
+        in the network; MSE through the sample weights)."""
+        if self.net_.loss == "cross_entropy":
+            self.net_.class_weight = None if cw is None else cw.astype(self.net_.dtype)
+
+    def _check_same_network(self) -> None:
+        """A warm fit or partial_fit trains the existing network: its shape must not change."""
+        changed = changed_network(self.net_, self._settings())
+        if changed:
+            raise ValueError(f"warm start: {', '.join(changed)} changed since the network was "
+                             "built; set warm_start=False to start afresh")
+
+    def _optimizer_for(self, keep: bool) -> Optimizer:
+        key = tuple(repr(getattr(self, k)) for k in _OPTIMIZER_PARAMS)
+        if not (keep and self._optimizer is not None and self._optimizer_key == key):
+            self._optimizer = build_optimizer(self._settings(), self.net_.params)
+            self._optimizer_key = key
+        return self._optimizer
+
+    def _train(self, X, y_enc, weights, epochs, rng, *, keep_optimizer, monitor=None,
+               early_stopping=None, desc="BPClassifier.partial_fit"):
+        # verbose: a bar over a fit's epochs at 1, a line per epoch at 2 (and per partial_fit)
+        lines = int(self.verbose) >= 2 or (int(self.verbose) == 1 and epochs == 1)
+        done = len(self.history_.get("loss", []))
+
+        def print_epoch(epoch: int, values: dict) -> None:
+            print(epoch_line(done + epoch, values))
+
+        log = train(self.net_, X, y_enc, self._optimizer_for(keep_optimizer), epochs,
+                    sample_weight=weights, monitor=monitor, batch_size=self.batch_size,
+                    rng=rng, early_stopping=early_stopping,
+                    progress=bool(self.verbose) and not lines, desc=desc,
+                    on_epoch=print_epoch if lines else None)
+        self._rng = rng
+        extend_history(self.history_, log.curves)
+        return log
 
     # --- prediction ------------------------------------------------------------
     def _check_fitted(self) -> None:
-        if not hasattr(self, "net_"):
-            raise ValueError("this BPClassifier is not fitted yet: call fit(X, y) first")
+        if not self.__sklearn_is_fitted__():
+            raise sklearn_flavoured(NotFittedError)(
+                "this BPClassifier is not fitted yet: call fit(X, y) first")
+
+    def _check_n_features(self, X: np.ndarray) -> np.ndarray:
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but BPClassifier is expecting "
+                             f"{self.n_features_in_} features as input (the number it was "
+                             "fitted on)")
+        return X
+
+    def _scores(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = self._check_n_features(check_features(X))
+        return decision_scores(self.net_.output, predict_outputs(in_float64(self.net_), X,
+                                                                 logits=True))
 
     def decision_function(self, X) -> np.ndarray:
-        """Raw network outputs, (n, n_classes)."""
-        self._check_fitted()
-        return predict_outputs(self.net_, X)
+        """Class scores, (n, n_classes); for two classes (n,), positive for ``classes_[1]``.
+
+        See the class Notes: the largest score is the prediction, and for sigmoid and
+        softmax outputs ``predict_proba`` is the softmax of the scores.
+        """
+        s = self._scores(X)
+        return s[:, 1] - s[:, 0] if s.shape[1] == 2 else s
 
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, (n, n_classes), rows summing to one.
+        """Class probabilities, (n, n_classes), rows summing to one (see the class Notes)."""
+        scores = self._scores(X)
+        return probabilities(self.net_.output, scores)
 
-        Softmax outputs are returned as they are. Sigmoid outputs (the paper's
-        network, trained with MSE against one-hot targets) are not a
-        distribution; they are divided by their row sum. Identity outputs are
-        clipped at zero first; an all-zero row becomes uniform.
-        """
-        out = self.decision_function(X)
-        if self.net_.output == "softmax":
-            return out
-        out = np.maximum(out, 0.0)
-        total = out.sum(axis=1, keepdims=True)
-        uniform = np.full_like(out, 1.0 / out.shape[1])
-        return np.where(total > 0, out / np.where(total > 0, total, 1.0), uniform)
+    def predict_log_proba(self, X) -> np.ndarray:
+        """The logarithm of :meth:`predict_proba`, computed without underflow where possible."""
+        scores = self._scores(X)
+        return log_probabilities(self.net_.output, scores)
 
     def predict(self, X) -> np.ndarray:
-        """Predicted labels (from ``classes_``), (n,)."""
-        self._check_fitted()
-        return self.classes_[self.decision_function(X).argmax(axis=1)]
+        """Predicted labels (from ``classes_``): the class with the largest score, (n,)."""
+        best = self._scores(X).argmax(axis=1)
+        return self.classes_[best]
 
-    def score(self, X, y) -> float:
-        """Accuracy on ``(X, y)``."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy on ``(X, y)``, weighted by ``sample_weight`` if given."""
+        predicted = self.predict(X)
+        hits = predicted == check_class_labels(y, len(predicted))
+        return float(np.average(hits, weights=sample_weight))
 
     @property
     def coefs_(self) -> list:
@@ -245,9 +467,23 @@ class BPClassifier:
         self._check_fitted()
         return [self.net_.params["b1"], self.net_.params["b2"]]
 
+    @property
+    def loss_curve_(self) -> list:
+        self._check_fitted()
+        return self.history_["loss"]
+
+    @property
+    def validation_scores_(self) -> list | None:
+        self._check_fitted()
+        return self.history_.get("holdout_accuracy")
+
     # --- persistence -----------------------------------------------------------
     def save(self, path):
-        """Save the fitted classifier to ``path`` (.npz + JSON metadata, no pickle)."""
+        """Save the fitted classifier to ``path`` (.npz + JSON metadata, no pickle).
+
+        The optimiser state is not saved: ``partial_fit`` or a warm ``fit`` after
+        :meth:`load` starts a new optimiser on the saved weights.
+        """
         return io.save(self, path)
 
     @classmethod
@@ -255,32 +491,7 @@ class BPClassifier:
         """Load a classifier saved with :meth:`save`."""
         return io.load(path, expect=cls)
 
-    def _to_arrays(self) -> tuple[dict, dict]:
-        self._check_fitted()
-        params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                  for k, v in self.get_params().items()}
-        if not isinstance(params["random_state"], (int, type(None))):
-            params["random_state"] = None  # a Generator is not serialisable; it was used up
-        net_meta, arrays = io.network_to_arrays(self.net_)
-        arrays["classes_"] = self.classes_
-        meta = {"params": params, "history": self.history_,
-                "n_features_in": self.n_features_in_, **net_meta}
-        return meta, arrays
-
-    @classmethod
-    def _from_arrays(cls, meta: dict, arrays: dict) -> "BPClassifier":
-        try:
-            clf = cls(**meta["params"])
-            clf.classes_ = arrays.pop("classes_")
-            clf.history_ = meta["history"]
-            clf.n_features_in_ = int(meta["n_features_in"])
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"model file is incomplete or inconsistent: {exc}") from exc
-        clf.net_ = io.network_from_arrays(meta, arrays)
-        return clf
-
-
-io.register_kind("BPClassifier", BPClassifier, BPClassifier._to_arrays, BPClassifier._from_arrays)
+io.register_kind("BPClassifier", BPClassifier, to_arrays, functools.partial(from_arrays, BPClassifier))
 
 
 def training_settings(overrides: dict, **defaults) -> dict:
@@ -291,18 +502,6 @@ def training_settings(overrides: dict, **defaults) -> dict:
         raise ValueError(f"unknown setting(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
     sig = inspect.signature(BPClassifier.__init__).parameters
     return {**{k: sig[k].default for k in TRAINING_PARAMS}, **defaults, **overrides}
-
-
-def resolve_class_weight(class_weight, y_enc: np.ndarray, n_classes: int):
-    """``None``, ``"balanced"`` (``n_samples / (n_classes * count_c)``) or per-class numbers."""
-    if class_weight is None:
-        return None
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be None, 'balanced' or an array, got {class_weight!r}")
-        counts = np.bincount(y_enc, minlength=n_classes)
-        return len(y_enc) / (n_classes * np.maximum(counts, 1))
-    return np.asarray(class_weight, dtype=np.float64)
 
 
 def build_network(settings: dict, n_inputs: int, n_classes: int, class_weight, rng,

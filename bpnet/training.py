@@ -24,6 +24,7 @@ model of a stack on its own and keeps its best epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -184,7 +185,8 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
           monitor: dict | None = None, batch_size: int | None = None,
           rng: np.random.Generator | None = None, early_stopping: EarlyStopping | None = None,
           active=None, progress: bool = False, desc: str = "training",
-          unit: str = "model") -> TrainLog:
+          unit: str = "model",
+          on_epoch: Callable[[int, dict], None] | None = None) -> TrainLog:
     """Train ``net`` in place with ``optimizer`` for ``epochs`` epochs.
 
     Parameters
@@ -215,6 +217,11 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
         A progress bar over epochs.
     desc, unit : str
         The bar's label, and what a model is called in error messages ("fold").
+    on_epoch : callable, optional
+        ``on_epoch(epoch, values)`` after every epoch: ``epoch`` counts from 1 and ``values``
+        maps each curve name to its value for this epoch (a float for one network, a
+        ``(K,)`` array for a stack). :class:`~bpnet.BPClassifier` prints its ``verbose``
+        lines with it.
 
     Returns
     -------
@@ -297,6 +304,9 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                 if stopper is not None:
                     running = stopper.update(curves, e, running)
                 done = e + 1
+                if on_epoch is not None:
+                    on_epoch(done, {k: (v[e].copy() if stacked else float(v[e, 0]))
+                                    for k, v in curves.items()})
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{np.nanmean(curves['train_loss'][e]):.4f}")
@@ -381,9 +391,15 @@ def evaluate(net: BPNetwork, X, y, sample_weight=None):
     return loss, acc
 
 
-def predict_outputs(net: BPNetwork, X) -> np.ndarray:
-    """The network's outputs as training computes them: (n, C), or (K, n, C) for a stack."""
+def predict_outputs(net: BPNetwork, X, *, logits: bool = False) -> np.ndarray:
+    """The network's outputs as training computes them: (n, C), or (K, n, C) for a stack.
+
+    With ``logits=True``: the output layer's pre-activations ``Z2`` instead, from the same
+    pass (for ``output="identity"`` the two are the same). Probabilities are best computed
+    from these: ``log(sigmoid(z))`` stays finite where ``sigmoid(z)`` rounds to 0 or 1.
+    """
     X = check_X(X, net.n_inputs, net.n_models, net.dtype)
     fused = FusedPass(net, X.shape[-2])
-    out = fused.forward(fused.inputs(X)).transpose(0, 2, 1).copy()
+    out = fused.forward(fused.inputs(X))
+    out = (fused.logits if logits else out).transpose(0, 2, 1).copy()
     return out[0] if net.n_models is None else out
