@@ -246,3 +246,28 @@ def check_class_labels(y, n_samples: int, estimator: str = "BPClassifier") -> np
         raise ValueError(f"y holds continuous values (e.g. {example:g}); {estimator} needs class "
                          "labels: ints, strings or integer-valued floats")
     return y
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the system can still give (``MemAvailable``), or None when unknown."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Refuse, with a clear message, work whose arrays would not fit in memory."""
+    free = available_memory()
+    if free is not None and nbytes > free:
+        raise MemoryError(f"{what} needs about {nbytes / 2**30:.1f} GiB of memory, "
+                          f"{free / 2**30:.1f} GiB are available")

@@ -33,7 +33,7 @@ import copy
 
 import numpy as np
 
-from ._validation import check_sample_weight, check_X, check_y
+from ._validation import check_memory, check_sample_weight, check_X, check_y
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, get_activation
 from .losses import Loss, get_loss, sample_weights
 
@@ -131,6 +131,10 @@ class BPNetwork:
         self.unit_mask = None
         #: free-form JSON-serialisable notes saved with the model (e.g. its pruning history)
         self.info: dict = {}
+        n_weights = (int(n_inputs) + 1 + int(n_outputs)) * int(n_hidden) + int(n_outputs)
+        check_memory(n_weights * (n_models or 1) * self.dtype.itemsize,
+                     f"a network of {n_hidden} hidden units" +
+                     ("" if n_models is None else f" x {n_models} models"))
         self.params = self._init_params(int(n_inputs), int(n_hidden), int(n_outputs),
                                         np.random.default_rng(seed))
 

@@ -28,7 +28,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._validation import check_sample_weight, check_X, check_y
+from ._validation import check_memory, check_sample_weight, check_X, check_y
 from .fused import FusedPass
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError
@@ -259,6 +259,12 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
     if running.shape != (K,):
         raise ValueError(f"active must have shape ({K},), got {running.shape}")
 
+    # the fused pass's buffers (about 3 x (H + C) values per row and model), the optimiser's
+    # state (up to 3 copies of the weights) and the curves
+    per_model = 3 * (net.n_hidden + net.n_outputs + 2) * n + 4 * (
+        (net.n_inputs + 1 + net.n_outputs) * net.n_hidden)
+    check_memory(per_model * K * net.dtype.itemsize,
+                 f"training {K} model(s) of {net.n_hidden} hidden units on {n} rows")
     full = FusedPass(net, n)
     XaT, T = full.inputs(X), full.targets(y)
     sets = _Sets(net, y, {"train": sw, **monitor}, K)
