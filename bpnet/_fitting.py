@@ -199,6 +199,13 @@ def from_arrays(cls: type, meta: dict, arrays: dict):
     except (KeyError, TypeError) as exc:
         raise ValueError(f"model file is incomplete or inconsistent: {exc}") from exc
     clf.net_ = io.network_from_arrays(meta, arrays)
+    classes = np.asarray(clf.classes_)
+    if classes.ndim != 1 or len(classes) != clf.net_.n_outputs or len(np.unique(classes)) != len(classes):
+        raise ValueError(f"model file is inconsistent: {classes.size} classes_ for a network of "
+                         f"{clf.net_.n_outputs} outputs (classes_ must be distinct, one per output)")
+    if clf.n_features_in_ != clf.net_.n_inputs:
+        raise ValueError(f"model file is inconsistent: n_features_in {clf.n_features_in_} for a "
+                         f"network of {clf.net_.n_inputs} inputs")
     clf._rng = np.random.default_rng(clf.random_state)
     clf._optimizer = clf._optimizer_key = None
     return clf

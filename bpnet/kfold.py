@@ -89,6 +89,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     t0 = time.perf_counter()
     if normalize:
         Xs = normalize_per_fold(X, train_m, **(normalize if isinstance(normalize, dict) else {}))
+        _check_range(X, Xs, np.dtype(cfg["dtype"]))
     else:
         Xs = X
     rng = np.random.default_rng(random_state)
@@ -145,6 +146,16 @@ def _fold_results(net, Xs, y, splits, train_w, curves) -> list[FoldResult]:
                                 len(tr), float(train_acc[k]),
                                 {name: curves[name][:, k].tolist() for name in CURVES}))
     return folds
+
+
+def _check_range(X: np.ndarray, Xs: np.ndarray, dtype: np.dtype) -> None:
+    """Name the raw value whose normalised form the network's dtype cannot hold."""
+    big = np.abs(Xs) > np.finfo(dtype).max / 1e3  # a margin: the first layer multiplies them
+    if big.any():
+        k, i, j = (int(v) for v in np.argwhere(big)[0])
+        raise ValueError(f"X[{i}, {j}] = {X[i, j]:.6g} is out of range: normalised with fold "
+                         f"{k}'s training rows it is {Xs[k, i, j]:.3g}, beyond what {dtype.name} "
+                         "arithmetic can use; check this value in the data")
 
 
 def _default_names(n_classes: int) -> tuple[str, ...]:
