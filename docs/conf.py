@@ -16,3 +16,6 @@ autodoc_mock_imports = ["torch", "torchvision", "cv2"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 suppress_warnings = ["ref.python"]  # same short names (CVResult, y) in bpnet and resnet_fer
+napoleon_use_param = False
+napoleon_use_rtype = False
+napoleon_custom_sections = [("Attributes", "params_style")]
