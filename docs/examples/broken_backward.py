@@ -1,12 +1,14 @@
-"""Gradient checking your own network: catch a deliberately broken backward pass.
-
-Run it:  python docs/examples/broken_backward.py
+"""
+Finding a bug with the gradient checker
+=======================================
 
 ``bpnet.gradcheck`` only needs an object with a ``params`` dict and a
 ``loss_and_grads(X, y)`` method, so it checks networks that are not bpnet's.
 This one is a tiny sigmoid -> linear regression net written from scratch. Its
 ``forget_sigmoid_derivative`` switch reproduces the most common backprop bug:
 leaving out the activation's derivative ``a * (1 - a)`` on the way back.
+
+Run it: ``python docs/examples/broken_backward.py``.
 """
 import numpy as np
 
