@@ -73,7 +73,6 @@ class GradcheckReport(dict):
                  analytic: dict | None = None, numerical: dict | None = None):
         super().__init__(errors)
         self.tol = tol
-        #: for each parameter, the index of the entry with the largest difference
         self.worst_index = worst_index
         self.analytic = {} if analytic is None else analytic
         self.numerical = {} if numerical is None else numerical

@@ -64,27 +64,32 @@ print(f"11 units vs the 8 trained ones: largest output difference "
 # %%
 # The activation vectors
 # ----------------------
-# Each unit's outputs over the first 60 training patterns. A duplicate traces its partner
-# exactly, a complement mirrors it around 0.5, a constant unit is a flat line: it only
-# shifts the output layer's bias. On the right, the correlations between all units'
-# activation vectors (over all patterns), the paper's test for "same or opposite".
+# Plot one unit's outputs over the training patterns against another's. A duplicate lies
+# on the diagonal, a complement on the anti-diagonal, two distinct units fill a cloud,
+# and a constant unit is a flat line: it only shifts the output layer's bias. On the
+# right, the correlations between all units' activation vectors, the paper's test for
+# "same or opposite" (``|r| > 0.9``); the constant unit has no correlation (grey), the
+# sum test catches it instead.
 A = net.hidden_activations(X)
 stats = unit_statistics(A)
-fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
-shown = 60
-for unit, style, label in ((0, "-", "unit 0"), (8, ":", "unit 8 (duplicate of 0)"),
-                           (1, "-", "unit 1"), (9, "--", "unit 9 (complement of 1)"),
-                           (10, "-", "unit 10 (constant)")):
-    ax.plot(A[:shown, unit], style, lw=1.8 if style != "-" else 1.2, label=label)
-ax.set_xlabel("training pattern")
-ax.set_ylabel("hidden output h")
-ax.set_ylim(-0.05, 1.05)
-ax.legend(fontsize=7, loc="lower left", ncol=2)
-image = bx.imshow(np.nan_to_num(stats["corr"]), cmap="RdBu_r", vmin=-1, vmax=1)
-bx.set_title("Pearson r between activation vectors", fontsize=9)
-bx.set_xlabel("unit")
-bx.set_ylabel("unit")
-fig.colorbar(image, ax=bx, shrink=0.8)
+fig = plt.figure(figsize=(12.5, 3.2))
+grid = fig.add_gridspec(1, 5, width_ratios=[1, 1, 1, 1, 1.5])
+for k, (i, j, title) in enumerate(((0, 8, "duplicate"), (1, 9, "complement"),
+                                   (2, 3, "distinct"))):
+    ax = fig.add_subplot(grid[k])
+    ax.scatter(A[:, i], A[:, j], s=6)
+    ax.set(xlim=(-0.05, 1.05), ylim=(-0.05, 1.05), xlabel=f"h{i}", ylabel=f"h{j}",
+           title=f"{title}: r = {stats['corr'][i, j]:.2f}")
+ax = fig.add_subplot(grid[3])
+ax.plot(A[:, 10], ".", ms=3)
+ax.set(ylim=(-0.05, 1.05), xlabel="pattern", ylabel="h10",
+       title=f"constant: sum {stats['sums'][10]:.0f} of {len(X)}")
+ax = fig.add_subplot(grid[4])
+corr = np.ma.masked_invalid(stats["corr"])
+image = ax.imshow(corr, cmap=plt.get_cmap("RdBu_r").with_extremes(bad="lightgrey"),
+                  vmin=-1, vmax=1)
+ax.set(title="r of all pairs", xlabel="unit", ylabel="unit")
+fig.colorbar(image, ax=ax, shrink=0.8)
 fig.tight_layout()
 plt.show()
 
