@@ -121,6 +121,8 @@ def assert_gradients_close(model_or_fn: Any, *args: Any, tol: float = 1e-6, eps:
             raise TypeError("a function is checked as assert_gradients_close(f, df, *inputs)")
         report = gradcheck_function(model_or_fn, args[0], *args[1:], eps=eps, tol=tol, **kwargs)
         what = getattr(args[0], "__name__", "df")
+        if what == "<lambda>":
+            what = f"the backward of {getattr(model_or_fn, '__name__', 'f')}"
     else:
         raise TypeError(f"cannot check a {type(model_or_fn).__name__}: pass a model (params, "
                         f"loss_and_grads), a layer (params, forward, backward) or f, df")

@@ -120,7 +120,7 @@ def test_output_loss_pairs_are_every_pair_the_network_accepts():
     assert set(OUTPUT_LOSS_PAIRS) == set(SELFCHECK_PAIRS)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(network_problems())
 def test_drawn_problems_fit_their_network_and_pass(problem):
     net, X, y, sw = problem.net, problem.X, problem.y, problem.sample_weight
@@ -132,7 +132,7 @@ def test_drawn_problems_fit_their_network_and_pass(problem):
     assert_gradients_close(net, X, y, sample_weight=sw)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(network_problems(min_outputs=2))
 def test_drawn_problems_catch_a_sign_error(problem):
     with pytest.raises(AssertionError, match="b2"):
@@ -254,6 +254,15 @@ sys.exit(pytest.main({[str(tmp_path), "-q", "-p", "no:hypothesispytest", "-p", "
                        *PLUGIN]!r}))
 """)
     assert "1 failed, 1 passed" in result.stdout, result.stdout + result.stderr
+
+
+def test_an_installed_checkout_loads_the_plugin(pytestconfig):
+    from importlib.metadata import entry_points
+
+    if not any(ep.value == "bpnet.pytest_plugin" for ep in entry_points(group="pytest11")):
+        pytest.skip("bpnet-fer is not installed from a checkout with the plugin "
+                    "(pip install -e .), so pytest has no entry point to load")
+    assert pytestconfig.pluginmanager.has_plugin("bpnet")
 
 
 def test_setup_cfg_registers_the_plugin():
