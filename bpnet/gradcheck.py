@@ -34,11 +34,21 @@ gradient is zero and a backward pass that returns zeros would pass.
 """
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
+from ._gradcheck_inputs import (
+    analytic_gradients,
+    as_grad_list,
+    check_untouched,
+    checked_inputs,
+    input_names,
+    upstream_gradient,
+    weighted_sum,
+    working_copies,
+)
 
 __all__ = ["GradcheckReport", "gradcheck", "gradcheck_function", "gradcheck_layer"]
 
@@ -189,111 +199,6 @@ def gradcheck(model: Any, X: np.ndarray, y: np.ndarray, eps: float = 1e-6, tol: 
 
 
 # --- functions and layers ------------------------------------------------------------------
-def _working_copies(inputs: Sequence[Any]) -> list:
-    """Private copies of the inputs (the check perturbs these, never the caller's arrays)."""
-    out = []
-    for x in inputs:
-        if isinstance(x, np.ndarray):
-            out.append(x.copy())
-        elif isinstance(x, (bool, np.bool_)) or x is None:
-            out.append(x)
-        elif isinstance(x, (int, float, list, tuple, np.number)):
-            # plain Python numbers and lists: float64 unless they hold only ints
-            a = np.asarray(x)
-            out.append(a.astype(np.float64) if a.dtype.kind == "f" else a)
-        else:
-            out.append(x)  # anything else (a config, a callable) is passed through untouched
-    return out
-
-
-def _checked_inputs(xs: list, wrt: Sequence[int] | None, names: list[str], who: str) -> list[int]:
-    """Indices of the inputs to differentiate; float64 arrays only."""
-    floating = [i for i, x in enumerate(xs) if isinstance(x, np.ndarray) and x.dtype.kind == "f"]
-    if wrt is None:
-        wrt = floating
-    wrt = [int(i) for i in wrt]
-    for i in wrt:
-        if not 0 <= i < len(xs):
-            raise ValueError(f"wrt index {i} is out of range for {len(xs)} input(s) of {who}")
-        x = xs[i]
-        if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-            raise ValueError(f"input {names[i]!r} is not a float array, so it has no gradient; "
-                             f"leave it out of wrt")
-        if x.dtype != np.float64:
-            raise ValueError(f"input {names[i]!r} is {x.dtype}: the check needs float64 (rounding "
-                             f"in {x.dtype} swamps the finite differences); pass "
-                             f"x.astype(np.float64)")
-    return wrt
-
-
-def _input_names(fn: Callable, n: int, names: Sequence[str] | None, skip: int = 0) -> list[str]:
-    """The inputs' names: given, else the function's positional parameter names, else x0, x1..."""
-    if names is not None:
-        if len(names) != n:
-            raise ValueError(f"names has {len(names)} entries for {n} input(s)")
-        return [str(name) for name in names]
-    try:
-        params = list(inspect.signature(fn).parameters.values())[skip:]
-    except (TypeError, ValueError):  # builtins and some C functions have no signature
-        params = []
-    positional = [p.name for p in params
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) >= n and len(set(positional[:n])) == n:
-        return positional[:n]
-    return [f"x{i}" for i in range(n)]
-
-
-def _as_grad_list(grads: Any, n: int, who: str) -> list:
-    """One gradient per input: a bare array is accepted when there is a single input."""
-    if n == 1 and (grads is None or isinstance(grads, np.ndarray) or np.isscalar(grads)):
-        return [grads]
-    if not isinstance(grads, (tuple, list)) or len(grads) != n:
-        got = type(grads).__name__ if not isinstance(grads, (tuple, list)) else \
-            f"{len(grads)} gradients"
-        raise ValueError(f"{who} must return one gradient per input ({n}, None for an input "
-                         f"that is not checked), got {got}")
-    return list(grads)
-
-
-def _analytic(grads: list, xs: list, wrt: list[int], names: list[str], who: str) -> dict:
-    out = {}
-    for i in wrt:
-        if grads[i] is None:
-            raise ValueError(f"{who} returned no gradient for input {names[i]!r} "
-                             f"(leave it out of wrt if it is not differentiable)")
-        g = np.array(grads[i], dtype=np.float64)
-        if g.shape != xs[i].shape:
-            raise ValueError(f"{who} returned a gradient of shape {g.shape} for input "
-                             f"{names[i]!r} of shape {xs[i].shape}")
-        out[names[i]] = g
-    return out
-
-
-def _check_untouched(xs: list, pristine: list, names: list[str], who: str) -> None:
-    for x, x0, name in zip(xs, pristine, names):
-        if isinstance(x, np.ndarray) and not np.array_equal(x, x0, equal_nan=x.dtype.kind == "f"):
-            raise ValueError(f"{who} changed its input {name!r} in place; the check (and any "
-                             f"caller) needs inputs left as they were")
-
-
-def _upstream(out: Any, seed: int | np.random.Generator, who: str) -> np.ndarray:
-    out = np.asarray(out)
-    if out.dtype.kind != "f":
-        raise ValueError(f"{who} must return a float array, got dtype {out.dtype}")
-    if not np.all(np.isfinite(out)):
-        raise ValueError(f"{who} returned NaN or inf at the given inputs")
-    return np.random.default_rng(seed).standard_normal(out.shape)
-
-
-def _weighted_sum(G: np.ndarray, out: Any, who: str) -> float:
-    """The scalar the check differentiates, ``sum(G * out)``."""
-    out = np.asarray(out)
-    if out.shape != G.shape:
-        raise ValueError(f"{who} returned shape {out.shape} for a perturbed input, "
-                         f"{G.shape} before")
-    return float(np.sum(G * out))
-
-
 def gradcheck_function(f: Callable[..., Any], df: Callable[..., Any], *inputs: Any,
                        wrt: Sequence[int] | None = None, names: Sequence[str] | None = None,
                        eps: float = 1e-6, tol: float = 1e-6, scale_floor: float = 1e-3,
@@ -355,18 +260,18 @@ def gradcheck_function(f: Callable[..., Any], df: Callable[..., Any], *inputs: A
     >>> gradcheck_function(np.tanh, tanh_backward, z).passed()
     True
     """
-    pristine = _working_copies(inputs)
-    xs = _working_copies(inputs)
-    names = _input_names(f, len(xs), names)
-    wrt = _checked_inputs(xs, wrt, names, "f")
-    G = _upstream(f(*xs), seed, "f")
-    _check_untouched(xs, pristine, names, "f")
-    grads = _as_grad_list(df(G, *xs), len(xs), "df")
-    _check_untouched(xs, pristine, names, "df")
-    analytic = _analytic(grads, xs, wrt, names, "df")
+    pristine = working_copies(inputs)
+    xs = working_copies(inputs)
+    names = input_names(f, len(xs), names)
+    wrt = checked_inputs(xs, wrt, names, "f")
+    G = upstream_gradient(f(*xs), seed, "f")
+    check_untouched(xs, pristine, names, "f")
+    grads = as_grad_list(df(G, *xs), len(xs), "df")
+    check_untouched(xs, pristine, names, "df")
+    analytic = analytic_gradients(grads, xs, wrt, names, "df")
 
     def objective() -> float:
-        return _weighted_sum(G, f(*xs), "f")
+        return weighted_sum(G, f(*xs), "f")
 
     numerical = {names[i]: _central_differences(objective, xs[i], eps) for i in wrt}
     return _compare(analytic, numerical, tol, scale_floor)
@@ -417,13 +322,13 @@ def gradcheck_layer(layer: Any, *inputs: Any, wrt: Sequence[int] | None = None,
         if not isinstance(p, np.ndarray) or p.dtype != np.float64:
             raise ValueError(f"parameter {name!r} must be a float64 array for the check, "
                              f"got {getattr(p, 'dtype', type(p).__name__)}")
-    pristine = _working_copies(inputs)
-    xs = _working_copies(inputs)
-    names = _input_names(layer.forward, len(xs), names)
+    pristine = working_copies(inputs)
+    xs = working_copies(inputs)
+    names = input_names(layer.forward, len(xs), names)
     names = [f"{n} (input)" if n in params else n for n in names]
-    wrt = _checked_inputs(xs, wrt, names, "forward")
-    G = _upstream(layer.forward(*xs), seed, "forward")
-    _check_untouched(xs, pristine, names, "forward")
+    wrt = checked_inputs(xs, wrt, names, "forward")
+    G = upstream_gradient(layer.forward(*xs), seed, "forward")
+    check_untouched(xs, pristine, names, "forward")
     d_inputs = layer.backward(G)
     grads = getattr(layer, "grads", None)
     if not isinstance(grads, dict):
@@ -437,12 +342,12 @@ def gradcheck_layer(layer: Any, *inputs: Any, wrt: Sequence[int] | None = None,
             raise ValueError(f"gradient of {name!r} has shape {analytic[name].shape}, "
                              f"parameter has {p.shape}")
     if wrt:
-        analytic.update(_analytic(_as_grad_list(d_inputs, len(xs), "backward"), xs, wrt, names,
-                                  "backward"))
-    _check_untouched(xs, pristine, names, "backward")
+        d_inputs = as_grad_list(d_inputs, len(xs), "backward")
+        analytic.update(analytic_gradients(d_inputs, xs, wrt, names, "backward"))
+    check_untouched(xs, pristine, names, "backward")
 
     def objective() -> float:
-        return _weighted_sum(G, layer.forward(*xs), "forward")
+        return weighted_sum(G, layer.forward(*xs), "forward")
 
     numerical = {name: _central_differences(objective, p, eps) for name, p in params.items()}
     numerical.update({names[i]: _central_differences(objective, xs[i], eps) for i in wrt})
