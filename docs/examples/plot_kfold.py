@@ -56,8 +56,7 @@ for name, split in splits.items():
     results[name] = res
     s = res.summary()
     print(f"{name:<18} test accuracy {s['test_accuracy_mean']:.3f} +- "
-          f"{s['test_accuracy_std']:.3f}, training accuracy {s['train_accuracy_mean']:.3f}, "
-          f"stack of {res.net.n_models} networks, W1 {res.net.params['W1'].shape}")
+          f"{s['test_accuracy_std']:.3f}, training accuracy {s['train_accuracy_mean']:.3f}")
 
 # %%
 # The paper's table for the group split: per-class precision, recall, specificity and F1
