@@ -14,6 +14,7 @@ examples for a quick look at the text.
 import importlib
 import importlib.util
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -51,12 +52,13 @@ napoleon_custom_sections = [("Attributes", "params_style")]
 # type X (a nitpicky warning "reference target not found: X"): start such comments with a
 # sentence that has no colon.
 
-# Names documented by other projects. Linking them needs intersphinx, which downloads the
-# other projects' inventories at build time; this build runs offline (CI and the test
-# suite), so they stay plain text. Everything of bpnet and resnet_fer must resolve.
-nitpick_ignore_regex = [
-    ("py:class", r"(numpy|np|torch|PIL|pathlib|collections\.abc|matplotlib|_pytest)\..+"),
-]
+# Names documented by other projects (the standard library, NumPy, PyTorch...). Linking them
+# needs intersphinx, which downloads the other projects' inventories at build time; this
+# build runs offline (CI and the test suite), so they stay plain text. Everything of bpnet
+# and resnet_fer must resolve.
+_EXTERNAL = sorted(sys.stdlib_module_names | {"numpy", "np", "torch", "PIL", "matplotlib",
+                                               "_pytest", "pytest", "hypothesis"})
+nitpick_ignore_regex = [("py:class", rf"({'|'.join(map(re.escape, _EXTERNAL))})\..+")]
 
 # --- sphinx-gallery ----------------------------------------------------------------------
 sphinx_gallery_conf = {
