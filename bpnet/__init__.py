@@ -1,9 +1,10 @@
 """bpnet: a one-hidden-layer backpropagation network in NumPy, written to be read.
 
 Hand-written forward and backward passes (:mod:`bpnet.network`), optimisers
-identical to ``torch.optim`` (:mod:`bpnet.optim`), a public gradient checker
-(:func:`bpnet.gradcheck`), a scikit-learn style classifier
-(:class:`bpnet.BPClassifier`), one training loop for all of them
+identical to ``torch.optim`` (:mod:`bpnet.optim`), public gradient checkers for
+models, functions and layers (:mod:`bpnet.gradcheck`; assertions and hypothesis
+strategies for your own tests in :mod:`bpnet.testing`), a scikit-learn style
+classifier (:class:`bpnet.BPClassifier`), one training loop for all of them
 (:mod:`bpnet.training`), distinctiveness pruning (:mod:`bpnet.pruning`),
 cross-validation with all folds trained at once (:mod:`bpnet.kfold`), splits
 (:mod:`bpnet.crossval`), normalisation (:mod:`bpnet.preprocessing`) and the
@@ -13,7 +14,7 @@ sub-package :mod:`bpnet.data`. PyTorch is optional and only used by
 :mod:`bpnet.torch_reference`, the oracle the tests compare against.
 """
 from .estimator import BPClassifier
-from .gradcheck import GradcheckReport, gradcheck
+from .gradcheck import GradcheckReport, gradcheck, gradcheck_function, gradcheck_layer
 from .io import load, save
 from .kfold import cross_validate
 from .network import BPNetwork, one_hot
@@ -28,7 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BPNetwork", "BPClassifier", "TrainingError", "SGD", "Adam", "AdamW", "Optimizer",
-    "make_optimizer", "gradcheck", "GradcheckReport", "save", "load", "one_hot",
+    "make_optimizer", "gradcheck", "gradcheck_function", "gradcheck_layer", "GradcheckReport",
+    "save", "load", "one_hot",
     "DistinctivenessPruner", "Removal", "prune_and_retrain", "PruningHistory",
     "plot_pruning_history", "cross_validate", "CVResult", "Normalizer", "train", "EarlyStopping",
     "__version__",

@@ -25,8 +25,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-LossFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None"],
-                  "tuple[np.ndarray, np.ndarray]"]
+#: The signature of a loss function, ``(out, z, T, w, class_weight) -> (loss, grad)``.
+LossFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None],
+                  tuple[np.ndarray, np.ndarray]]
 
 
 class Loss(NamedTuple):

@@ -39,7 +39,7 @@ from .losses import Loss, get_loss, sample_weights
 
 INITS = ("torch", "xavier")
 
-#: a seed: an int, a Generator, or None for fresh entropy
+#: A seed, which is an int, a Generator, or None for fresh entropy.
 Seed = int | np.random.Generator | None
 
 

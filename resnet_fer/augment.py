@@ -35,7 +35,7 @@ from .config import IMAGENET_MEAN, IMAGENET_STD, AugmentConfig
 __all__ = ["AugmentConfig", "AugmentParams", "COLUMNS", "IMAGENET_MEAN", "IMAGENET_STD",
            "augment", "augment_batch", "identity_params", "mix", "normalize", "sample_params"]
 
-#: Columns of :attr:`AugmentParams.table`.
+#: Columns of the table of :class:`AugmentParams`.
 COLUMNS = ("crop_w", "crop_h", "cx", "cy", "angle", "flip", "brightness", "contrast",
            "saturation", "mix_kind", "mix_lam", "box_x0", "box_y0", "box_x1", "box_y1")
 _C = {name: j for j, name in enumerate(COLUMNS)}

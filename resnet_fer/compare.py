@@ -35,11 +35,11 @@ __all__ = ["Comparison", "main", "resnet_recipe"]
 TOOL = "fer-compare"
 BP_SETTINGS = {"n_hidden": 32, "hidden": "sigmoid", "output": "sigmoid", "loss": "mse",
                "optimizer": "adam", "lr": 0.01, "epochs": 1000}
-#: Fig. 2: the same effective step for SGD and momentum (lr / (1 - momentum)), Adam at its own
+#: Fig. 2, the same effective step for SGD and momentum (lr / (1 - momentum)), Adam at its own
 OPTIMISERS = (("SGD", {"optimizer": "sgd", "lr": 1.0, "momentum": 0.0}),
               ("SGD + momentum 0.9", {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9}),
               ("Adam", {"optimizer": "adam", "lr": 0.01}))
-#: Fig. 4b: a setting where distinctiveness pruning does remove units (a wide network whose
+#: Fig. 4b, a setting where distinctiveness pruning does remove units (a wide network whose
 #: many units see only 10 inputs, so some become near-duplicates), with the paper's rule.
 WIDE_PRUNING = {"n_hidden": 128, "epochs": 300, "epochs_per_round": 20, "max_per_round": 4}
 

@@ -64,7 +64,7 @@ class AugmentConfig:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
 
 
-#: Settings that change speed or memory but not a single trained weight: a run may be
+#: Settings that change speed or memory but not a single trained weight, so a run may be
 #: resumed with different values.
 RESUMABLE_CHANGES = ("compile", "compile_mode", "compile_augment", "eval_batch_size",
                      "memory_budget")

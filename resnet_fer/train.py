@@ -44,7 +44,7 @@ from .model import ResNet, resnet18
 __all__ = ["CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
            "cross_validate"]
 
-#: Per-epoch curves of every fold: :data:`bpnet.results.CURVES` (train figures are running
+#: Per-epoch curves of every fold, :data:`bpnet.results.CURVES` (train figures are running
 #: means over the epoch's augmented batches, test figures a clean pass over the test fold)
 #: and the learning rate at the epoch's start.
 CURVES = (*CURVES, "lr")

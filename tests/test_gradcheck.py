@@ -10,8 +10,11 @@ import bpnet
 EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "broken_backward.py"
 
 
-def test_docs_example_flags_exactly_the_broken_layer():
+def test_docs_example_flags_exactly_the_broken_layer(monkeypatch):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: None)  # a gallery script: it plots
     mod = runpy.run_path(str(EXAMPLE))
+    plt.close("all")
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, size=8)
     good = bpnet.gradcheck(mod["TinyNet"](3, 4, 2), X, y)

@@ -25,7 +25,7 @@ from scipy import ndimage
 __all__ = ["LUMA_WEIGHTS", "canny_edges", "lpq", "lpq_codes", "lpq_decorrelation", "phog",
            "to_gray"]
 
-#: ITU-R BT.601 luma weights (R, G, B): the formula of MATLAB's ``rgb2gray`` and of
+#: ITU-R BT.601 luma weights (R, G, B), the formula of MATLAB's ``rgb2gray`` and of
 #: Pillow's ``"L"`` mode, i.e. what the original MATLAB descriptor code saw.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
 

@@ -46,7 +46,8 @@ from .sfew import FeatureDataset
 
 __all__ = [
     "LUMA_WEIGHTS", "PCA", "DescriptorPCA", "canny_edges", "describe_images", "extract_features",
-    "load_image", "lpq", "lpq_codes", "lpq_decorrelation", "pca", "phog", "to_gray",
+    "image_dataset_features", "load_image", "lpq", "lpq_codes", "lpq_decorrelation", "pca", "phog",
+    "to_gray",
 ]
 
 #: A crop box ``(left, upper, right, lower)`` in pixels (Pillow's convention), or a

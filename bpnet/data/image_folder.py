@@ -220,7 +220,7 @@ def scan_image_folder(
     -----
     DataQuirkWarning
         A name found in several class folders (the real SFEW folder has one, see
-        :func:`load_sfew_features`): every file is kept with its folder's label.
+        :func:`~bpnet.data.sfew.load_sfew_features`): every file is kept with its folder's label.
         Also lists entries that were ignored (other suffixes, sub-folders).
 
     Raises

@@ -23,9 +23,9 @@ from PIL import Image, ImageOps
 
 __all__ = ["MAX_PIXELS", "MIN_SIDE", "read_image"]
 
-#: Largest image (width x height) decoded at full size: 50 megapixels (150 MB as RGB).
+#: Largest image (width x height) decoded at full size, 50 megapixels (150 MB as RGB).
 MAX_PIXELS = 50_000_000
-#: Smallest side accepted: the descriptors need a few pixels of neighbourhood.
+#: Smallest side accepted, since the descriptors need a few pixels of neighbourhood.
 MIN_SIDE = 8
 
 

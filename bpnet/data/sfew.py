@@ -32,7 +32,7 @@ __all__ = [
     "sample_ids", "save_features_csv",
 ]
 
-#: Class order everywhere in bpnet: label ``k`` (0..6) is ``CLASS_NAMES[k]``; the SFEW
+#: Class order everywhere in bpnet. Label ``k`` (0..6) is ``CLASS_NAMES[k]``; the SFEW
 #: sheet's labels are 1..7 in the same order.
 CLASS_NAMES: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise")
 

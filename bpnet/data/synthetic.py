@@ -47,7 +47,7 @@ _CONTROLS = {  # name: (neutral, noise sd)
     "mouth_shift": (0.0, 0.005), "sneer": (0.0, 0.004), "lip": (1.0, 0.08), "droop": (0.0, 0.1),
 }
 
-#: Change of each control at full intensity, per expression (Neutral: none).
+#: Change of each control at full intensity, per expression (none for Neutral).
 EXPRESSIONS: dict[str, dict[str, float]] = {
     "Angry": {"brow_raise": -0.075, "brow_tilt": 0.09, "brow_gap": -0.045, "brow_arch": -0.018,
               "eye_up": -0.6, "eye_lo": -0.225, "mouth_scale": -0.3, "corner": -0.0225, "lip": -0.75,
