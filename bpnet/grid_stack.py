@@ -1,0 +1,339 @@
+"""Many small networks of different settings trained as stacks: the engine of model selection.
+
+:func:`bpnet.model_selection.grid_search_cv` describes every model it needs (a setting of
+the grid and a block of rows: one inner fold of one outer fold) as a :class:`ModelSpec`;
+:func:`fit_models` trains them. Models that can share one :class:`~bpnet.BPNetwork` stack
+do so:
+
+* **hidden sizes** differ through ``net.unit_mask``: each model gets the units it asks
+  for and the stack is padded to the largest (a masked unit starts at zero, adds nothing
+  and gets no gradient, so a model of 16 units in a stack of 64 trains exactly as a
+  16-unit network);
+* **learning rate and weight decay** are ``(K,)`` arrays of the optimiser;
+* **rows** differ per model: each model holds its own block's rows (training and
+  validation rows, normalised with statistics of its training rows only), padded to the
+  longest block with rows of weight 0;
+* **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
+  validation rows, ``patience=None``: every epoch is trained and the best one restored).
+
+Everything else (the activations, the loss, the optimiser's kind, the epochs, the batch
+size) is one value per network, so models that differ there go to different stacks.
+Stacks are also cut to at most ``max_models`` models (the fused pass keeps a few
+``(K, H, n)`` buffers; small stacks stay in the CPU cache), ordered so that one stack
+holds models of one hidden size where it can.
+
+Model ``k`` of a stack equals the same network trained alone from the same initial
+weights on the same rows (to 1e-10 in float64, full batch; the tests check this).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .estimator import training_settings
+from .network import BPNetwork
+from .optim import make_optimizer
+from .preprocessing import Normalizer
+from .training import EarlyStopping, TrainLog, predict_outputs, train
+
+__all__ = ["Block", "FitResult", "ModelSpec", "STACKED_PARAMS", "check_setting", "fit_models",
+           "stack_key"]
+
+#: settings that may differ between the models of one stack
+STACKED_PARAMS = ("n_hidden", "lr", "weight_decay")
+
+
+@dataclass(frozen=True)
+class Block:
+    """The rows one group of models sees (one inner fold of one outer fold, or an outer fold).
+
+    Attributes
+    ----------
+    train : (n_train,) int array
+        Rows the loss sees; the normalisation is fitted on these rows only.
+    val : (n_val,) int array
+        Rows the best epoch is chosen on (may be empty: then a model trains for its
+        ``epochs`` and keeps the last epoch).
+    predict : (n_predict,) int array
+        Rows to compute outputs for after training (an outer fold's test rows). They
+        take no part in training or in choosing the epoch.
+    seed : tuple of int
+        Seeds the initial weights: models of one block share them (for each hidden size),
+        so settings are compared on the same starting point.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    predict: np.ndarray
+    seed: tuple
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: a setting (all of :data:`bpnet.estimator.TRAINING_PARAMS`) on a block.
+
+    ``epochs`` overrides the setting's epochs for this model alone (a refit that trains
+    for the number of epochs chosen on validation rows).
+    """
+
+    setting: dict
+    block: int
+    epochs: int | None = None
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_models` returns, one entry per spec (in the order given).
+
+    Attributes
+    ----------
+    best_epoch : (M,) int array
+        The epoch each model ended with (its best validation epoch, or its last).
+    val_accuracy, val_loss : (M,) arrays
+        On the model's validation rows at that epoch (NaN without validation rows).
+    outputs : list of (n_predict, C) arrays
+        Each model's outputs on its block's ``predict`` rows.
+    val_accuracy_curves : (M, epochs) array
+        Validation accuracy after every epoch (NaN past the model's epochs).
+    stacks : list of dict
+        With ``keep_stacks``: per stack, ``models`` (spec indices), ``init`` (the stack
+        before training), ``net`` (after), ``log`` (the TrainLog).
+    """
+
+    best_epoch: np.ndarray
+    val_accuracy: np.ndarray
+    val_loss: np.ndarray
+    outputs: list
+    val_accuracy_curves: np.ndarray
+    stacks: list = field(default_factory=list)
+
+
+def check_setting(setting: dict) -> dict:
+    """All of :data:`bpnet.estimator.TRAINING_PARAMS` for one model, checked before any
+    training: a ValueError names the setting and what is wrong with it."""
+    cfg = training_settings(setting)
+
+    def bad(name, want):
+        raise ValueError(f"{name}={cfg[name]!r}: {want}")
+
+    def number(name):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            bad(name, "must be a number")
+        return float(v)
+
+    for name in ("n_hidden", "epochs"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            bad(name, "must be a positive integer")
+    if not number("lr") > 0:
+        bad("lr", "must be positive")
+    if not number("weight_decay") >= 0:
+        bad("weight_decay", "must be non-negative")
+    if cfg["class_weight"] not in (None, "balanced"):
+        bad("class_weight", "must be None or 'balanced' in model selection")
+    kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
+    if str(cfg["optimizer"]).lower() == "sgd":
+        kw["momentum"] = number("momentum")
+    try:  # the network and optimiser check activations, loss, init, dtype and the optimiser
+        net = BPNetwork(2, 1, 2, hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"],
+                        init=cfg["init"], dtype=cfg["dtype"])
+        make_optimizer(str(cfg["optimizer"]), net.params, **kw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    bs = cfg["batch_size"]
+    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1):
+        bad("batch_size", "must be None or a positive integer")
+    return cfg
+
+
+def stack_key(setting: dict) -> tuple:
+    """The part of a setting that must be equal within one stack."""
+    return tuple((k, repr(setting[k])) for k in sorted(setting) if k not in STACKED_PARAMS)
+
+
+class _BlockData:
+    """Normalised rows of each block, computed once and shared by its models."""
+
+    def __init__(self, X: np.ndarray, blocks: list[Block], normalize):
+        self.X, self.blocks, self.normalize = X, blocks, normalize
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(X of train + val rows, X of predict rows)``, normalised on the train rows."""
+        if b not in self._cache:
+            blk, X = self.blocks[b], self.X
+            rows = np.concatenate([blk.train, blk.val])
+            if self.normalize is False or self.normalize is None:
+                self._cache[b] = (X[rows], X[blk.predict])
+            else:
+                kw = self.normalize if isinstance(self.normalize, dict) else {}
+                norm = Normalizer(**kw).fit(X[blk.train])
+                self._cache[b] = (norm.transform(X[rows]), norm.transform(X[blk.predict]))
+        return self._cache[b]
+
+
+def _class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """``n / (C * count_c)`` of a model's own training labels (scikit-learn's "balanced")."""
+    counts = np.bincount(y, minlength=n_classes)
+    return len(y) / (n_classes * np.maximum(counts, 1))
+
+
+def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_classes: int,
+                 cfg: dict) -> BPNetwork:
+    """A stack whose model k starts as ``BPNetwork(n_inputs, h_k, C, seed=block seed)``."""
+    hs = [int(s.setting["n_hidden"]) for s in specs]
+    H, K = max(hs), len(specs)
+    kw = dict(hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"], init=cfg["init"],
+              dtype=np.dtype(cfg["dtype"]))
+    net = BPNetwork(n_inputs, H, n_classes, n_models=K, seed=0, **kw)
+    for p in net.params.values():
+        p[...] = 0.0  # padded units stay exactly zero: no gradient, no weight decay pull
+    for k, (spec, h) in enumerate(zip(specs, hs)):
+        one = BPNetwork(n_inputs, h, n_classes, seed=np.random.default_rng(blocks[spec.block].seed),
+                        **kw)
+        net.params["W1"][k, :, :h] = one.params["W1"]
+        net.params["b1"][k, :h] = one.params["b1"]
+        net.params["W2"][k, :h, :] = one.params["W2"]
+        net.params["b2"][k] = one.params["b2"]
+    if min(hs) < H:
+        net.unit_mask = (np.arange(H)[None, :] < np.array(hs)[:, None]).astype(net.dtype)
+    return net
+
+
+def _train_segments(net, X, y, opt, epochs: np.ndarray, sw, batch_size, rng) -> None:
+    """Model k trains for ``epochs[k]`` epochs: one call per distinct count, the models
+    that are done left inactive (their parameters and optimiser state untouched)."""
+    done = 0
+    for target in np.unique(epochs):
+        if target > done:
+            train(net, X, y, opt, int(target - done), sample_weight=sw, batch_size=batch_size,
+                  rng=rng, active=epochs > done)
+            done = int(target)
+
+
+def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: FitResult,
+               epoch_metric: str, rng, keep: bool) -> None:
+    K, d = len(specs), data.X.shape[1]
+    sizes = [len(blocks[s.block].train) + len(blocks[s.block].val) for s in specs]
+    n = max(sizes)
+    dt = np.dtype(cfg["dtype"])
+    Xs = np.empty((K, n, d), dt)
+    ys = np.empty((K, n), np.int64)
+    sw, val = np.zeros((K, n)), np.zeros((K, n))
+    for k, spec in enumerate(specs):
+        blk, m = blocks[spec.block], sizes[k]
+        rows = np.concatenate([blk.train, blk.val])
+        Xs[k, :m], ys[k, :m] = data.get(spec.block)[0], y[rows]
+        Xs[k, m:], ys[k, m:] = Xs[k, 0], ys[k, 0]  # padding rows: weight 0 in every set
+        cw = (_class_weights(y[blk.train], n_classes)[y[blk.train]]
+              if spec.setting["class_weight"] == "balanced" else 1.0)
+        sw[k, :len(blk.train)] = cw
+        val[k, len(blk.train):m] = 1.0
+    net = _build_stack(specs, blocks, d, n_classes, cfg)
+    init = net.copy() if keep else None
+    opt_kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
+              "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
+    if str(cfg["optimizer"]).lower() == "sgd":
+        opt_kw["momentum"] = cfg["momentum"]
+    opt = make_optimizer(cfg["optimizer"], net.params, **opt_kw)
+    epochs = np.array([s.epochs if s.epochs is not None else int(cfg["epochs"]) for s in specs])
+    has_val = val.sum(axis=1) > 0
+    log = None
+    if has_val.all() and np.all(epochs == epochs[0]):
+        stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
+        log = train(net, Xs, ys, opt, int(epochs[0]), sample_weight=sw, monitor={"val": val},
+                    early_stopping=stop, batch_size=cfg["batch_size"], rng=rng)
+        best = np.asarray(log.best_epoch)
+        rows = np.maximum(best - 1, 0)
+        res.best_epoch[idx] = best
+        res.val_accuracy[idx] = log.curves["val_accuracy"][rows, np.arange(K)]
+        res.val_loss[idx] = log.curves["val_loss"][rows, np.arange(K)]
+        res.val_accuracy_curves[idx, :log.epochs_run] = log.curves["val_accuracy"].T
+    elif has_val.any():
+        raise ValueError("models of one stack either all have validation rows and the same "
+                         "epochs, or none has validation rows")
+    else:
+        _train_segments(net, Xs, ys, opt, epochs, sw, cfg["batch_size"], rng)
+        res.best_epoch[idx] = epochs
+    p = max(len(blocks[s.block].predict) for s in specs)
+    if p:
+        Xp = np.zeros((K, p, d), dt)
+        for k, spec in enumerate(specs):
+            xp = data.get(spec.block)[1]
+            Xp[k, :len(xp)] = xp
+        out = predict_outputs(net, Xp)
+        for k, spec in enumerate(specs):
+            res.outputs[idx[k]] = out[k, :len(blocks[spec.block].predict)].copy()
+    if keep:
+        res.stacks.append({"models": idx.copy(), "init": init, "net": net,
+                           "log": log if log is not None else TrainLog()})
+
+
+def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: int,
+               normalize: bool | dict = True, epoch_metric: str = "loss",
+               max_models: int = 64, random_state=0, keep_stacks: bool = False,
+               on_stack=None) -> FitResult:
+    """Train every model of ``specs`` as few, cache-sized stacks.
+
+    Parameters
+    ----------
+    X : (n, d) raw features; y : (n,) int labels ``0..C-1``
+    specs : list of ModelSpec
+        Each ``setting`` holds every name of :data:`bpnet.estimator.TRAINING_PARAMS`
+        (``class_weight`` may be None or ``"balanced"``: each model's training rows are
+        weighted by its own training labels).
+    blocks : list of Block
+    normalize : bool or dict
+        A :class:`~bpnet.preprocessing.Normalizer` per block, fitted on its training rows.
+    epoch_metric : {"loss", "accuracy"}
+        What the best epoch minimises (validation loss) or maximises (accuracy); the first
+        best epoch wins.
+    max_models : int
+        Largest stack.
+    random_state : int
+        Seeds the mini-batch order (the initial weights come from the blocks' seeds).
+    keep_stacks : bool
+        Keep every stack before and after training in the result (for inspection and tests).
+    on_stack : callable, optional
+        Called with the number of models after each stack is trained (a progress bar).
+
+    Returns
+    -------
+    FitResult
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    M = len(specs)
+    checked: dict = {}  # one check per distinct setting, not one per model
+    cfgs = []
+    for spec in specs:
+        key = repr(sorted(spec.setting.items()))
+        if key not in checked:
+            checked[key] = check_setting(spec.setting)
+        cfgs.append(checked[key])
+    max_epochs = max(s.epochs if s.epochs is not None else int(c["epochs"])
+                     for s, c in zip(specs, cfgs))
+    res = FitResult(best_epoch=np.zeros(M, np.int64), val_accuracy=np.full(M, np.nan),
+                    val_loss=np.full(M, np.nan), outputs=[None] * M,
+                    val_accuracy_curves=np.full((M, max_epochs), np.nan))
+    data = _BlockData(X, blocks, normalize)
+    rng = np.random.default_rng(random_state)
+    # one stack per non-stackable setting; inside it, one hidden size at a time where possible
+    order = sorted(range(M), key=lambda m: (stack_key(cfgs[m]), int(cfgs[m]["n_hidden"]),
+                                            specs[m].block, m))
+    start = 0
+    while start < M:
+        key = stack_key(cfgs[order[start]])
+        stop = start
+        while stop < M and stop - start < max_models and stack_key(cfgs[order[stop]]) == key:
+            stop += 1
+        idx = np.array(order[start:stop])
+        _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs) for m in idx], idx,
+                   blocks, data, y, n_classes, cfgs[idx[0]], res, epoch_metric, rng,
+                   keep_stacks)
+        if on_stack is not None:
+            on_stack(len(idx))
+        start = stop
+    return res

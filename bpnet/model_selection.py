@@ -1,0 +1,448 @@
+"""Nested cross-validated grid search, every (setting x fold) model trained as one stack.
+
+Choosing settings by their test-fold accuracy and reporting that accuracy is leakage: the
+number is the best of many noisy draws. :func:`grid_search_cv` does it properly. For each
+outer fold ``o`` (its training rows ``train_o``, its test rows ``test_o``):
+
+1. ``train_o`` is split again into inner folds ``(fit_oi, val_oi)``;
+2. every setting ``s`` of the grid is trained on every ``fit_oi`` (inputs normalised with
+   ``fit_oi``'s statistics), and keeps its best epoch on ``val_oi``;
+3. the setting with the best mean inner validation accuracy is chosen for fold ``o``;
+4. fold ``o`` is scored on ``test_o`` with that setting only: by the mean output of its
+   inner models (``outer="ensemble"``), or by one network retrained on all of ``train_o``
+   for the median of its inner best epochs (``outer="refit"``, scikit-learn's way).
+
+``test_o`` takes no part in steps 1-3: those rows are not even in the arrays the inner
+models train on (the tests poison them and check that nothing chosen changes). All
+``O x I x S`` inner models are trained together as stacks of
+:class:`~bpnet.BPNetwork` (see :mod:`bpnet.grid_stack`), so the whole nested search costs
+about as much as training its models, without a Python loop over them.
+
+The outputs of every inner model on its outer test rows are computed anyway, so the
+result also shows what each *fixed* setting would score on the outer test folds
+(``table()["test_accuracy_fixed"]``). Those numbers are for understanding the grid; picking
+the best of them would be leakage again.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .crossval import group_kfold, stratified_kfold
+from .estimator import TRAINING_PARAMS, training_settings
+from .grid_stack import Block, FitResult, ModelSpec, fit_models
+from .metrics import accuracy_mean_std, confusion_matrix
+
+__all__ = ["GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv", "plot_inner_accuracy",
+           "write_table_csv"]
+
+OUTER = ("ensemble", "refit")
+
+
+def expand_grid(param_grid) -> list[dict]:
+    """All settings of a grid, in order (the last name varies fastest).
+
+    Parameters
+    ----------
+    param_grid : dict or list of dict
+        Name -> list of values (scikit-learn's ``ParameterGrid``); a list of such dicts
+        is the union of their grids. Names are those of
+        :data:`bpnet.estimator.TRAINING_PARAMS`.
+
+    Raises
+    ------
+    ValueError
+        An unknown name, a value that is not a non-empty list, or an empty grid.
+    """
+    grids = [param_grid] if isinstance(param_grid, dict) else list(param_grid)
+    if not grids:
+        raise ValueError("the grid is empty")
+    settings = []
+    for grid in grids:
+        if not isinstance(grid, dict):
+            raise ValueError(f"a grid is a dict of name -> list of values, got {grid!r}")
+        unknown = sorted(set(grid) - set(TRAINING_PARAMS))
+        if unknown:
+            raise ValueError(f"unknown grid name(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
+        for name, values in grid.items():
+            if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
+                raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+        names = list(grid)
+        settings += [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+    return settings
+
+
+@dataclass
+class OuterScores:
+    """One way of scoring the outer folds.
+
+    Attributes
+    ----------
+    y_pred : (n,) out-of-fold predictions
+    confusions : (O, C, C) per outer fold
+    test_accuracy : (O,)
+    """
+
+    y_pred: np.ndarray
+    confusions: np.ndarray
+    test_accuracy: np.ndarray
+
+    @property
+    def mean_std(self) -> tuple[float, float]:
+        return accuracy_mean_std(self.confusions)
+
+
+@dataclass
+class GridSearchResult:
+    """The nested search: inner scores of every setting and the outer scores.
+
+    Attributes
+    ----------
+    params : list of dict
+        The ``S`` settings of the grid (only the names the grid varies).
+    settings : dict
+        The fixed training settings (every other name of ``TRAINING_PARAMS``).
+    inner_accuracy, inner_loss, best_epoch : (O, I, S) arrays
+        Validation accuracy and loss of model ``(o, i, s)`` at its best epoch, and that epoch.
+    scores : (O, S)
+        Mean inner validation accuracy: what the choice is made on.
+    chosen : (O,) int
+        Index into ``params`` of the setting chosen for each outer fold.
+    ensemble, refit : OuterScores
+        The outer folds scored by the chosen setting's inner models, averaged, or by one
+        network retrained on the outer training rows (None when not computed).
+    outer : {"ensemble", "refit"}
+        Which of the two is the headline (``summary()["test_accuracy_mean"]``).
+    fixed_test_accuracy : (O, S)
+        Outer test accuracy of every setting's inner ensemble: each setting as if fixed in
+        advance (not a selection score).
+    val_accuracy_curves : (S, epochs)
+        Inner validation accuracy after every epoch, averaged over all inner models.
+    """
+
+    params: list
+    settings: dict
+    y_true: np.ndarray
+    inner_accuracy: np.ndarray
+    inner_loss: np.ndarray
+    best_epoch: np.ndarray
+    scores: np.ndarray
+    chosen: np.ndarray
+    ensemble: OuterScores
+    refit: OuterScores | None
+    outer: str
+    fixed_test_accuracy: np.ndarray
+    val_accuracy_curves: np.ndarray
+    splits: list = field(repr=False, default_factory=list)
+    inner_splits: list = field(repr=False, default_factory=list)
+    fit: FitResult | None = field(repr=False, default=None)
+    seconds: float = 0.0
+
+    @property
+    def headline(self) -> OuterScores:
+        return self.refit if self.outer == "refit" else self.ensemble
+
+    def chosen_params(self) -> list[dict]:
+        """The setting chosen in each outer fold."""
+        return [dict(self.params[s]) for s in self.chosen]
+
+    def summary(self) -> dict:
+        """Plain numbers for a JSON file (no per-sample data)."""
+        mean, std = self.headline.mean_std
+        n_out = len(self.chosen)
+        # accuracies are sums of float32 weights in a float32 run: 6 decimals are exact
+        out = {"outer_folds": n_out, "inner_folds": int(self.inner_accuracy.shape[1]),
+               "settings": len(self.params), "models": int(self.inner_accuracy.size),
+               "outer": self.outer, "test_accuracy_mean": _r(mean), "test_accuracy_std": _r(std),
+               "test_accuracy_mean_ensemble": _r(self.ensemble.mean_std[0])}
+        if self.refit is not None:
+            out["test_accuracy_mean_refit"] = _r(self.refit.mean_std[0])
+        out["inner_accuracy_of_chosen_mean"] = _r(self.scores[np.arange(n_out), self.chosen].mean())
+        out["chosen"] = [{"fold": o, "setting": _jsonable(self.params[s]),
+                          "inner_accuracy": _r(self.scores[o, s]),
+                          "best_epoch_median": float(np.median(self.best_epoch[o, :, s]))}
+                         for o, s in enumerate(self.chosen)]
+        out["fixed_settings"] = _jsonable(self.settings)
+        out["seconds"] = round(self.seconds, 2)
+        return out
+
+    def table(self) -> list[dict]:
+        """One row per setting: its inner accuracy, loss and best epochs, how often it
+        was chosen, and its outer accuracy as a fixed setting."""
+        rows = []
+        for s, p in enumerate(self.params):
+            per_fold = self.scores[:, s]
+            rows.append({**_jsonable(p),
+                         "inner_accuracy_mean": _r(per_fold.mean()),
+                         "inner_accuracy_std": _r(per_fold.std()),
+                         "inner_loss_mean": _r(self.inner_loss[:, :, s].mean()),
+                         "best_epoch_median": float(np.median(self.best_epoch[:, :, s])),
+                         "times_chosen": int(np.sum(self.chosen == s)),
+                         "test_accuracy_fixed": _r(self.fixed_test_accuracy[:, s].mean())})
+        return rows
+
+
+def _r(x) -> float:
+    return round(float(x), 6)
+
+
+def _jsonable(d: dict) -> dict:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
+def _inner_splits(inner_splits, splits, y, groups, rng_root: int) -> list[list]:
+    """Per outer fold, its inner (fit, val) index pairs, in indices of the whole data."""
+    result = []
+    for o, (tr, _) in enumerate(splits):
+        if callable(inner_splits):
+            inner = [(np.asarray(a), np.asarray(b)) for a, b in inner_splits(tr)]
+        elif isinstance(inner_splits, (list, tuple)):
+            inner = [(np.asarray(a), np.asarray(b)) for a, b in inner_splits[o]]
+        else:
+            seed = np.random.default_rng([rng_root, o, 1])
+            if groups is None:
+                local = stratified_kfold(y[tr], inner_splits, seed=seed)
+            else:
+                local = group_kfold(y[tr], groups[tr], inner_splits, seed=seed)
+            inner = [(tr[a], tr[b]) for a, b in local]
+        in_train = np.zeros(len(y), bool)
+        in_train[tr] = True
+        for a, b in inner:
+            if len(a) == 0 or len(b) == 0:
+                raise ValueError(f"outer fold {o}: an inner split has no training or no "
+                                 "validation rows")
+            if not (in_train[a].all() and in_train[b].all()):
+                raise ValueError(f"outer fold {o}: inner splits must use only that fold's "
+                                 "training rows (an outer test row would leak)")
+            if np.intersect1d(a, b).size:
+                raise ValueError(f"outer fold {o}: an inner split shares rows between its "
+                                 "training and validation sets")
+        result.append(inner)
+    return result
+
+
+def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | list = 5,
+                   groups=None, outer: str = "ensemble", refit: bool = True,
+                   epoch_metric: str = "loss", normalize: bool | dict = True,
+                   n_classes: int | None = None, random_state: int = 0, max_models: int = 64,
+                   keep_stacks: bool = False, progress: bool = False,
+                   **settings) -> GridSearchResult:
+    """Nested cross-validation of a grid of settings, all models trained as stacks.
+
+    Parameters
+    ----------
+    X : (n, d) raw features (normalised per model on its own training rows)
+    y : (n,) int labels ``0..C-1``
+    param_grid : dict or list of dict
+        Name -> list of values, names from :data:`bpnet.estimator.TRAINING_PARAMS` (see
+        :func:`expand_grid`). ``n_hidden``, ``lr`` and ``weight_decay`` vary within one
+        stack; any other name (``loss``, ``output``, ``hidden``, ``epochs``...) gives one
+        group of stacks per value.
+    splits : list of (train_idx, test_idx)
+        The outer folds (:mod:`bpnet.crossval`).
+    inner_splits : int, callable or list
+        An int ``k``: ``k`` inner folds of each outer training set, stratified (or
+        grouped, when ``groups`` is given, with the same splitters as the outer folds).
+        A callable ``f(train_idx) -> [(fit_idx, val_idx), ...]`` or a list (one such list
+        per outer fold) gives them explicitly, as indices of the whole data.
+    groups : (n,) array, optional
+        Group of each row (the movie): inner folds then keep groups whole too.
+    outer : {"ensemble", "refit"}
+        The headline score: the chosen setting's inner models averaged (their outputs), or
+        one network retrained on the outer training rows for the median inner best epoch.
+    refit : bool
+        Also compute the refit scores when ``outer="ensemble"`` (costs one model per fold).
+    epoch_metric : {"loss", "accuracy"}
+        Each inner model keeps the epoch of its lowest validation loss (default) or of its
+        highest validation accuracy.
+    normalize : bool or dict
+        Per-model :class:`~bpnet.preprocessing.Normalizer` (a dict gives its arguments).
+    n_classes : int, optional
+        Default ``max(y) + 1``.
+    random_state : int
+        Seeds the inner splits and the initial weights: all settings of one inner fold
+        start from the same weights (per hidden size), so they are compared fairly.
+    max_models : int
+        Largest stack (small stacks keep the fused pass inside the CPU cache).
+    keep_stacks : bool
+        Keep the trained stacks in ``result.fit.stacks`` (for tests and inspection).
+    progress : bool
+        A progress bar over the models.
+    **settings
+        Fixed training settings, with :class:`~bpnet.BPClassifier`'s names and defaults
+        except ``dtype`` (float32 here). ``epochs`` is the most each model trains; its
+        best epoch is then chosen on its validation rows.
+
+    Returns
+    -------
+    GridSearchResult
+
+    Raises
+    ------
+    ValueError
+        Unknown names, a name both in the grid and in ``settings``, inner splits that use
+        outer test rows, bad ``outer``/``epoch_metric``.
+    """
+    t0 = time.perf_counter()
+    if outer not in OUTER:
+        raise ValueError(f"outer must be one of {OUTER}, got {outer!r}")
+    if epoch_metric not in ("loss", "accuracy"):
+        raise ValueError(f"epoch_metric must be 'loss' or 'accuracy', got {epoch_metric!r}")
+    params = expand_grid(param_grid)
+    both = sorted(set().union(*params) & set(settings))
+    if both:
+        raise ValueError(f"{both} given both in the grid and as fixed settings")
+    fixed = training_settings(settings, dtype="float32")
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or len(X) != len(y):
+        raise ValueError(f"X must be (n, d) with one label per row; got X {X.shape}, y {y.shape}")
+    n_classes = int(y.max()) + 1 if n_classes is None else int(n_classes)
+    groups = None if groups is None else np.asarray(groups)
+    splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+    inner = _inner_splits(inner_splits, splits, y, groups, int(random_state))
+    n_inner = {len(s) for s in inner}
+    if len(n_inner) != 1:
+        raise ValueError(f"every outer fold needs the same number of inner folds, got {n_inner}")
+    n_out, n_in, n_set = len(splits), n_inner.pop(), len(params)
+
+    blocks, specs = [], []
+    for o, (_, te) in enumerate(splits):
+        for i, (a, b) in enumerate(inner[o]):
+            blocks.append(Block(np.sort(a), np.sort(b), te, (int(random_state), o, i)))
+            specs += [ModelSpec({**fixed, **p}, len(blocks) - 1) for p in params]
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_out * n_in * n_set + (n_out if (refit or outer == "refit") else 0),
+                   desc=f"nested grid search ({n_out}x{n_in}x{n_set})", unit="model")
+    try:
+        fit = fit_models(X, y, specs, blocks, n_classes=n_classes, normalize=normalize,
+                         epoch_metric=epoch_metric, max_models=max_models,
+                         random_state=random_state, keep_stacks=keep_stacks,
+                         on_stack=None if bar is None else bar.update)
+        shape = (n_out, n_in, n_set)
+        inner_acc = fit.val_accuracy.reshape(shape)
+        inner_loss = fit.val_loss.reshape(shape)
+        best_epoch = fit.best_epoch.reshape(shape)
+        scores = inner_acc.mean(axis=1)
+        chosen = scores.argmax(axis=1)  # ties: the first setting of the grid
+
+        def outer_scores(outputs_per_fold) -> OuterScores:
+            y_pred = np.empty_like(y)
+            cms = []
+            for o, (_, te) in enumerate(splits):
+                y_pred[te] = outputs_per_fold[o].argmax(axis=1)
+                cms.append(confusion_matrix(y[te], y_pred[te], n_classes))
+            cms = np.stack(cms)
+            return OuterScores(y_pred, cms, cms.trace(axis1=1, axis2=2) / cms.sum(axis=(1, 2)))
+
+        def ensemble_output(o, s):
+            return np.mean([fit.outputs[(o * n_in + i) * n_set + s] for i in range(n_in)], axis=0)
+
+        ensemble = outer_scores([ensemble_output(o, chosen[o]) for o in range(n_out)])
+        fixed_acc = np.array([[np.mean(ensemble_output(o, s).argmax(axis=1) == y[splits[o][1]])
+                               for s in range(n_set)] for o in range(n_out)])
+        refit_scores = None
+        if refit or outer == "refit":
+            rblocks = [Block(np.sort(tr), np.array([], np.int64), te,
+                             (int(random_state), o, n_in)) for o, (tr, te) in enumerate(splits)]
+            rspecs = [ModelSpec({**fixed, **params[chosen[o]]}, o,
+                                epochs=max(1, int(round(np.median(best_epoch[o, :, chosen[o]])))))
+                      for o in range(n_out)]
+            rfit = fit_models(X, y, rspecs, rblocks, n_classes=n_classes, normalize=normalize,
+                              max_models=max_models, random_state=random_state,
+                              on_stack=None if bar is None else bar.update)
+            refit_scores = outer_scores(rfit.outputs)
+    finally:
+        if bar is not None:
+            bar.close()
+    c = fit.val_accuracy_curves.reshape(n_out * n_in, n_set, -1)
+    ok = np.isfinite(c)
+    count = ok.sum(axis=0)  # a setting's curve ends at its own epochs
+    curves = np.where(count > 0, np.where(ok, c, 0.0).sum(axis=0) / np.maximum(count, 1), np.nan)
+    grid_names = sorted(set().union(*params))
+    return GridSearchResult(
+        params=[{k: p.get(k, fixed[k]) for k in grid_names} for p in params],
+        settings={k: v for k, v in fixed.items() if k not in grid_names}, y_true=y,
+        inner_accuracy=inner_acc, inner_loss=inner_loss, best_epoch=best_epoch, scores=scores,
+        chosen=chosen, ensemble=ensemble, refit=refit_scores, outer=outer,
+        fixed_test_accuracy=fixed_acc, val_accuracy_curves=curves, splits=splits,
+        inner_splits=inner, fit=fit if keep_stacks else None,
+        seconds=time.perf_counter() - t0)
+
+
+def write_table_csv(result: GridSearchResult, path) -> None:
+    """:meth:`GridSearchResult.table` as CSV, one row per setting."""
+    import csv
+
+    rows = result.table()
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_inner_accuracy(result: GridSearchResult, path=None, max_panels: int = 12):
+    """Heatmap of the mean inner validation accuracy over the grid.
+
+    The two grid names with the most values are the axes; each combination of the other
+    names gets a panel (past ``max_panels``, a cell shows the best over them). Each cell
+    also says how many outer folds chose it. Saves to ``path`` when given; returns the
+    matplotlib Figure.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
+
+    params, acc = result.params, result.scores.mean(axis=0)
+    levels = {k: list(dict.fromkeys(repr(p[k]) for p in params)) for k in params[0]}
+    labels = {k: {repr(p[k]): str(p[k]) for p in params} for k in params[0]}
+    names = sorted((k for k in levels if len(levels[k]) > 1), key=lambda k: -len(levels[k]))
+    row, col, rest = (names + [None, None])[0], (names + [None, None])[1], names[2:]
+    panels = list(itertools.product(*(levels[k] for k in rest)))
+    collapse = len(panels) > max_panels
+    if collapse:
+        panels, rest = [()], []
+
+    def index(k, p):
+        return 0 if k is None else levels[k].index(repr(p[k]))
+
+    shape = (len(panels), len(levels[row]) if row else 1, len(levels[col]) if col else 1)
+    grid, chosen = np.full(shape, np.nan), np.zeros(shape, int)
+    for s, p in enumerate(params):
+        where = panels.index(tuple(repr(p[k]) for k in rest)), index(row, p), index(col, p)
+        grid[where] = np.fmax(grid[where], acc[s])
+        chosen[where] += int(np.sum(result.chosen == s))
+    fig = Figure(figsize=(min(4.2 * len(panels), 17), 3.2 + 0.3 * shape[1]))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    lo, hi = np.nanmin(grid), np.nanmax(grid)
+    for ax, panel, g, c in zip(axes, panels, grid, chosen):
+        im = ax.imshow(100 * g, cmap="viridis", vmin=100 * lo, vmax=100 * hi, aspect="auto")
+        for (r, q), v in np.ndenumerate(g):
+            if np.isfinite(v):
+                ax.text(q, r, f"{100 * v:.1f}" + (f"\n{c[r, q]}x" if c[r, q] else ""),
+                        ha="center", va="center", fontsize=8,
+                        color="black" if v > (lo + hi) / 2 else "white")
+        ax.set_yticks(range(shape[1]), [labels[row][v] for v in levels[row]] if row else [""])
+        ax.set_xticks(range(shape[2]), [labels[col][v] for v in levels[col]] if col else [""])
+        ax.set_ylabel(row or "")
+        ax.set_xlabel(col or "")
+        ax.set_title(", ".join(f"{k}={labels[k][v]}" for k, v in zip(rest, panel))
+                     or ("best over the other names" if collapse else ""), fontsize=9)
+    fig.colorbar(im, ax=list(axes), label="inner validation accuracy (%)")
+    fig.suptitle(f"Mean inner accuracy over {len(result.chosen)} outer folds "
+                 "(Nx: chosen in N outer folds)", fontsize=10)
+    if path is not None:
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
+
+
+#: the grid ``bpnet tune`` searches by default (see docs/model_selection.rst for the evidence)
+RECOMMENDED_GRID = {"n_hidden": [16, 64], "lr": [0.003, 0.01], "weight_decay": [0.0, 0.001]}
+#: the fixed settings that go with it
+RECOMMENDED_SETTINGS = {"loss": "cross_entropy", "output": "softmax", "epochs": 500}
