@@ -9,7 +9,8 @@ do so:
   for and the stack is padded to the largest (a masked unit starts at zero, adds nothing
   and gets no gradient, so a model of 16 units in a stack of 64 trains exactly as a
   16-unit network);
-* **learning rate and weight decay** are ``(K,)`` arrays of the optimiser;
+* **learning rate and weight decay** are ``(K,)`` arrays of the optimiser, and the
+  **input noise** a ``(K,)`` array of :func:`~bpnet.training.train`;
 * **rows** differ per model: each model holds its own block's rows (training and
   validation rows, normalised with statistics of its training rows only), padded to the
   longest block with rows of weight 0;
@@ -31,17 +32,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .estimator import training_settings
+from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
 from .optim import make_optimizer
 from .preprocessing import Normalizer
 from .training import EarlyStopping, TrainLog, predict_outputs, train
 
-__all__ = ["Block", "FitResult", "ModelSpec", "STACKED_PARAMS", "check_setting", "fit_models",
-           "stack_key"]
+__all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS",
+           "check_setting", "fit_models", "selection_settings", "stack_key"]
 
+#: what a setting of model selection may name: the estimator's training settings, and
+#: ``input_noise`` (:func:`bpnet.training.train`'s Gaussian input noise, default 0)
+SELECTION_PARAMS = TRAINING_PARAMS + ("input_noise",)
 #: settings that may differ between the models of one stack
-STACKED_PARAMS = ("n_hidden", "lr", "weight_decay")
+STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")
+
+
+def selection_settings(overrides: dict, **defaults) -> dict:
+    """:func:`bpnet.estimator.training_settings` plus ``input_noise`` (default 0.0)."""
+    noise = {**defaults, **overrides}.get("input_noise", 0.0)
+    drop = ("input_noise",)
+    cfg = training_settings({k: v for k, v in overrides.items() if k not in drop},
+                            **{k: v for k, v in defaults.items() if k not in drop})
+    return {**cfg, "input_noise": noise}
 
 
 @dataclass(frozen=True)
@@ -112,7 +125,7 @@ class FitResult:
 def check_setting(setting: dict) -> dict:
     """All of :data:`bpnet.estimator.TRAINING_PARAMS` for one model, checked before any
     training: a ValueError names the setting and what is wrong with it."""
-    cfg = training_settings(setting)
+    cfg = selection_settings(setting)
 
     def bad(name, want):
         raise ValueError(f"{name}={cfg[name]!r}: {want}")
@@ -129,8 +142,9 @@ def check_setting(setting: dict) -> dict:
             bad(name, "must be a positive integer")
     if not number("lr") > 0:
         bad("lr", "must be positive")
-    if not number("weight_decay") >= 0:
-        bad("weight_decay", "must be non-negative")
+    for name in ("weight_decay", "input_noise"):
+        if not number(name) >= 0:
+            bad(name, "must be non-negative")
     if cfg["class_weight"] not in (None, "balanced"):
         bad("class_weight", "must be None or 'balanced' in model selection")
     kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
@@ -202,14 +216,14 @@ def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_c
     return net
 
 
-def _train_segments(net, X, y, opt, epochs: np.ndarray, sw, batch_size, rng) -> None:
+def _train_segments(net, X, y, opt, epochs: np.ndarray, sw, batch_size, rng, noise) -> None:
     """Model k trains for ``epochs[k]`` epochs: one call per distinct count, the models
     that are done left inactive (their parameters and optimiser state untouched)."""
     done = 0
     for target in np.unique(epochs):
         if target > done:
             train(net, X, y, opt, int(target - done), sample_weight=sw, batch_size=batch_size,
-                  rng=rng, active=epochs > done)
+                  rng=rng, active=epochs > done, input_noise=noise)
             done = int(target)
 
 
@@ -238,13 +252,15 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     if str(cfg["optimizer"]).lower() == "sgd":
         opt_kw["momentum"] = cfg["momentum"]
     opt = make_optimizer(cfg["optimizer"], net.params, **opt_kw)
+    noise = np.array([float(s.setting["input_noise"]) for s in specs])
     epochs = np.array([s.epochs if s.epochs is not None else int(cfg["epochs"]) for s in specs])
     has_val = val.sum(axis=1) > 0
     log = None
     if has_val.all() and np.all(epochs == epochs[0]):
         stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
         log = train(net, Xs, ys, opt, int(epochs[0]), sample_weight=sw, monitor={"val": val},
-                    early_stopping=stop, batch_size=cfg["batch_size"], rng=rng)
+                    early_stopping=stop, batch_size=cfg["batch_size"], rng=rng,
+                    input_noise=noise)
         best = np.asarray(log.best_epoch)
         rows = np.maximum(best - 1, 0)
         res.best_epoch[idx] = best
@@ -255,7 +271,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
         raise ValueError("models of one stack either all have validation rows and the same "
                          "epochs, or none has validation rows")
     else:
-        _train_segments(net, Xs, ys, opt, epochs, sw, cfg["batch_size"], rng)
+        _train_segments(net, Xs, ys, opt, epochs, sw, cfg["batch_size"], rng, noise)
         res.best_epoch[idx] = epochs
     p = max(len(blocks[s.block].predict) for s in specs)
     if p:

@@ -33,8 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .crossval import group_kfold, stratified_kfold
-from .estimator import TRAINING_PARAMS, training_settings
-from .grid_stack import Block, FitResult, ModelSpec, fit_models
+from .grid_stack import SELECTION_PARAMS, Block, FitResult, ModelSpec, fit_models, selection_settings
 from .metrics import accuracy_mean_std, confusion_matrix
 
 __all__ = ["GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv", "plot_inner_accuracy",
@@ -51,7 +50,7 @@ def expand_grid(param_grid) -> list[dict]:
     param_grid : dict or list of dict
         Name -> list of values (scikit-learn's ``ParameterGrid``); a list of such dicts
         is the union of their grids. Names are those of
-        :data:`bpnet.estimator.TRAINING_PARAMS`.
+        :data:`bpnet.estimator.TRAINING_PARAMS` and ``input_noise``.
 
     Raises
     ------
@@ -65,9 +64,9 @@ def expand_grid(param_grid) -> list[dict]:
     for grid in grids:
         if not isinstance(grid, dict):
             raise ValueError(f"a grid is a dict of name -> list of values, got {grid!r}")
-        unknown = sorted(set(grid) - set(TRAINING_PARAMS))
+        unknown = sorted(set(grid) - set(SELECTION_PARAMS))
         if unknown:
-            raise ValueError(f"unknown grid name(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
+            raise ValueError(f"unknown grid name(s) {unknown}; valid: {', '.join(SELECTION_PARAMS)}")
         for name, values in grid.items():
             if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or not len(values):
                 raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
@@ -296,7 +295,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     both = sorted(set().union(*params) & set(settings))
     if both:
         raise ValueError(f"{both} given both in the grid and as fixed settings")
-    fixed = training_settings(settings, dtype="float32")
+    fixed = selection_settings(settings, dtype="float32")
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if X.ndim != 2 or len(X) != len(y):
         raise ValueError(f"X must be (n, d) with one label per row; got X {X.shape}, y {y.shape}")
