@@ -84,34 +84,47 @@ class Block:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model: a setting (all of :data:`bpnet.estimator.TRAINING_PARAMS`) on a block.
+    """One model: a setting (see :data:`SELECTION_PARAMS`) on a block.
 
-    ``epochs`` overrides the setting's epochs for this model alone (a refit that trains
-    for the number of epochs chosen on validation rows).
+    Attributes
+    ----------
+    setting : dict
+    block : int
+        Index into the blocks.
+    epochs : int, optional
+        Overrides the setting's epochs for this model alone (a refit that trains for the
+        number of epochs chosen on validation rows).
+    checkpoints : tuple of int, optional
+        Score the model on its validation rows (and compute its outputs) after exactly
+        these epochs, from one run of ``max(checkpoints)`` epochs: a grid over epochs
+        costs one run. Without checkpoints a model with validation rows keeps its best
+        epoch.
     """
 
     setting: dict
     block: int
     epochs: int | None = None
+    checkpoints: tuple | None = None
 
 
 @dataclass
 class FitResult:
-    """What :func:`fit_models` returns, one entry per spec (in the order given).
+    """What :func:`fit_models` returns: per spec (in the order given) and per point ``p``
+    (its checkpoints, or one point: its best or last epoch).
 
     Attributes
     ----------
-    best_epoch : (M,) int array
-        The epoch each model ended with (its best validation epoch, or its last).
-    val_accuracy, val_loss : (M,) arrays
+    best_epoch : (M, P) int array
+        The epoch of each point (a checkpoint, the best validation epoch, or the last).
+    val_accuracy, val_loss : (M, P) arrays
         On the model's validation rows at that epoch (NaN without validation rows).
-    outputs : list of (n_predict, C) arrays
-        Each model's outputs on its block's ``predict`` rows.
+    outputs : list of lists of (n_predict, C) arrays
+        ``outputs[m][p]``: model m's outputs on its block's ``predict`` rows at point p.
     val_accuracy_curves : (M, epochs) array
         Validation accuracy after every epoch (NaN past the model's epochs).
     stacks : list of dict
         With ``keep_stacks``: per stack, ``models`` (spec indices), ``init`` (the stack
-        before training), ``net`` (after), ``log`` (the TrainLog).
+        before training), ``net`` (after), ``log`` (the TrainLog of a best-epoch stack).
     """
 
     best_epoch: np.ndarray
@@ -216,74 +229,95 @@ def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_c
     return net
 
 
-def _train_segments(net, X, y, opt, epochs: np.ndarray, sw, batch_size, rng, noise) -> None:
-    """Model k trains for ``epochs[k]`` epochs: one call per distinct count, the models
-    that are done left inactive (their parameters and optimiser state untouched)."""
-    done = 0
-    for target in np.unique(epochs):
-        if target > done:
-            train(net, X, y, opt, int(target - done), sample_weight=sw, batch_size=batch_size,
-                  rng=rng, active=epochs > done, input_noise=noise)
-            done = int(target)
+class _Stack:
+    """One stack's arrays: each model's rows (train, then validation, then padding of
+    weight 0), its network, optimiser and noise."""
+
+    def __init__(self, specs, blocks, data: _BlockData, y, n_classes, cfg):
+        K, d = len(specs), data.X.shape[1]
+        sizes = [len(blocks[s.block].train) + len(blocks[s.block].val) for s in specs]
+        n, dt = max(sizes), np.dtype(cfg["dtype"])
+        self.X, self.y = np.empty((K, n, d), dt), np.empty((K, n), np.int64)
+        self.sw, self.val = np.zeros((K, n)), np.zeros((K, n))
+        for k, spec in enumerate(specs):
+            blk, m = blocks[spec.block], sizes[k]
+            self.X[k, :m], self.y[k, :m] = data.get(spec.block)[0], y[np.r_[blk.train, blk.val]]
+            self.X[k, m:], self.y[k, m:] = self.X[k, 0], self.y[k, 0]
+            cw = (_class_weights(y[blk.train], n_classes)[y[blk.train]]
+                  if spec.setting["class_weight"] == "balanced" else 1.0)
+            self.sw[k, :len(blk.train)] = cw
+            self.val[k, len(blk.train):m] = 1.0
+        self.net = _build_stack(specs, blocks, d, n_classes, cfg)
+        kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
+              "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
+        if str(cfg["optimizer"]).lower() == "sgd":
+            kw["momentum"] = cfg["momentum"]
+        self.opt = make_optimizer(cfg["optimizer"], self.net.params, **kw)
+        self.noise = np.array([float(s.setting["input_noise"]) for s in specs])
+        self.batch_size = cfg["batch_size"]
+        self.specs, self.blocks, self.data = specs, blocks, data
+
+    def train(self, epochs: int, rng, **kw) -> TrainLog:
+        return train(self.net, self.X, self.y, self.opt, epochs, sample_weight=self.sw,
+                     batch_size=self.batch_size, rng=rng, input_noise=self.noise, **kw)
+
+    def outputs(self) -> list:
+        """Each model's outputs on its block's predict rows, now."""
+        K, d = len(self.specs), self.X.shape[2]
+        rows = [self.data.get(s.block)[1] for s in self.specs]
+        if max(len(r) for r in rows) == 0:
+            return [np.zeros((0, self.net.n_outputs)) for _ in rows]
+        Xp = np.zeros((K, max(len(r) for r in rows), d), self.X.dtype)
+        for k, r in enumerate(rows):
+            Xp[k, :len(r)] = r
+        out = predict_outputs(self.net, Xp)
+        return [out[k, :len(r)].copy() for k, r in enumerate(rows)]
 
 
 def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: FitResult,
                epoch_metric: str, rng, keep: bool) -> None:
-    K, d = len(specs), data.X.shape[1]
-    sizes = [len(blocks[s.block].train) + len(blocks[s.block].val) for s in specs]
-    n = max(sizes)
-    dt = np.dtype(cfg["dtype"])
-    Xs = np.empty((K, n, d), dt)
-    ys = np.empty((K, n), np.int64)
-    sw, val = np.zeros((K, n)), np.zeros((K, n))
-    for k, spec in enumerate(specs):
-        blk, m = blocks[spec.block], sizes[k]
-        rows = np.concatenate([blk.train, blk.val])
-        Xs[k, :m], ys[k, :m] = data.get(spec.block)[0], y[rows]
-        Xs[k, m:], ys[k, m:] = Xs[k, 0], ys[k, 0]  # padding rows: weight 0 in every set
-        cw = (_class_weights(y[blk.train], n_classes)[y[blk.train]]
-              if spec.setting["class_weight"] == "balanced" else 1.0)
-        sw[k, :len(blk.train)] = cw
-        val[k, len(blk.train):m] = 1.0
-    net = _build_stack(specs, blocks, d, n_classes, cfg)
-    init = net.copy() if keep else None
-    opt_kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
-              "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
-    if str(cfg["optimizer"]).lower() == "sgd":
-        opt_kw["momentum"] = cfg["momentum"]
-    opt = make_optimizer(cfg["optimizer"], net.params, **opt_kw)
-    noise = np.array([float(s.setting["input_noise"]) for s in specs])
-    epochs = np.array([s.epochs if s.epochs is not None else int(cfg["epochs"]) for s in specs])
-    has_val = val.sum(axis=1) > 0
-    log = None
-    if has_val.all() and np.all(epochs == epochs[0]):
+    st = _Stack(specs, blocks, data, y, n_classes, cfg)
+    K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
+    has_val = st.val.sum(axis=1) > 0
+    if has_val.any() and not has_val.all():
+        raise ValueError("the models of one stack all have validation rows, or none has")
+    checkpoints, log = specs[0].checkpoints, None
+    if has_val.all() and checkpoints is None:  # each model keeps its best epoch
         stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
-        log = train(net, Xs, ys, opt, int(epochs[0]), sample_weight=sw, monitor={"val": val},
-                    early_stopping=stop, batch_size=cfg["batch_size"], rng=rng,
-                    input_noise=noise)
+        log = st.train(int(cfg["epochs"]), rng, monitor={"val": st.val}, early_stopping=stop)
         best = np.asarray(log.best_epoch)
-        rows = np.maximum(best - 1, 0)
-        res.best_epoch[idx] = best
-        res.val_accuracy[idx] = log.curves["val_accuracy"][rows, np.arange(K)]
-        res.val_loss[idx] = log.curves["val_loss"][rows, np.arange(K)]
+        res.best_epoch[idx, 0] = best
+        res.val_accuracy[idx, 0] = log.curves["val_accuracy"][np.maximum(best - 1, 0), cols]
+        res.val_loss[idx, 0] = log.curves["val_loss"][np.maximum(best - 1, 0), cols]
         res.val_accuracy_curves[idx, :log.epochs_run] = log.curves["val_accuracy"].T
-    elif has_val.any():
-        raise ValueError("models of one stack either all have validation rows and the same "
-                         "epochs, or none has validation rows")
-    else:
-        _train_segments(net, Xs, ys, opt, epochs, sw, cfg["batch_size"], rng, noise)
-        res.best_epoch[idx] = epochs
-    p = max(len(blocks[s.block].predict) for s in specs)
-    if p:
-        Xp = np.zeros((K, p, d), dt)
-        for k, spec in enumerate(specs):
-            xp = data.get(spec.block)[1]
-            Xp[k, :len(xp)] = xp
-        out = predict_outputs(net, Xp)
-        for k, spec in enumerate(specs):
-            res.outputs[idx[k]] = out[k, :len(blocks[spec.block].predict)].copy()
+        for k, out in enumerate(st.outputs()):
+            res.outputs[idx[k]] = [out]
+    elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
+        done, outs = 0, [[] for _ in range(K)]
+        for p, target in enumerate(checkpoints):
+            part = st.train(target - done, rng, monitor={"val": st.val})
+            res.val_accuracy_curves[idx, done:target] = part.curves["val_accuracy"].T
+            res.best_epoch[idx, p] = target
+            res.val_accuracy[idx, p] = part.curves["val_accuracy"][-1]
+            res.val_loss[idx, p] = part.curves["val_loss"][-1]
+            for k, out in enumerate(st.outputs()):
+                outs[k].append(out)
+            done = target
+        for k in range(K):
+            res.outputs[idx[k]] = outs[k]
+    else:  # model k trains for its own epochs: one call per distinct count, the models
+        # that are done left inactive (their parameters and optimiser state untouched)
+        epochs = np.array([s.epochs if s.epochs is not None else int(cfg["epochs"])
+                           for s in specs])
+        done = 0
+        for target in np.unique(epochs):
+            st.train(int(target - done), rng, active=epochs > done)
+            done = int(target)
+        res.best_epoch[idx, 0] = epochs
+        for k, out in enumerate(st.outputs()):
+            res.outputs[idx[k]] = [out]
     if keep:
-        res.stacks.append({"models": idx.copy(), "init": init, "net": net,
+        res.stacks.append({"models": idx.copy(), "init": init, "net": st.net,
                            "log": log if log is not None else TrainLog()})
 
 
@@ -329,26 +363,38 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
         if key not in checked:
             checked[key] = check_setting(spec.setting)
         cfgs.append(checked[key])
-    max_epochs = max(s.epochs if s.epochs is not None else int(c["epochs"])
-                     for s, c in zip(specs, cfgs))
-    res = FitResult(best_epoch=np.zeros(M, np.int64), val_accuracy=np.full(M, np.nan),
-                    val_loss=np.full(M, np.nan), outputs=[None] * M,
-                    val_accuracy_curves=np.full((M, max_epochs), np.nan))
+    for spec in specs:
+        cp = spec.checkpoints
+        if cp is not None and (not cp or list(cp) != sorted(set(cp)) or int(cp[0]) < 1):
+            raise ValueError(f"checkpoints must be increasing positive epochs, got {cp}")
+
+    def epochs_of(m):
+        spec = specs[m]
+        return (spec.checkpoints[-1] if spec.checkpoints else
+                spec.epochs if spec.epochs is not None else int(cfgs[m]["epochs"]))
+
+    P = max(len(s.checkpoints) if s.checkpoints else 1 for s in specs)
+    res = FitResult(best_epoch=np.zeros((M, P), np.int64), val_accuracy=np.full((M, P), np.nan),
+                    val_loss=np.full((M, P), np.nan), outputs=[None] * M,
+                    val_accuracy_curves=np.full((M, max(map(epochs_of, range(M)))), np.nan))
     data = _BlockData(X, blocks, normalize)
     rng = np.random.default_rng(random_state)
-    # one stack per non-stackable setting; inside it, one hidden size at a time where possible
-    order = sorted(range(M), key=lambda m: (stack_key(cfgs[m]), int(cfgs[m]["n_hidden"]),
+
+    def key(m):  # what one stack must share
+        return stack_key(cfgs[m]), specs[m].checkpoints
+
+    # one group of stacks per key; inside it, one hidden size at a time where possible
+    order = sorted(range(M), key=lambda m: (repr(key(m)), int(cfgs[m]["n_hidden"]),
                                             specs[m].block, m))
     start = 0
     while start < M:
-        key = stack_key(cfgs[order[start]])
         stop = start
-        while stop < M and stop - start < max_models and stack_key(cfgs[order[stop]]) == key:
+        while stop < M and stop - start < max_models and key(order[stop]) == key(order[start]):
             stop += 1
         idx = np.array(order[start:stop])
-        _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs) for m in idx], idx,
-                   blocks, data, y, n_classes, cfgs[idx[0]], res, epoch_metric, rng,
-                   keep_stacks)
+        _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
+                    for m in idx], idx, blocks, data, y, n_classes, cfgs[idx[0]], res,
+                   epoch_metric, rng, keep_stacks)
         if on_stack is not None:
             on_stack(len(idx))
         start = stop

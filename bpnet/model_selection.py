@@ -33,7 +33,15 @@ from typing import Callable
 import numpy as np
 
 from .crossval import group_kfold, stratified_kfold
-from .grid_stack import SELECTION_PARAMS, Block, FitResult, ModelSpec, fit_models, selection_settings
+from .grid_stack import (
+    SELECTION_PARAMS,
+    Block,
+    FitResult,
+    ModelSpec,
+    check_setting,
+    fit_models,
+    selection_settings,
+)
 from .metrics import accuracy_mean_std, confusion_matrix
 
 __all__ = ["GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv", "plot_inner_accuracy",
@@ -308,42 +316,40 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         raise ValueError(f"every outer fold needs the same number of inner folds, got {n_inner}")
     n_out, n_in, n_set = len(splits), n_inner.pop(), len(params)
 
+    for p in params:  # every setting is checked before any training
+        check_setting({**fixed, **p})
+    bases, where = _models_of(params, fixed)
     blocks, specs = [], []
     for o, (_, te) in enumerate(splits):
         for i, (a, b) in enumerate(inner[o]):
             blocks.append(Block(np.sort(a), np.sort(b), te, (int(random_state), o, i)))
-            specs += [ModelSpec({**fixed, **p}, len(blocks) - 1) for p in params]
+            specs += [ModelSpec(base, len(blocks) - 1, checkpoints=cp) for base, cp in bases]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_out * n_in * n_set + (n_out if (refit or outer == "refit") else 0),
+        bar = tqdm(total=len(specs) + (n_out if (refit or outer == "refit") else 0),
                    desc=f"nested grid search ({n_out}x{n_in}x{n_set})", unit="model")
     try:
         fit = fit_models(X, y, specs, blocks, n_classes=n_classes, normalize=normalize,
                          epoch_metric=epoch_metric, max_models=max_models,
                          random_state=random_state, keep_stacks=keep_stacks,
                          on_stack=None if bar is None else bar.update)
+        # setting s of inner fold (o, i) is point p of model (o * n_in + i) * n_bases + b
+        models = np.arange(n_out * n_in)[:, None] * len(bases) + where[:, 0]
         shape = (n_out, n_in, n_set)
-        inner_acc = fit.val_accuracy.reshape(shape)
-        inner_loss = fit.val_loss.reshape(shape)
-        best_epoch = fit.best_epoch.reshape(shape)
+        inner_acc = fit.val_accuracy[models, where[:, 1]].reshape(shape)
+        inner_loss = fit.val_loss[models, where[:, 1]].reshape(shape)
+        best_epoch = fit.best_epoch[models, where[:, 1]].reshape(shape)
         scores = inner_acc.mean(axis=1)
         chosen = scores.argmax(axis=1)  # ties: the first setting of the grid
 
-        def outer_scores(outputs_per_fold) -> OuterScores:
-            y_pred = np.empty_like(y)
-            cms = []
-            for o, (_, te) in enumerate(splits):
-                y_pred[te] = outputs_per_fold[o].argmax(axis=1)
-                cms.append(confusion_matrix(y[te], y_pred[te], n_classes))
-            cms = np.stack(cms)
-            return OuterScores(y_pred, cms, cms.trace(axis1=1, axis2=2) / cms.sum(axis=(1, 2)))
-
         def ensemble_output(o, s):
-            return np.mean([fit.outputs[(o * n_in + i) * n_set + s] for i in range(n_in)], axis=0)
+            return np.mean([fit.outputs[models[o * n_in + i, s]][where[s, 1]]
+                            for i in range(n_in)], axis=0)
 
-        ensemble = outer_scores([ensemble_output(o, chosen[o]) for o in range(n_out)])
+        ensemble = _outer_scores([ensemble_output(o, chosen[o]) for o in range(n_out)], y,
+                                 splits, n_classes)
         fixed_acc = np.array([[np.mean(ensemble_output(o, s).argmax(axis=1) == y[splits[o][1]])
                                for s in range(n_set)] for o in range(n_out)])
         refit_scores = None
@@ -356,11 +362,11 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
             rfit = fit_models(X, y, rspecs, rblocks, n_classes=n_classes, normalize=normalize,
                               max_models=max_models, random_state=random_state,
                               on_stack=None if bar is None else bar.update)
-            refit_scores = outer_scores(rfit.outputs)
+            refit_scores = _outer_scores([out[0] for out in rfit.outputs], y, splits, n_classes)
     finally:
         if bar is not None:
             bar.close()
-    c = fit.val_accuracy_curves.reshape(n_out * n_in, n_set, -1)
+    c = fit.val_accuracy_curves.reshape(n_out * n_in, len(bases), -1)[:, where[:, 0]]
     ok = np.isfinite(c)
     count = ok.sum(axis=0)  # a setting's curve ends at its own epochs
     curves = np.where(count > 0, np.where(ok, c, 0.0).sum(axis=0) / np.maximum(count, 1), np.nan)
@@ -373,6 +379,44 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         fixed_test_accuracy=fixed_acc, val_accuracy_curves=curves, splits=splits,
         inner_splits=inner, fit=fit if keep_stacks else None,
         seconds=time.perf_counter() - t0)
+
+
+def _models_of(params: list[dict], fixed: dict) -> tuple[list, np.ndarray]:
+    """The models one inner fold needs: settings that differ only in ``epochs`` share one
+    model, scored at each of their epochs (checkpoints); a setting without ``epochs`` in
+    its grid is its own model and keeps its best epoch.
+
+    Returns ``[(setting, checkpoints or None), ...]`` and, per grid setting, ``(model,
+    point)``: which model and which of its checkpoints it is.
+    """
+    index: dict[str, int] = {}
+    bases: list = []
+    where = []
+    for p in params:
+        rest = {k: v for k, v in p.items() if k != "epochs"}
+        key = repr(sorted(rest.items())) + ("" if "epochs" in p else " best")
+        if key not in index:
+            index[key] = len(bases)
+            bases.append([{**fixed, **rest}, set() if "epochs" in p else None])
+        if "epochs" in p:
+            bases[index[key]][1].add(int(p["epochs"]))
+        where.append((index[key], p.get("epochs")))
+    models = [(base, None if cp is None else tuple(sorted(cp))) for base, cp in bases]
+    for base, cp in models:
+        if cp is not None:
+            base["epochs"] = cp[-1]
+    points = [(b, 0 if e is None else models[b][1].index(int(e))) for b, e in where]
+    return models, np.array(points, dtype=np.intp).reshape(-1, 2)
+
+
+def _outer_scores(outputs_per_fold: list, y, splits, n_classes: int) -> OuterScores:
+    y_pred = np.empty_like(y)
+    cms = []
+    for o, (_, te) in enumerate(splits):
+        y_pred[te] = outputs_per_fold[o].argmax(axis=1)
+        cms.append(confusion_matrix(y[te], y_pred[te], n_classes))
+    cms = np.stack(cms)
+    return OuterScores(y_pred, cms, cms.trace(axis1=1, axis2=2) / cms.sum(axis=(1, 2)))
 
 
 def write_table_csv(result: GridSearchResult, path) -> None:

@@ -80,10 +80,41 @@ def test_each_stacked_model_equals_its_separate_run():
             assert res.best_epoch[o, i, s] == np.argmin(losses) + 1
             assert res.inner_accuracy[o, i, s] == pytest.approx(accs[np.argmin(losses)], abs=1e-12)
             # the stack restored this model's best epoch: its outer-test outputs agree
-            np.testing.assert_allclose(res.fit.outputs[m], net.forward(norm.transform(X[test])),
+            np.testing.assert_allclose(res.fit.outputs[m][0], net.forward(norm.transform(X[test])),
                                        rtol=0, atol=1e-10)
             checked += 1
     assert checked == n_out * n_in * n_set
+
+
+def test_a_grid_over_epochs_is_read_from_one_run():
+    """Settings that differ only in epochs are one model, scored after each epoch count."""
+    X, y = problem(seed=4)
+    splits = stratified_kfold(y, 2, seed=0)
+    grid = {"n_hidden": [3, 4], "epochs": [4, 9, 15]}
+    res = grid_search_cv(X, y, grid, splits, inner_splits=2, dtype="float64", lr=0.05,
+                         keep_stacks=True)
+    assert sum(len(st["models"]) for st in res.fit.stacks) == 2 * 2 * 2  # not 2 * 2 * 6
+    for st in res.fit.stacks:
+        for k, m in enumerate(st["models"]):
+            block, h = divmod(m, 2)
+            o, i = divmod(block, 2)
+            fit, val = res.inner_splits[o][i]
+            net = st["init"].select_model(k)
+            norm = Normalizer().fit(X[fit])
+            opt = bpnet.Adam(net.params, lr=0.05)
+            for e in range(1, 16):
+                opt.step(net.loss_and_grads(norm.transform(X[fit]), y[fit])[1])
+                if e in grid["epochs"]:
+                    p = grid["epochs"].index(e)
+                    s = 3 * h + p
+                    assert res.params[s] == {"n_hidden": grid["n_hidden"][h], "epochs": e}
+                    assert res.best_epoch[o, i, s] == e
+                    acc = np.mean(net.predict(norm.transform(X[val])) == y[val])
+                    assert res.inner_accuracy[o, i, s] == pytest.approx(acc, abs=1e-12)
+                    np.testing.assert_allclose(res.fit.outputs[m][p],
+                                               net.forward(norm.transform(X[splits[o][1]])),
+                                               rtol=0, atol=1e-10)
+    assert set(res.summary()["chosen"][0]["setting"]) == {"n_hidden", "epochs"}
 
 
 # --- input noise in the training core ------------------------------------------------
@@ -137,7 +168,7 @@ def test_refit_models_train_for_their_own_epochs():
     specs = [ModelSpec({"n_hidden": h, "lr": lr, "dtype": "float64"}, b, epochs=e)
              for h, lr, b, e in zip((2, 4, 3, 4), (0.02, 0.05, 0.01, 0.03), (0, 1, 0, 1), epochs)]
     res = fit_models(X, y, specs, blocks, n_classes=3, keep_stacks=True)
-    np.testing.assert_array_equal(res.best_epoch, epochs)
+    np.testing.assert_array_equal(res.best_epoch[:, 0], epochs)
     (st,) = res.stacks
     for k, m in enumerate(st["models"]):
         net = st["init"].select_model(k)
@@ -145,7 +176,7 @@ def test_refit_models_train_for_their_own_epochs():
         opt = bpnet.Adam(net.params, lr=specs[m].setting["lr"])
         for _ in range(epochs[m]):
             opt.step(net.loss_and_grads(norm.transform(X[tr]), y[tr])[1])
-        np.testing.assert_allclose(res.outputs[m], net.forward(norm.transform(X[60:])),
+        np.testing.assert_allclose(res.outputs[m][0], net.forward(norm.transform(X[60:])),
                                    rtol=0, atol=1e-10)
 
 
@@ -194,7 +225,8 @@ def test_ensemble_refit_and_fixed_scores_are_consistent():
     np.testing.assert_allclose(res.scores, res.inner_accuracy.mean(axis=1))
     np.testing.assert_array_equal(res.chosen, res.scores.argmax(axis=1))
     for o, (_, te) in enumerate(splits):
-        mean_out = np.mean([res.fit.outputs[(o * n_in + i) * n_set + res.chosen[o]] for i in range(n_in)], 0)
+        mean_out = np.mean([res.fit.outputs[(o * n_in + i) * n_set + res.chosen[o]][0]
+                            for i in range(n_in)], 0)
         np.testing.assert_array_equal(res.ensemble.y_pred[te], mean_out.argmax(axis=1))
         assert res.ensemble.test_accuracy[o] == np.mean(mean_out.argmax(axis=1) == y[te])
         assert res.fixed_test_accuracy[o, res.chosen[o]] == res.ensemble.test_accuracy[o]
