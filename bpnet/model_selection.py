@@ -120,8 +120,9 @@ class GridSearchResult:
     chosen : (O,) int
         Index into ``params`` of the setting chosen for each outer fold.
     ensemble, refit : OuterScores
-        The outer folds scored by the chosen setting's inner models, averaged, or by one
-        network retrained on the outer training rows (None when not computed).
+        The outer folds scored by the inner models of the chosen setting (of the
+        ``top_k`` best settings), their outputs averaged, or by one network of the chosen
+        setting retrained on the outer training rows (None when not computed).
     outer : {"ensemble", "refit"}
         Which of the two is the headline (``summary()["test_accuracy_mean"]``).
     fixed_test_accuracy : (O, S)
@@ -129,6 +130,9 @@ class GridSearchResult:
         advance (not a selection score).
     val_accuracy_curves : (S, epochs)
         Inner validation accuracy after every epoch, averaged over all inner models.
+    outer_outputs : list of (I, S, n_test, C) arrays
+        Per outer fold, the outputs of every inner model on its outer test rows.
+    top_k : int
     """
 
     params: list
@@ -147,7 +151,19 @@ class GridSearchResult:
     splits: list = field(repr=False, default_factory=list)
     inner_splits: list = field(repr=False, default_factory=list)
     fit: FitResult | None = field(repr=False, default=None)
+    outer_outputs: list = field(repr=False, default_factory=list)
+    top_k: int = 1
+    n_classes: int = 0
     seconds: float = 0.0
+
+    def ensemble_scores(self, top_k: int = 1) -> OuterScores:
+        """The outer folds scored by the averaged inner models of the ``top_k`` settings
+        with the best inner accuracy (chosen per outer fold, from inner scores only)."""
+        outputs = []
+        for o, out in enumerate(self.outer_outputs):
+            best = np.argsort(-self.scores[o], kind="stable")[:top_k]
+            outputs.append(out[:, best].mean(axis=(0, 1)))
+        return _outer_scores(outputs, self.y_true, self.splits, self.n_classes)
 
     @property
     def headline(self) -> OuterScores:
@@ -164,7 +180,8 @@ class GridSearchResult:
         # accuracies are sums of float32 weights in a float32 run: 6 decimals are exact
         out = {"outer_folds": n_out, "inner_folds": int(self.inner_accuracy.shape[1]),
                "settings": len(self.params), "models": int(self.inner_accuracy.size),
-               "outer": self.outer, "test_accuracy_mean": _r(mean), "test_accuracy_std": _r(std),
+               "outer": self.outer, "top_k": self.top_k,
+               "test_accuracy_mean": _r(mean), "test_accuracy_std": _r(std),
                "test_accuracy_mean_ensemble": _r(self.ensemble.mean_std[0])}
         if self.refit is not None:
             out["test_accuracy_mean_refit"] = _r(self.refit.mean_std[0])
@@ -233,7 +250,7 @@ def _inner_splits(inner_splits, splits, y, groups, rng_root: int) -> list[list]:
 
 
 def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | list = 5,
-                   groups=None, outer: str = "ensemble", refit: bool = True,
+                   groups=None, outer: str = "ensemble", top_k: int = 1, refit: bool = True,
                    epoch_metric: str = "loss", normalize: bool | dict = True,
                    n_classes: int | None = None, random_state: int = 0, max_models: int = 64,
                    keep_stacks: bool = False, progress: bool = False,
@@ -261,6 +278,9 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     outer : {"ensemble", "refit"}
         The headline score: the chosen setting's inner models averaged (their outputs), or
         one network retrained on the outer training rows for the median inner best epoch.
+    top_k : int
+        The outer ensemble averages the inner models of the ``top_k`` settings with the best
+        inner accuracy (1: the chosen setting's alone).
     refit : bool
         Also compute the refit scores when ``outer="ensemble"`` (costs one model per fold).
     epoch_metric : {"loss", "accuracy"}
@@ -297,6 +317,8 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     t0 = time.perf_counter()
     if outer not in OUTER:
         raise ValueError(f"outer must be one of {OUTER}, got {outer!r}")
+    if isinstance(top_k, bool) or int(top_k) != top_k or top_k < 1:
+        raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
     if epoch_metric not in ("loss", "accuracy"):
         raise ValueError(f"epoch_metric must be 'loss' or 'accuracy', got {epoch_metric!r}")
     params = expand_grid(param_grid)
@@ -344,14 +366,12 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         scores = inner_acc.mean(axis=1)
         chosen = scores.argmax(axis=1)  # ties: the first setting of the grid
 
-        def ensemble_output(o, s):
-            return np.mean([fit.outputs[models[o * n_in + i, s]][where[s, 1]]
-                            for i in range(n_in)], axis=0)
-
-        ensemble = _outer_scores([ensemble_output(o, chosen[o]) for o in range(n_out)], y,
-                                 splits, n_classes)
-        fixed_acc = np.array([[np.mean(ensemble_output(o, s).argmax(axis=1) == y[splits[o][1]])
-                               for s in range(n_set)] for o in range(n_out)])
+        outer_outputs = [np.stack([[fit.outputs[models[o * n_in + i, s]][where[s, 1]]
+                                    for s in range(n_set)] for i in range(n_in)])
+                         for o in range(n_out)]  # (I, S, n_test, C) per outer fold
+        fixed_acc = np.array([[np.mean(out[:, s].mean(axis=0).argmax(axis=1) == y[te])
+                               for s in range(n_set)]
+                              for out, (_, te) in zip(outer_outputs, splits)])
         refit_scores = None
         if refit or outer == "refit":
             rblocks = [Block(np.sort(tr), np.array([], np.int64), te,
@@ -371,14 +391,17 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     count = ok.sum(axis=0)  # a setting's curve ends at its own epochs
     curves = np.where(count > 0, np.where(ok, c, 0.0).sum(axis=0) / np.maximum(count, 1), np.nan)
     grid_names = sorted(set().union(*params))
-    return GridSearchResult(
+    result = GridSearchResult(
         params=[{k: p.get(k, fixed[k]) for k in grid_names} for p in params],
         settings={k: v for k, v in fixed.items() if k not in grid_names}, y_true=y,
         inner_accuracy=inner_acc, inner_loss=inner_loss, best_epoch=best_epoch, scores=scores,
-        chosen=chosen, ensemble=ensemble, refit=refit_scores, outer=outer,
+        chosen=chosen, ensemble=None, refit=refit_scores, outer=outer,
         fixed_test_accuracy=fixed_acc, val_accuracy_curves=curves, splits=splits,
-        inner_splits=inner, fit=fit if keep_stacks else None,
-        seconds=time.perf_counter() - t0)
+        inner_splits=inner, fit=fit if keep_stacks else None, outer_outputs=outer_outputs,
+        top_k=top_k, n_classes=n_classes)
+    result.ensemble = result.ensemble_scores(top_k)
+    result.seconds = time.perf_counter() - t0
+    return result
 
 
 def _models_of(params: list[dict], fixed: dict) -> tuple[list, np.ndarray]:
