@@ -114,7 +114,9 @@ class GridSearchResult:
     settings : dict
         The fixed training settings (every other name of ``TRAINING_PARAMS``).
     inner_accuracy, inner_loss, best_epoch : (O, I, S) arrays
-        Validation accuracy and loss of model ``(o, i, s)`` at its best epoch, and that epoch.
+        Validation accuracy and loss of inner model ``(o, i, s)`` at its best epoch, and
+        that epoch. ``i`` runs over the inner folds, each ``n_init`` times (fold
+        ``i // n_init``).
     scores : (O, S)
         Mean inner validation accuracy: what the choice is made on.
     chosen : (O,) int
@@ -178,7 +180,8 @@ class GridSearchResult:
         mean, std = self.headline.mean_std
         n_out = len(self.chosen)
         # accuracies are sums of float32 weights in a float32 run: 6 decimals are exact
-        out = {"outer_folds": n_out, "inner_folds": int(self.inner_accuracy.shape[1]),
+        out = {"outer_folds": n_out, "inner_folds": len(self.inner_splits[0]),
+               "n_init": int(self.inner_accuracy.shape[1]) // len(self.inner_splits[0]),
                "settings": len(self.params), "models": int(self.inner_accuracy.size),
                "outer": self.outer, "top_k": self.top_k,
                "test_accuracy_mean": _r(mean), "test_accuracy_std": _r(std),
@@ -250,7 +253,8 @@ def _inner_splits(inner_splits, splits, y, groups, rng_root: int) -> list[list]:
 
 
 def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | list = 5,
-                   groups=None, outer: str = "ensemble", top_k: int = 1, refit: bool = True,
+                   groups=None, n_init: int = 1, outer: str = "ensemble", top_k: int = 1,
+                   refit: bool = True,
                    epoch_metric: str = "loss", normalize: bool | dict = True,
                    n_classes: int | None = None, random_state: int = 0, max_models: int = 64,
                    keep_stacks: bool = False, progress: bool = False,
@@ -275,6 +279,10 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         per outer fold) gives them explicitly, as indices of the whole data.
     groups : (n,) array, optional
         Group of each row (the movie): inner folds then keep groups whole too.
+    n_init : int
+        Train every (setting, inner fold) this many times from different initial weights:
+        the inner scores average them and the outer ensemble has ``n_init`` times the
+        members.
     outer : {"ensemble", "refit"}
         The headline score: the chosen setting's inner models averaged (their outputs), or
         one network retrained on the outer training rows for the median inner best epoch.
@@ -317,8 +325,9 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     t0 = time.perf_counter()
     if outer not in OUTER:
         raise ValueError(f"outer must be one of {OUTER}, got {outer!r}")
-    if isinstance(top_k, bool) or int(top_k) != top_k or top_k < 1:
-        raise ValueError(f"top_k must be a positive integer, got {top_k!r}")
+    for name, value in (("top_k", top_k), ("n_init", n_init)):
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if epoch_metric not in ("loss", "accuracy"):
         raise ValueError(f"epoch_metric must be 'loss' or 'accuracy', got {epoch_metric!r}")
     params = expand_grid(param_grid)
@@ -336,7 +345,9 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     n_inner = {len(s) for s in inner}
     if len(n_inner) != 1:
         raise ValueError(f"every outer fold needs the same number of inner folds, got {n_inner}")
-    n_out, n_in, n_set = len(splits), n_inner.pop(), len(params)
+    n_folds = n_inner.pop()
+    # the inner models of an outer fold: each inner fold, n_init times from other weights
+    n_out, n_in, n_set = len(splits), n_folds * n_init, len(params)
 
     for p in params:  # every setting is checked before any training
         check_setting({**fixed, **p})
@@ -344,8 +355,9 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     blocks, specs = [], []
     for o, (_, te) in enumerate(splits):
         for i, (a, b) in enumerate(inner[o]):
-            blocks.append(Block(np.sort(a), np.sort(b), te, (int(random_state), o, i)))
-            specs += [ModelSpec(base, len(blocks) - 1, checkpoints=cp) for base, cp in bases]
+            for r in range(n_init):
+                blocks.append(Block(np.sort(a), np.sort(b), te, (int(random_state), o, i, r)))
+                specs += [ModelSpec(base, len(blocks) - 1, checkpoints=cp) for base, cp in bases]
     bar = None
     if progress:
         from tqdm.auto import tqdm

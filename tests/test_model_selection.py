@@ -242,6 +242,25 @@ def test_ensemble_refit_and_fixed_scores_are_consistent():
     assert refit.summary()["test_accuracy_mean"] == pytest.approx(res.refit.test_accuracy.mean(), abs=1e-6)
 
 
+def test_top_k_ensembles_and_repeated_inits():
+    X, y = problem(seed=6)
+    splits = stratified_kfold(y, 2, seed=0)
+    grid = {"n_hidden": [2, 4, 6]}
+    res = grid_search_cv(X, y, grid, splits, inner_splits=2, n_init=2, epochs=20, top_k=2)
+    assert res.inner_accuracy.shape == (2, 4, 3)  # 2 inner folds x 2 initialisations
+    assert not np.array_equal(res.inner_accuracy[:, 0], res.inner_accuracy[:, 1])
+    for o, (_, te) in enumerate(splits):
+        top = np.argsort(-res.scores[o], kind="stable")[:2]
+        assert top[0] == res.chosen[o]
+        mean_out = res.outer_outputs[o][:, top].mean(axis=(0, 1))  # 4 models x 2 settings
+        np.testing.assert_array_equal(res.ensemble.y_pred[te], mean_out.argmax(axis=1))
+    everything = res.ensemble_scores(3)
+    for o, (_, te) in enumerate(splits):
+        np.testing.assert_array_equal(everything.y_pred[te],
+                                      res.outer_outputs[o].mean(axis=(0, 1)).argmax(axis=1))
+    assert res.summary()["n_init"] == 2 and res.summary()["top_k"] == 2
+
+
 def test_grid_expansion():
     assert expand_grid({"n_hidden": [2, 3], "lr": [0.1]}) == [
         {"n_hidden": 2, "lr": 0.1}, {"n_hidden": 3, "lr": 0.1}]
