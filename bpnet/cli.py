@@ -160,6 +160,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         fixed["output"] = "softmax"
     if args.folds < 2 or args.inner_folds < 2:
         raise UsageError("--folds and --inner-folds must be at least 2")
+    if args.n_init < 1 or args.top_k < 1:
+        raise UsageError("--n-init and --top-k must be at least 1")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -175,7 +177,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     try:
         res = grid_search_cv(ds.X, ds.y, grid, splits, inner_splits=args.inner_folds,
                              groups=ds.groups if args.split == "group" else None,
-                             outer=args.outer, n_classes=len(ds.class_names),
+                             outer=args.outer, n_init=args.n_init, top_k=args.top_k,
+                             n_classes=len(ds.class_names),
                              random_state=args.seed, progress=not args.no_progress, **fixed)
     except TrainingError as exc:
         raise UsageError(f"training failed: {exc}") from None
@@ -258,6 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--outer", choices=["ensemble", "refit"], default="ensemble",
                       help="score each outer fold by the chosen setting's inner models averaged, "
                            "or by one network retrained on the outer training rows")
+    tune.add_argument("--n-init", type=int, default=3,
+                      help="train each (setting, inner fold) from this many initial weights")
+    tune.add_argument("--top-k", type=int, default=1,
+                      help="the outer ensemble averages the inner models of the k best settings")
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--out", default=None, help="folder for summary.json, grid.csv, heatmap.png")
     tune.add_argument("--force", action="store_true", help="replace the files of an earlier run")

@@ -499,7 +499,7 @@ def plot_inner_accuracy(result: GridSearchResult, path=None, max_panels: int = 1
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     lo, hi = np.nanmin(grid), np.nanmax(grid)
-    for ax, panel, g, c in zip(axes, panels, grid, chosen):
+    for j, (ax, panel, g, c) in enumerate(zip(axes, panels, grid, chosen)):
         im = ax.imshow(100 * g, cmap="viridis", vmin=100 * lo, vmax=100 * hi, aspect="auto")
         for (r, q), v in np.ndenumerate(g):
             if np.isfinite(v):
@@ -508,7 +508,7 @@ def plot_inner_accuracy(result: GridSearchResult, path=None, max_panels: int = 1
                         color="black" if v > (lo + hi) / 2 else "white")
         ax.set_yticks(range(shape[1]), [labels[row][v] for v in levels[row]] if row else [""])
         ax.set_xticks(range(shape[2]), [labels[col][v] for v in levels[col]] if col else [""])
-        ax.set_ylabel(row or "")
+        ax.set_ylabel(row or "" if j == 0 else "")
         ax.set_xlabel(col or "")
         ax.set_title(", ".join(f"{k}={labels[k][v]}" for k, v in zip(rest, panel))
                      or ("best over the other names" if collapse else ""), fontsize=9)

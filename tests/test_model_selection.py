@@ -312,12 +312,13 @@ def test_tune_writes_summary_table_and_heatmap(tmp_path, capsys, split):
     grid.write_text(json.dumps({"n_hidden": [3, 6], "lr": [0.01, 0.05], "epochs": 15}))
     out = tmp_path / "run"
     args = ["tune", "--data", str(sheet(tmp_path)), "--folds", "3", "--inner-folds", "2",
-            "--split", split, "--grid", str(grid), "--out", str(out), "--no-progress"]
+            "--n-init", "2", "--split", split, "--grid", str(grid), "--out", str(out), "--no-progress"]
     assert cli.main(args) == 0
     assert "nested cross-validation" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["split"] == split and summary["outer_folds"] == 3
-    assert summary["settings"] == 4 and summary["models"] == 3 * 2 * 4
+    assert summary["settings"] == 4 and summary["models"] == 3 * 2 * 2 * 4
+    assert summary["n_init"] == 2 and summary["inner_folds"] == 2
     assert 0 <= summary["test_accuracy_mean"] <= 1
     assert len(summary["chosen"]) == 3 and set(summary["chosen"][0]["setting"]) == {"n_hidden", "lr"}
     assert summary["fixed_settings"]["epochs"] == 15
