@@ -114,13 +114,9 @@ class UsageError(Exception):
     """A mistake in the command line or its files: one line on stderr, exit status 2."""
 
 
-def _read_grid(path: str | None) -> tuple[object, dict]:
+def _read_grid(path: str) -> tuple[object, dict]:
     """``--grid`` file -> (param_grid, fixed settings). A dict's list values form the grid,
     its other values are fixed settings; a list of dicts is a union of grids."""
-    from .model_selection import RECOMMENDED_GRID, RECOMMENDED_SETTINGS
-
-    if path is None:
-        return RECOMMENDED_GRID, dict(RECOMMENDED_SETTINGS)
     try:
         spec = json.loads(Path(path).read_text())
     except OSError as exc:
@@ -150,17 +146,29 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                              "(a finished run is never overwritten; pass --force to replace it)")
     if args.data is not None and not Path(args.data).exists():
         raise UsageError(f"--data {args.data}: no such file or folder")
-    grid, fixed = _read_grid(args.grid)
+    from .model_selection import RECOMMENDED
+
+    recommended = RECOMMENDED[args.split]
+    if args.grid is None:
+        grid, fixed = recommended["grid"], dict(recommended["settings"])
+    else:
+        grid, fixed = _read_grid(args.grid)
+    n_init = recommended["n_init"] if args.n_init is None else args.n_init
     for name, value in (("epochs", args.epochs), ("loss", args.loss)):
-        if value is not None:
-            if name in fixed or any(name in g for g in ([grid] if isinstance(grid, dict) else grid)):
-                raise UsageError(f"--{name} is also set in the grid; set it in one place")
-            fixed[name] = value
+        if value is None:
+            continue
+        if any(name in g for g in ([grid] if isinstance(grid, dict) else grid)):
+            raise UsageError(f"--{name}: the grid searches {name} ("
+                             + ("give your own --grid to fix it)" if args.grid is None
+                                else "set it in one place)"))
+        if name in fixed and args.grid is not None:
+            raise UsageError(f"--{name} is also set in --grid {args.grid}; set it in one place")
+        fixed[name] = value  # a flag overrides a recommended fixed setting
     if args.loss == "cross_entropy" and "output" not in fixed:
         fixed["output"] = "softmax"
     if args.folds < 2 or args.inner_folds < 2:
         raise UsageError("--folds and --inner-folds must be at least 2")
-    if args.n_init < 1 or args.top_k < 1:
+    if n_init < 1 or args.top_k < 1:
         raise UsageError("--n-init and --top-k must be at least 1")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -177,7 +185,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     try:
         res = grid_search_cv(ds.X, ds.y, grid, splits, inner_splits=args.inner_folds,
                              groups=ds.groups if args.split == "group" else None,
-                             outer=args.outer, n_init=args.n_init, top_k=args.top_k,
+                             outer=args.outer, n_init=n_init, top_k=args.top_k,
+                             epoch_metric=args.epoch_metric,
                              n_classes=len(ds.class_names),
                              random_state=args.seed, progress=not args.no_progress, **fixed)
     except TrainingError as exc:
@@ -254,15 +263,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="stratified folds, or folds that keep each movie whole (outer and inner)")
     tune.add_argument("--grid", default=None,
                       help="JSON file: name -> list of values (fixed settings as plain values); "
-                           "default: the recommended grid (docs/model_selection.rst)")
+                           "default: the recommended grid of --split (docs/model_selection.rst)")
     tune.add_argument("--epochs", type=int, default=None,
                       help="most epochs per model (its best epoch is chosen on validation rows)")
     tune.add_argument("--loss", choices=["mse", "cross_entropy"], default=None)
     tune.add_argument("--outer", choices=["ensemble", "refit"], default="ensemble",
                       help="score each outer fold by the chosen setting's inner models averaged, "
                            "or by one network retrained on the outer training rows")
-    tune.add_argument("--n-init", type=int, default=3,
-                      help="train each (setting, inner fold) from this many initial weights")
+    tune.add_argument("--n-init", type=int, default=None,
+                      help="train each (setting, inner fold) from this many initial weights "
+                           "(default: 3 stratified, 5 group)")
+    tune.add_argument("--epoch-metric", choices=["loss", "accuracy"], default="loss",
+                      help="without epochs in the grid, each model keeps the epoch of its best "
+                           "validation loss or accuracy")
     tune.add_argument("--top-k", type=int, default=1,
                       help="the outer ensemble averages the inner models of the k best settings")
     tune.add_argument("--seed", type=int, default=0)

@@ -337,7 +337,8 @@ def test_tune_writes_summary_table_and_heatmap(tmp_path, capsys, split):
     ('{"n_hidden": [3], "lr": "fast"}', "lr='fast': must be a number"),
     ('{"n_hiden": [3]}', "unknown grid name"),
     ('[1, 2]', "expected an object"),
-    ('{"epochs": [5, 6]}', "--epochs is also set in the grid"),
+    ('{"epochs": [5, 6]}', "--epochs: the grid searches epochs (set it in one place)"),
+    ('{"epochs": 5}', "--epochs is also set in --grid"),
 ])
 def test_tune_reports_a_bad_grid_in_one_line(tmp_path, capsys, content, message):
     from bpnet import cli
