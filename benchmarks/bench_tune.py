@@ -152,10 +152,15 @@ def main(argv=None) -> None:
     parser.add_argument("--data", help="SFEW.xlsx (default: ../shared/data/sfew, else synthetic)")
     parser.add_argument("--outer", type=int, default=Config.outer)
     parser.add_argument("--inner", type=int, default=Config.inner)
+    parser.add_argument("--hidden", type=int, nargs="+", default=list(Config.n_hidden))
+    parser.add_argument("--lr", type=float, nargs="+", default=list(Config.lr))
+    parser.add_argument("--weight-decay", type=float, nargs="+", default=list(Config.weight_decay))
+    parser.add_argument("--epochs", type=int, nargs="+", default=list(Config.epochs))
     parser.add_argument("--quick", action="store_true",
                         help="2 outer x 2 inner folds, epochs 20/40 (checks that it runs)")
     args = parser.parse_args(argv)
-    cfg = Config(outer=args.outer, inner=args.inner)
+    cfg = Config(outer=args.outer, inner=args.inner, n_hidden=tuple(args.hidden), lr=tuple(args.lr),
+                 weight_decay=tuple(args.weight_decay), epochs=tuple(sorted(args.epochs)))
     if args.quick:
         cfg = Config(outer=2, inner=2, epochs=(20, 40))
     import sklearn

@@ -36,7 +36,7 @@ from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
 from .optim import make_optimizer
 from .preprocessing import Normalizer
-from .training import EarlyStopping, TrainLog, predict_outputs, train
+from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
 
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
@@ -229,24 +229,38 @@ def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_c
     return net
 
 
-class _Stack:
-    """One stack's arrays: each model's rows (train, then validation, then padding of
-    weight 0), its network, optimiser and noise."""
+def _pad(rows: list[np.ndarray], labels: list[np.ndarray], dtype) -> tuple:
+    """Per-model rows ``(m_k, d)`` -> ``(K, max m, d)``, labels ``(K, max m)`` and a 0/1
+    mask of the real rows (padding repeats a model's first row, with weight 0)."""
+    K, n, d = len(rows), max(len(r) for r in rows), rows[0].shape[1]
+    X, y, mask = np.empty((K, n, d), dtype), np.empty((K, n), np.int64), np.zeros((K, n))
+    for k, (r, lab) in enumerate(zip(rows, labels)):
+        X[k, :len(r)], y[k, :len(r)], mask[k, :len(r)] = r, lab, 1.0
+        X[k, len(r):], y[k, len(r):] = r[0], lab[0]
+    return X, y, mask
 
-    def __init__(self, specs, blocks, data: _BlockData, y, n_classes, cfg):
-        K, d = len(specs), data.X.shape[1]
-        sizes = [len(blocks[s.block].train) + len(blocks[s.block].val) for s in specs]
-        n, dt = max(sizes), np.dtype(cfg["dtype"])
-        self.X, self.y = np.empty((K, n, d), dt), np.empty((K, n), np.int64)
-        self.sw, self.val = np.zeros((K, n)), np.zeros((K, n))
-        for k, spec in enumerate(specs):
-            blk, m = blocks[spec.block], sizes[k]
-            self.X[k, :m], self.y[k, :m] = data.get(spec.block)[0], y[np.r_[blk.train, blk.val]]
-            self.X[k, m:], self.y[k, m:] = self.X[k, 0], self.y[k, 0]
-            cw = (_class_weights(y[blk.train], n_classes)[y[blk.train]]
-                  if spec.setting["class_weight"] == "balanced" else 1.0)
-            self.sw[k, :len(blk.train)] = cw
-            self.val[k, len(blk.train):m] = 1.0
+
+class _Stack:
+    """One stack: each model's training rows (and, with ``val_in_stack``, its validation
+    rows after them, so that every epoch measures them), its network, optimiser, noise."""
+
+    def __init__(self, specs, blocks, data: _BlockData, y, n_classes, cfg, val_in_stack: bool):
+        d, dt = data.X.shape[1], np.dtype(cfg["dtype"])
+        blks = [blocks[s.block] for s in specs]
+        n_fit = [len(b.train) for b in blks]
+        keep = [len(b.train) + (len(b.val) if val_in_stack else 0) for b in blks]
+        self.X, self.y, mask = _pad([data.get(s.block)[0][:m] for s, m in zip(specs, keep)],
+                                    [y[np.r_[b.train, b.val]][:m] for b, m in zip(blks, keep)], dt)
+        self.sw, self.val = np.zeros_like(mask), mask.copy()
+        for k, (b, m) in enumerate(zip(blks, n_fit)):
+            cw = (_class_weights(y[b.train], n_classes)[y[b.train]]
+                  if specs[k].setting["class_weight"] == "balanced" else 1.0)
+            self.sw[k, :m] = cw
+            self.val[k, :m] = 0.0
+        self.held_out = None  # validation rows kept out of the stack, scored at checkpoints
+        if not val_in_stack and all(len(b.val) for b in blks):
+            self.held_out = _pad([data.get(s.block)[0][m:] for s, m in zip(specs, n_fit)],
+                                 [y[b.val] for b in blks], dt)
         self.net = _build_stack(specs, blocks, d, n_classes, cfg)
         kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
               "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
@@ -276,12 +290,13 @@ class _Stack:
 
 def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: FitResult,
                epoch_metric: str, rng, keep: bool) -> None:
-    st = _Stack(specs, blocks, data, y, n_classes, cfg)
-    K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
-    has_val = st.val.sum(axis=1) > 0
+    checkpoints, log = specs[0].checkpoints, None
+    has_val = np.array([len(blocks[s.block].val) > 0 for s in specs])
     if has_val.any() and not has_val.all():
         raise ValueError("the models of one stack all have validation rows, or none has")
-    checkpoints, log = specs[0].checkpoints, None
+    # the best epoch needs the validation rows measured every epoch; checkpoints do not
+    st = _Stack(specs, blocks, data, y, n_classes, cfg, val_in_stack=checkpoints is None)
+    K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
     if has_val.all() and checkpoints is None:  # each model keeps its best epoch
         stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
         log = st.train(int(cfg["epochs"]), rng, monitor={"val": st.val}, early_stopping=stop)
@@ -295,11 +310,11 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
         done, outs = 0, [[] for _ in range(K)]
         for p, target in enumerate(checkpoints):
-            part = st.train(target - done, rng, monitor={"val": st.val})
-            res.val_accuracy_curves[idx, done:target] = part.curves["val_accuracy"].T
+            st.train(target - done, rng)
+            loss, acc = evaluate(st.net, *st.held_out)
+            res.val_accuracy_curves[idx, target - 1] = acc
             res.best_epoch[idx, p] = target
-            res.val_accuracy[idx, p] = part.curves["val_accuracy"][-1]
-            res.val_loss[idx, p] = part.curves["val_loss"][-1]
+            res.val_accuracy[idx, p], res.val_loss[idx, p] = acc, loss
             for k, out in enumerate(st.outputs()):
                 outs[k].append(out)
             done = target
@@ -319,6 +334,22 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     if keep:
         res.stacks.append({"models": idx.copy(), "init": init, "net": st.net,
                            "log": log if log is not None else TrainLog()})
+
+
+def _plan_stacks(models, key, hidden: list, block: list, max_models: int) -> list:
+    """Cut the models into stacks: one group per ``key``, ordered by hidden size and block,
+    at most ``max_models`` each. A stack pads its models to its largest hidden size, so a
+    new size starts a new stack, unless the current one holds fewer than half of
+    ``max_models`` (then a few small groups share a stack through unit masks)."""
+    order = sorted(models, key=lambda m: (repr(key(m)), hidden[m], block[m], m))
+    stacks, current = [], []
+    for m in order:
+        if current and (len(current) == max_models or key(m) != key(current[-1])
+                        or (hidden[m] != hidden[current[-1]] and len(current) >= max_models // 2)):
+            stacks.append(np.array(current))
+            current = []
+        current.append(m)
+    return stacks + [np.array(current)] if current else stacks
 
 
 def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: int,
@@ -383,19 +414,11 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     def key(m):  # what one stack must share
         return stack_key(cfgs[m]), specs[m].checkpoints
 
-    # one group of stacks per key; inside it, one hidden size at a time where possible
-    order = sorted(range(M), key=lambda m: (repr(key(m)), int(cfgs[m]["n_hidden"]),
-                                            specs[m].block, m))
-    start = 0
-    while start < M:
-        stop = start
-        while stop < M and stop - start < max_models and key(order[stop]) == key(order[start]):
-            stop += 1
-        idx = np.array(order[start:stop])
+    for idx in _plan_stacks(range(M), key, [int(c["n_hidden"]) for c in cfgs],
+                            [s.block for s in specs], max_models):
         _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
                     for m in idx], idx, blocks, data, y, n_classes, cfgs[idx[0]], res,
                    epoch_metric, rng, keep_stacks)
         if on_stack is not None:
             on_stack(len(idx))
-        start = stop
     return res

@@ -55,7 +55,7 @@ def test_each_stacked_model_equals_its_separate_run():
     splits = stratified_kfold(y, 3, seed=1)
     epochs = 25
     res = grid_search_cv(X, y, GRID, splits, inner_splits=2, epochs=epochs, dtype="float64",
-                         random_state=4, max_models=7, keep_stacks=True)
+                         random_state=4, max_models=20, keep_stacks=True)
     params = expand_grid(GRID)
     n_out, n_in, n_set = 3, 2, len(params)
     assert res.inner_accuracy.shape == (n_out, n_in, n_set)
@@ -259,6 +259,20 @@ def test_top_k_ensembles_and_repeated_inits():
         np.testing.assert_array_equal(everything.y_pred[te],
                                       res.outer_outputs[o].mean(axis=(0, 1)).argmax(axis=1))
     assert res.summary()["n_init"] == 2 and res.summary()["top_k"] == 2
+
+
+def test_stacks_pad_hidden_sizes_only_when_small():
+    from bpnet.grid_stack import _plan_stacks
+
+    hidden = [16] * 60 + [64] * 60
+    stacks = _plan_stacks(range(120), lambda m: "same", hidden, list(range(120)), 64)
+    assert [len(s) for s in stacks] == [60, 60]  # a full stack of 16s is not padded to 64
+    hidden = [3] * 5 + [5] * 5 + [7] * 30
+    stacks = _plan_stacks(range(40), lambda m: "same", hidden, list(range(40)), 32)
+    assert [sorted({hidden[m] for m in s}) for s in stacks] == [[3, 5, 7], [7]]
+    assert [len(s) for s in stacks] == [32, 8]
+    keys = _plan_stacks(range(4), lambda m: m % 2, [4] * 4, [0] * 4, 64)
+    assert [list(s) for s in keys] == [[0, 2], [1, 3]]  # never two keys in one stack
 
 
 def test_grid_expansion():
