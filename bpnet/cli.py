@@ -196,8 +196,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     summary = {"data": args.data or "synthetic faces", "n": len(ds.y), "split": args.split,
                "seed": args.seed, **res.summary()}
     print(f"{args.folds}-fold {args.split} nested cross-validation ({args.inner_folds} inner "
-          f"folds), {len(res.params)} settings, {summary['models']} models in "
-          f"{res.seconds:.1f} s")
+          f"folds x {summary['n_init']} initialisations), {len(res.params)} settings: "
+          f"{summary['inner_scores']} inner scores from {summary['networks_trained']} networks "
+          f"in {res.seconds:.1f} s")
     print(f"outer test accuracy ({args.outer}): {summary['test_accuracy_mean']:.4f} "
           f"+- {summary['test_accuracy_std']:.4f}")
     top = sorted(res.table(), key=lambda r: -r["inner_accuracy_mean"])[:5]

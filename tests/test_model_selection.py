@@ -331,7 +331,8 @@ def test_tune_writes_summary_table_and_heatmap(tmp_path, capsys, split):
     assert "nested cross-validation" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["split"] == split and summary["outer_folds"] == 3
-    assert summary["settings"] == 4 and summary["models"] == 3 * 2 * 2 * 4
+    assert summary["settings"] == 4 and summary["inner_scores"] == 3 * 2 * 2 * 4
+    assert summary["networks_trained"] == 3 * 2 * 2 * 4 + 3  # and one refit per outer fold
     assert summary["n_init"] == 2 and summary["inner_folds"] == 2
     assert 0 <= summary["test_accuracy_mean"] <= 1
     assert len(summary["chosen"]) == 3 and set(summary["chosen"][0]["setting"]) == {"n_hidden", "lr"}
