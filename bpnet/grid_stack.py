@@ -2,7 +2,7 @@
 
 :func:`bpnet.model_selection.grid_search_cv` describes every model it needs (a setting of
 the grid and a block of rows: one inner fold of one outer fold) as a :class:`ModelSpec`;
-:func:`fit_models` trains them. Models that can share one :class:`~bpnet.BPNetwork` stack
+:func:`fit_models` trains them. Models that can share one :class:`~bpnet.network.BPNetwork` stack
 do so:
 
 * **hidden sizes** differ through ``net.unit_mask``: each model gets the units it asks

@@ -15,7 +15,7 @@ outer fold ``o`` (its training rows ``train_o``, its test rows ``test_o``):
 ``test_o`` takes no part in steps 1-3: those rows are not even in the arrays the inner
 models train on (the tests poison them and check that nothing chosen changes). All
 ``O x I x S`` inner models are trained together as stacks of
-:class:`~bpnet.BPNetwork` (see :mod:`bpnet.grid_stack`), so the whole nested search costs
+:class:`~bpnet.network.BPNetwork` (see :mod:`bpnet.grid_stack`), so the whole nested search costs
 about as much as training its models, without a Python loop over them.
 
 The outputs of every inner model on its outer test rows are computed anyway, so the
@@ -48,8 +48,8 @@ from .grid_stack import (
     selection_settings,
 )
 
-__all__ = ["GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv", "plot_inner_accuracy",
-           "write_table_csv"]
+__all__ = ["RECOMMENDED", "GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv",
+           "plot_inner_accuracy", "write_table_csv"]
 
 OUTER = ("ensemble", "refit")
 
@@ -174,7 +174,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     progress : bool
         A progress bar over the models.
     **settings
-        Fixed training settings, with :class:`~bpnet.BPClassifier`'s names and defaults
+        Fixed training settings, with :class:`~bpnet.estimator.BPClassifier`'s names and defaults
         except ``dtype`` (float32 here). ``epochs`` is the most each model trains; its
         best epoch is then chosen on its validation rows.
 
