@@ -229,7 +229,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(specs) + (n_out if (refit or outer == "refit") else 0),
-                   desc=f"nested grid search ({n_out}x{n_in}x{n_set})", unit="model")
+                   desc=f"nested search, {n_out} outer folds", unit="model")
     try:
         fit = fit_models(X, y, specs, blocks, n_classes=n_classes, normalize=normalize,
                          epoch_metric=epoch_metric, max_models=max_models,
