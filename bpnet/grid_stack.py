@@ -11,17 +11,19 @@ do so:
   16-unit network);
 * **learning rate and weight decay** are ``(K,)`` arrays of the optimiser, and the
   **input noise** a ``(K,)`` array of :func:`~bpnet.training.train`;
-* **rows** differ per model: each model holds its own block's rows (training and
-  validation rows, normalised with statistics of its training rows only), padded to the
-  longest block with rows of weight 0;
+* **rows** differ per model: each model holds its own block's rows, normalised with
+  statistics of its training rows only, padded to the longest block with rows of weight 0;
 * **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
-  validation rows, ``patience=None``: every epoch is trained and the best one restored).
+  validation rows, held in the stack with weight 0 and measured every epoch;
+  ``patience=None``: every epoch is trained and the best one restored);
+* or, for a grid over epochs, each model is scored at **checkpoints**: trained once for
+  the most epochs, its validation rows (kept out of the stack) measured after each count.
 
 Everything else (the activations, the loss, the optimiser's kind, the epochs, the batch
 size) is one value per network, so models that differ there go to different stacks.
 Stacks are also cut to at most ``max_models`` models (the fused pass keeps a few
-``(K, H, n)`` buffers; small stacks stay in the CPU cache), ordered so that one stack
-holds models of one hidden size where it can.
+``(K, H, n)`` buffers), ordered so that one stack holds models of one hidden size
+where it can (:func:`_plan_stacks`).
 
 Model ``k`` of a stack equals the same network trained alone from the same initial
 weights on the same rows (to 1e-10 in float64, full batch; the tests check this).

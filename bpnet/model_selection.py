@@ -6,7 +6,8 @@ outer fold ``o`` (its training rows ``train_o``, its test rows ``test_o``):
 
 1. ``train_o`` is split again into inner folds ``(fit_oi, val_oi)``;
 2. every setting ``s`` of the grid is trained on every ``fit_oi`` (inputs normalised with
-   ``fit_oi``'s statistics), and keeps its best epoch on ``val_oi``;
+   ``fit_oi``'s statistics), and keeps its best epoch on ``val_oi`` (a grid over
+   ``epochs`` instead scores each epoch count, from one run);
 3. the setting with the best mean inner validation accuracy is chosen for fold ``o``;
 4. fold ``o`` is scored on ``test_o`` with that setting only: by the mean output of its
    inner models (``outer="ensemble"``), or by one network retrained on all of ``train_o``
