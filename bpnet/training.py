@@ -184,7 +184,7 @@ class _Stopper:
 def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_weight=None,
           monitor: dict | None = None, batch_size: int | None = None,
           rng: np.random.Generator | None = None, early_stopping: EarlyStopping | None = None,
-          active=None, progress: bool = False, desc: str = "training",
+          active=None, input_noise=0.0, progress: bool = False, desc: str = "training",
           unit: str = "model",
           on_epoch: Callable[[int, dict], None] | None = None) -> TrainLog:
     """Train ``net`` in place with ``optimizer`` for ``epochs`` epochs.
@@ -213,6 +213,13 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
         Stop each model on its own ``monitor`` set and keep its best epoch.
     active : (K,) bool, optional
         Models to train; the others are left exactly as they are (finished folds).
+    input_noise : float or (K,) array
+        Standard deviation of Gaussian noise added to every input feature of the rows a
+        step trains on, drawn afresh (with ``rng``) for every step: a regulariser that
+        smooths the learned function. The curves measure the network on the clean inputs
+        (in full-batch training that costs one more forward pass per epoch). A ``(K,)``
+        array gives each model of a stack its own; 0 (default) trains on the inputs as
+        they are.
     progress : bool
         A progress bar over epochs.
     desc, unit : str
@@ -267,6 +274,9 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                  f"training {K} model(s) of {net.n_hidden} hidden units on {n} rows")
     full = FusedPass(net, n)
     XaT, T = full.inputs(X), full.targets(y)
+    noise = _Noise.make(input_noise, K, net.dtype)
+    if noise is not None and rng is None:
+        rng = np.random.default_rng()
     sets = _Sets(net, y, {"train": sw, **monitor}, K)
     w_train = sets.loss_w["train"]
     curves = {f"{s}_{m}": np.full((epochs, K), np.nan) for s in sets.loss_w
@@ -277,7 +287,7 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if minibatch:
         rng = np.random.default_rng() if rng is None else rng
-        batches = _Batches(net, XaT, T, sw, int(batch_size))
+        batches = _Batches(net, XaT, T, sw, int(batch_size), noise)
 
     bar = None
     if progress:
@@ -299,6 +309,10 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                 try:
                     if minibatch:
                         batches.epoch(optimizer, rng, act)
+                    elif noise is not None:  # a step on noisy inputs; the curves stay clean
+                        Xn = noise.add(XaT, rng)
+                        full.forward(Xn)
+                        optimizer.step(full.backward(Xn, T, w_train), active=act)
                     else:  # the forward of the previous iteration measured these parameters
                         optimizer.step(full.backward(XaT, T, w_train), active=act)
                 except TrainingError as exc:
@@ -331,11 +345,45 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
     return log
 
 
+class _Noise:
+    """Gaussian input noise with a standard deviation per model, into reused buffers."""
+
+    def __init__(self, sigma: np.ndarray, dtype):
+        self.sigma, self.dtype = sigma, dtype  # (K, 1, 1)
+        self.buffers: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def make(cls, input_noise, K: int, dtype) -> "_Noise | None":
+        sigma = np.asarray(input_noise, dtype=np.float64)
+        if sigma.ndim > 1 or (sigma.ndim == 1 and sigma.shape != (K,)):
+            raise ValueError(f"input_noise must be a number or one per model ({K},), "
+                             f"got shape {sigma.shape}")
+        if not np.all(np.isfinite(sigma)) or np.any(sigma < 0):
+            raise ValueError(f"input_noise must be finite and non-negative, got {input_noise}")
+        if not np.any(sigma > 0):
+            return None
+        return cls(np.broadcast_to(sigma, (K,)).astype(dtype)[:, None, None], dtype)
+
+    def add(self, XaT: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """``XaT`` (1 or K, d + 1, n) plus noise on its d feature rows (not the row of ones)."""
+        K, d, n = len(self.sigma), XaT.shape[1] - 1, XaT.shape[2]
+        if (d, n) not in self.buffers:
+            out = np.empty((K, d + 1, n), self.dtype)
+            out[:, d, :] = 1.0
+            self.buffers[d, n] = (out, np.empty((K, d, n), self.dtype))
+        out, z = self.buffers[d, n]
+        rng.standard_normal(out=z, dtype=self.dtype)
+        z *= self.sigma
+        np.add(XaT[:, :d, :], z, out=out[:, :d, :])
+        return out
+
+
 class _Batches:
     """One epoch of mini-batches: each model's training rows, shuffled and cut to size."""
 
-    def __init__(self, net: BPNetwork, XaT: np.ndarray, T: np.ndarray, sw: np.ndarray, size: int):
-        self.net, self.XaT, self.T, self.sw = net, XaT, T, sw
+    def __init__(self, net: BPNetwork, XaT: np.ndarray, T: np.ndarray, sw: np.ndarray, size: int,
+                 noise: _Noise | None = None):
+        self.net, self.XaT, self.T, self.sw, self.noise = net, XaT, T, sw, noise
         self.rows = [np.flatnonzero(w > 0) for w in sw]
         self.size = size
         self.n_max = max(len(r) for r in self.rows)
@@ -361,6 +409,8 @@ class _Batches:
             if fused is None:
                 fused = self.passes[m] = FusedPass(net, m)
             Xb, Tb = self._gather(self.XaT, idx), self._gather(self.T, idx)
+            if self.noise is not None:
+                Xb = self.noise.add(Xb, rng)
             wb = np.take_along_axis(self.sw, idx, axis=1) * ok
             if net.loss_fn.class_weighted_mean and net.class_weight is not None:
                 wb = wb * net.class_weight[Tb.argmax(axis=1)]

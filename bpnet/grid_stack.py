@@ -1,0 +1,426 @@
+"""Many small networks of different settings trained as stacks: the engine of model selection.
+
+:func:`bpnet.model_selection.grid_search_cv` describes every model it needs (a setting of
+the grid and a block of rows: one inner fold of one outer fold) as a :class:`ModelSpec`;
+:func:`fit_models` trains them. Models that can share one :class:`~bpnet.network.BPNetwork` stack
+do so:
+
+* **hidden sizes** differ through ``net.unit_mask``: each model gets the units it asks
+  for and the stack is padded to the largest (a masked unit starts at zero, adds nothing
+  and gets no gradient, so a model of 16 units in a stack of 64 trains exactly as a
+  16-unit network);
+* **learning rate and weight decay** are ``(K,)`` arrays of the optimiser, and the
+  **input noise** a ``(K,)`` array of :func:`~bpnet.training.train`;
+* **rows** differ per model: each model holds its own block's rows, normalised with
+  statistics of its training rows only, padded to the longest block with rows of weight 0;
+* **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
+  validation rows, held in the stack with weight 0 and measured every epoch;
+  ``patience=None``: every epoch is trained and the best one restored);
+* or, for a grid over epochs, each model is scored at **checkpoints**: trained once for
+  the most epochs, its validation rows (kept out of the stack) measured after each count.
+
+Everything else (the activations, the loss, the optimiser's kind, the epochs, the batch
+size) is one value per network, so models that differ there go to different stacks.
+Stacks are also cut to at most ``max_models`` models (the fused pass keeps a few
+``(K, H, n)`` buffers), ordered so that one stack holds models of one hidden size
+where it can (:func:`_plan_stacks`).
+
+Model ``k`` of a stack equals the same network trained alone from the same initial
+weights on the same rows (to 1e-10 in float64, full batch; the tests check this).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .estimator import TRAINING_PARAMS, training_settings
+from .network import BPNetwork
+from .optim import make_optimizer
+from .preprocessing import Normalizer
+from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
+
+__all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS",
+           "check_setting", "fit_models", "selection_settings", "stack_key"]
+
+#: what a setting of model selection may name: the estimator's training settings, and
+#: ``input_noise`` (:func:`bpnet.training.train`'s Gaussian input noise, default 0)
+SELECTION_PARAMS = TRAINING_PARAMS + ("input_noise",)
+#: settings that may differ between the models of one stack
+STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")
+
+
+def selection_settings(overrides: dict, **defaults) -> dict:
+    """:func:`bpnet.estimator.training_settings` plus ``input_noise`` (default 0.0)."""
+    noise = {**defaults, **overrides}.get("input_noise", 0.0)
+    drop = ("input_noise",)
+    cfg = training_settings({k: v for k, v in overrides.items() if k not in drop},
+                            **{k: v for k, v in defaults.items() if k not in drop})
+    return {**cfg, "input_noise": noise}
+
+
+@dataclass(frozen=True)
+class Block:
+    """The rows one group of models sees (one inner fold of one outer fold, or an outer fold).
+
+    Attributes
+    ----------
+    train : (n_train,) int array
+        Rows the loss sees; the normalisation is fitted on these rows only.
+    val : (n_val,) int array
+        Rows the best epoch is chosen on (may be empty: then a model trains for its
+        ``epochs`` and keeps the last epoch).
+    predict : (n_predict,) int array
+        Rows to compute outputs for after training (an outer fold's test rows). They
+        take no part in training or in choosing the epoch.
+    seed : tuple of int
+        Seeds the initial weights: models of one block share them (for each hidden size),
+        so settings are compared on the same starting point.
+    """
+
+    train: np.ndarray
+    val: np.ndarray
+    predict: np.ndarray
+    seed: tuple
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model: a setting (see :data:`SELECTION_PARAMS`) on a block.
+
+    Attributes
+    ----------
+    setting : dict
+    block : int
+        Index into the blocks.
+    epochs : int, optional
+        Overrides the setting's epochs for this model alone (a refit that trains for the
+        number of epochs chosen on validation rows).
+    checkpoints : tuple of int, optional
+        Score the model on its validation rows (and compute its outputs) after exactly
+        these epochs, from one run of ``max(checkpoints)`` epochs: a grid over epochs
+        costs one run. Without checkpoints a model with validation rows keeps its best
+        epoch.
+    """
+
+    setting: dict
+    block: int
+    epochs: int | None = None
+    checkpoints: tuple | None = None
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit_models` returns: per spec (in the order given) and per point ``p``
+    (its checkpoints, or one point: its best or last epoch).
+
+    Attributes
+    ----------
+    best_epoch : (M, P) int array
+        The epoch of each point (a checkpoint, the best validation epoch, or the last).
+    val_accuracy, val_loss : (M, P) arrays
+        On the model's validation rows at that epoch (NaN without validation rows).
+    outputs : list of lists of (n_predict, C) arrays
+        ``outputs[m][p]``: model m's outputs on its block's ``predict`` rows at point p.
+    val_accuracy_curves : (M, epochs) array
+        Validation accuracy after every epoch (NaN past the model's epochs).
+    stacks : list of dict
+        With ``keep_stacks``: per stack, ``models`` (spec indices), ``init`` (the stack
+        before training), ``net`` (after), ``log`` (the TrainLog of a best-epoch stack).
+    """
+
+    best_epoch: np.ndarray
+    val_accuracy: np.ndarray
+    val_loss: np.ndarray
+    outputs: list
+    val_accuracy_curves: np.ndarray
+    stacks: list = field(default_factory=list)
+
+
+def check_setting(setting: dict) -> dict:
+    """All of :data:`bpnet.estimator.TRAINING_PARAMS` for one model, checked before any
+    training: a ValueError names the setting and what is wrong with it."""
+    cfg = selection_settings(setting)
+
+    def bad(name, want):
+        raise ValueError(f"{name}={cfg[name]!r}: {want}")
+
+    def number(name):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            bad(name, "must be a number")
+        return float(v)
+
+    for name in ("n_hidden", "epochs"):
+        v = cfg[name]
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            bad(name, "must be a positive integer")
+    if not number("lr") > 0:
+        bad("lr", "must be positive")
+    for name in ("weight_decay", "input_noise"):
+        if not number(name) >= 0:
+            bad(name, "must be non-negative")
+    if cfg["class_weight"] not in (None, "balanced"):
+        bad("class_weight", "must be None or 'balanced' in model selection")
+    kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
+    if str(cfg["optimizer"]).lower() == "sgd":
+        kw["momentum"] = number("momentum")
+    try:  # the network and optimiser check activations, loss, init, dtype and the optimiser
+        net = BPNetwork(2, 1, 2, hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"],
+                        init=cfg["init"], dtype=cfg["dtype"])
+        make_optimizer(str(cfg["optimizer"]), net.params, **kw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(str(exc)) from None
+    bs = cfg["batch_size"]
+    if bs is not None and (isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 1):
+        bad("batch_size", "must be None or a positive integer")
+    return cfg
+
+
+def stack_key(setting: dict) -> tuple:
+    """The part of a setting that must be equal within one stack."""
+    return tuple((k, repr(setting[k])) for k in sorted(setting) if k not in STACKED_PARAMS)
+
+
+class _BlockData:
+    """Normalised rows of each block, computed once and shared by its models."""
+
+    def __init__(self, X: np.ndarray, blocks: list[Block], normalize):
+        self.X, self.blocks, self.normalize = X, blocks, normalize
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(X of train + val rows, X of predict rows)``, normalised on the train rows."""
+        if b not in self._cache:
+            blk, X = self.blocks[b], self.X
+            rows = np.concatenate([blk.train, blk.val])
+            if self.normalize is False or self.normalize is None:
+                self._cache[b] = (X[rows], X[blk.predict])
+            else:
+                kw = self.normalize if isinstance(self.normalize, dict) else {}
+                norm = Normalizer(**kw).fit(X[blk.train])
+                self._cache[b] = (norm.transform(X[rows]), norm.transform(X[blk.predict]))
+        return self._cache[b]
+
+
+def _class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
+    """``n / (C * count_c)`` of a model's own training labels (scikit-learn's "balanced")."""
+    counts = np.bincount(y, minlength=n_classes)
+    return len(y) / (n_classes * np.maximum(counts, 1))
+
+
+def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_classes: int,
+                 cfg: dict) -> BPNetwork:
+    """A stack whose model k starts as ``BPNetwork(n_inputs, h_k, C, seed=block seed)``."""
+    hs = [int(s.setting["n_hidden"]) for s in specs]
+    H, K = max(hs), len(specs)
+    kw = dict(hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"], init=cfg["init"],
+              dtype=np.dtype(cfg["dtype"]))
+    net = BPNetwork(n_inputs, H, n_classes, n_models=K, seed=0, **kw)
+    for p in net.params.values():
+        p[...] = 0.0  # padded units stay exactly zero: no gradient, no weight decay pull
+    for k, (spec, h) in enumerate(zip(specs, hs)):
+        one = BPNetwork(n_inputs, h, n_classes, seed=np.random.default_rng(blocks[spec.block].seed),
+                        **kw)
+        net.params["W1"][k, :, :h] = one.params["W1"]
+        net.params["b1"][k, :h] = one.params["b1"]
+        net.params["W2"][k, :h, :] = one.params["W2"]
+        net.params["b2"][k] = one.params["b2"]
+    if min(hs) < H:
+        net.unit_mask = (np.arange(H)[None, :] < np.array(hs)[:, None]).astype(net.dtype)
+    return net
+
+
+def _pad(rows: list[np.ndarray], labels: list[np.ndarray], dtype) -> tuple:
+    """Per-model rows ``(m_k, d)`` -> ``(K, max m, d)``, labels ``(K, max m)`` and a 0/1
+    mask of the real rows (padding repeats a model's first row, with weight 0)."""
+    K, n, d = len(rows), max(len(r) for r in rows), rows[0].shape[1]
+    X, y, mask = np.empty((K, n, d), dtype), np.empty((K, n), np.int64), np.zeros((K, n))
+    for k, (r, lab) in enumerate(zip(rows, labels)):
+        X[k, :len(r)], y[k, :len(r)], mask[k, :len(r)] = r, lab, 1.0
+        X[k, len(r):], y[k, len(r):] = r[0], lab[0]
+    return X, y, mask
+
+
+class _Stack:
+    """One stack: each model's training rows (and, with ``val_in_stack``, its validation
+    rows after them, so that every epoch measures them), its network, optimiser, noise."""
+
+    def __init__(self, specs, blocks, data: _BlockData, y, n_classes, cfg, val_in_stack: bool):
+        d, dt = data.X.shape[1], np.dtype(cfg["dtype"])
+        blks = [blocks[s.block] for s in specs]
+        n_fit = [len(b.train) for b in blks]
+        keep = [len(b.train) + (len(b.val) if val_in_stack else 0) for b in blks]
+        self.X, self.y, mask = _pad([data.get(s.block)[0][:m] for s, m in zip(specs, keep)],
+                                    [y[np.r_[b.train, b.val]][:m] for b, m in zip(blks, keep)], dt)
+        self.sw, self.val = np.zeros_like(mask), mask.copy()
+        for k, (b, m) in enumerate(zip(blks, n_fit)):
+            cw = (_class_weights(y[b.train], n_classes)[y[b.train]]
+                  if specs[k].setting["class_weight"] == "balanced" else 1.0)
+            self.sw[k, :m] = cw
+            self.val[k, :m] = 0.0
+        self.held_out = None  # validation rows kept out of the stack, scored at checkpoints
+        if not val_in_stack and all(len(b.val) for b in blks):
+            self.held_out = _pad([data.get(s.block)[0][m:] for s, m in zip(specs, n_fit)],
+                                 [y[b.val] for b in blks], dt)
+        self.net = _build_stack(specs, blocks, d, n_classes, cfg)
+        kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
+              "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
+        if str(cfg["optimizer"]).lower() == "sgd":
+            kw["momentum"] = cfg["momentum"]
+        self.opt = make_optimizer(cfg["optimizer"], self.net.params, **kw)
+        self.noise = np.array([float(s.setting["input_noise"]) for s in specs])
+        self.batch_size = cfg["batch_size"]
+        self.specs, self.blocks, self.data = specs, blocks, data
+
+    def train(self, epochs: int, rng, **kw) -> TrainLog:
+        return train(self.net, self.X, self.y, self.opt, epochs, sample_weight=self.sw,
+                     batch_size=self.batch_size, rng=rng, input_noise=self.noise, **kw)
+
+    def outputs(self) -> list:
+        """Each model's outputs on its block's predict rows, now."""
+        K, d = len(self.specs), self.X.shape[2]
+        rows = [self.data.get(s.block)[1] for s in self.specs]
+        if max(len(r) for r in rows) == 0:
+            return [np.zeros((0, self.net.n_outputs)) for _ in rows]
+        Xp = np.zeros((K, max(len(r) for r in rows), d), self.X.dtype)
+        for k, r in enumerate(rows):
+            Xp[k, :len(r)] = r
+        out = predict_outputs(self.net, Xp)
+        return [out[k, :len(r)].copy() for k, r in enumerate(rows)]
+
+
+def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: FitResult,
+               epoch_metric: str, rng, keep: bool) -> None:
+    checkpoints, log = specs[0].checkpoints, None
+    has_val = np.array([len(blocks[s.block].val) > 0 for s in specs])
+    if has_val.any() and not has_val.all():
+        raise ValueError("the models of one stack all have validation rows, or none has")
+    # the best epoch needs the validation rows measured every epoch; checkpoints do not
+    st = _Stack(specs, blocks, data, y, n_classes, cfg, val_in_stack=checkpoints is None)
+    K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
+    if has_val.all() and checkpoints is None:  # each model keeps its best epoch
+        stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
+        log = st.train(int(cfg["epochs"]), rng, monitor={"val": st.val}, early_stopping=stop)
+        best = np.asarray(log.best_epoch)
+        res.best_epoch[idx, 0] = best
+        res.val_accuracy[idx, 0] = log.curves["val_accuracy"][np.maximum(best - 1, 0), cols]
+        res.val_loss[idx, 0] = log.curves["val_loss"][np.maximum(best - 1, 0), cols]
+        res.val_accuracy_curves[idx, :log.epochs_run] = log.curves["val_accuracy"].T
+        for k, out in enumerate(st.outputs()):
+            res.outputs[idx[k]] = [out]
+    elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
+        done, outs = 0, [[] for _ in range(K)]
+        for p, target in enumerate(checkpoints):
+            st.train(target - done, rng)
+            loss, acc = evaluate(st.net, *st.held_out)
+            res.val_accuracy_curves[idx, target - 1] = acc
+            res.best_epoch[idx, p] = target
+            res.val_accuracy[idx, p], res.val_loss[idx, p] = acc, loss
+            for k, out in enumerate(st.outputs()):
+                outs[k].append(out)
+            done = target
+        for k in range(K):
+            res.outputs[idx[k]] = outs[k]
+    else:  # model k trains for its own epochs: one call per distinct count, the models
+        # that are done left inactive (their parameters and optimiser state untouched)
+        epochs = np.array([s.epochs if s.epochs is not None else int(cfg["epochs"])
+                           for s in specs])
+        done = 0
+        for target in np.unique(epochs):
+            st.train(int(target - done), rng, active=epochs > done)
+            done = int(target)
+        res.best_epoch[idx, 0] = epochs
+        for k, out in enumerate(st.outputs()):
+            res.outputs[idx[k]] = [out]
+    if keep:
+        res.stacks.append({"models": idx.copy(), "init": init, "net": st.net,
+                           "log": log if log is not None else TrainLog()})
+
+
+def _plan_stacks(models, key, hidden: list, block: list, max_models: int) -> list:
+    """Cut the models into stacks: one group per ``key``, ordered by hidden size and block,
+    at most ``max_models`` each. A stack pads its models to its largest hidden size, so a
+    new size starts a new stack, unless the current one holds fewer than half of
+    ``max_models`` (then a few small groups share a stack through unit masks)."""
+    order = sorted(models, key=lambda m: (repr(key(m)), hidden[m], block[m], m))
+    stacks, current = [], []
+    for m in order:
+        if current and (len(current) == max_models or key(m) != key(current[-1])
+                        or (hidden[m] != hidden[current[-1]] and len(current) >= max_models // 2)):
+            stacks.append(np.array(current))
+            current = []
+        current.append(m)
+    return stacks + [np.array(current)] if current else stacks
+
+
+def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: int,
+               normalize: bool | dict = True, epoch_metric: str = "loss",
+               max_models: int = 64, random_state=0, keep_stacks: bool = False,
+               on_stack=None) -> FitResult:
+    """Train every model of ``specs`` as few, cache-sized stacks.
+
+    Parameters
+    ----------
+    X : (n, d) raw features; y : (n,) int labels ``0..C-1``
+    specs : list of ModelSpec
+        Each ``setting`` holds every name of :data:`bpnet.estimator.TRAINING_PARAMS`
+        (``class_weight`` may be None or ``"balanced"``: each model's training rows are
+        weighted by its own training labels).
+    blocks : list of Block
+    normalize : bool or dict
+        A :class:`~bpnet.preprocessing.Normalizer` per block, fitted on its training rows.
+    epoch_metric : {"loss", "accuracy"}
+        What the best epoch minimises (validation loss) or maximises (accuracy); the first
+        best epoch wins.
+    max_models : int
+        Largest stack.
+    random_state : int
+        Seeds the mini-batch order (the initial weights come from the blocks' seeds).
+    keep_stacks : bool
+        Keep every stack before and after training in the result (for inspection and tests).
+    on_stack : callable, optional
+        Called with the number of models after each stack is trained (a progress bar).
+
+    Returns
+    -------
+    FitResult
+    """
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y)
+    M = len(specs)
+    checked: dict = {}  # one check per distinct setting, not one per model
+    cfgs = []
+    for spec in specs:
+        key = repr(sorted(spec.setting.items()))
+        if key not in checked:
+            checked[key] = check_setting(spec.setting)
+        cfgs.append(checked[key])
+    for spec in specs:
+        cp = spec.checkpoints
+        if cp is not None and (not cp or list(cp) != sorted(set(cp)) or int(cp[0]) < 1):
+            raise ValueError(f"checkpoints must be increasing positive epochs, got {cp}")
+
+    def epochs_of(m):
+        spec = specs[m]
+        return (spec.checkpoints[-1] if spec.checkpoints else
+                spec.epochs if spec.epochs is not None else int(cfgs[m]["epochs"]))
+
+    P = max(len(s.checkpoints) if s.checkpoints else 1 for s in specs)
+    res = FitResult(best_epoch=np.zeros((M, P), np.int64), val_accuracy=np.full((M, P), np.nan),
+                    val_loss=np.full((M, P), np.nan), outputs=[None] * M,
+                    val_accuracy_curves=np.full((M, max(map(epochs_of, range(M)))), np.nan))
+    data = _BlockData(X, blocks, normalize)
+    rng = np.random.default_rng(random_state)
+
+    def key(m):  # what one stack must share
+        return stack_key(cfgs[m]), specs[m].checkpoints
+
+    for idx in _plan_stacks(range(M), key, [int(c["n_hidden"]) for c in cfgs],
+                            [s.block for s in specs], max_models):
+        _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
+                    for m in idx], idx, blocks, data, y, n_classes, cfgs[idx[0]], res,
+                   epoch_metric, rng, keep_stacks)
+        if on_stack is not None:
+            on_stack(len(idx))
+    return res
