@@ -23,7 +23,7 @@ Everything else (the activations, the loss, the optimiser's kind, the epochs, th
 size) is one value per network, so models that differ there go to different stacks.
 Stacks are also cut to at most ``max_models`` models (the fused pass keeps a few
 ``(K, H, n)`` buffers), ordered so that one stack holds models of one hidden size
-where it can (:func:`_plan_stacks`).
+where it can (``_plan_stacks``).
 
 Model ``k`` of a stack equals the same network trained alone from the same initial
 weights on the same rows (to 1e-10 in float64, full batch; the tests check this).
@@ -43,8 +43,8 @@ from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
 
-#: what a setting of model selection may name: the estimator's training settings, and
-#: ``input_noise`` (:func:`bpnet.training.train`'s Gaussian input noise, default 0)
+#: The names a setting of model selection may use, the estimator's training settings
+#: and ``input_noise`` (the Gaussian input noise of :func:`bpnet.training.train`, default 0).
 SELECTION_PARAMS = TRAINING_PARAMS + ("input_noise",)
 #: settings that may differ between the models of one stack
 STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")
