@@ -17,6 +17,7 @@ from bpnet.data.sfew import CLASS_NAMES
 from bpnet.metrics import (
     ClassMetrics,
     accuracy_mean_std,
+    confusion_matrix,
     format_confusion,
     format_table,
     per_class_metrics,
@@ -93,6 +94,33 @@ class CVResult:
     folds: list[FoldResult]
     class_names: tuple[str, ...] = CLASS_NAMES
     config: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def ensemble(cls, results: Sequence["CVResult"]) -> "CVResult":
+        """Average several runs on the same folds (e.g. seeds): each fold's softmax outputs
+        are averaged and re-scored.
+
+        The curves are the first run's; ``train_accuracy`` is the mean over the members (the
+        ensemble itself is not scored on the training folds); ``seconds`` is their sum.
+        """
+        if not results:
+            raise ValueError("need at least one result to average")
+        first = results[0]
+        folds = []
+        for k, fold in enumerate(first.folds):
+            members = [r.folds[k] for r in results]
+            if any(len(r.folds) != len(first.folds) or not np.array_equal(m.test_idx, fold.test_idx)
+                   for r, m in zip(results, members)):
+                raise ValueError(f"fold {k + 1} holds other test samples in some runs; "
+                                 "only runs on the same splits can be averaged")
+            probs = np.mean([m.probs for m in members], axis=0).astype(np.float32)
+            y_pred = probs.argmax(1)
+            confusion = confusion_matrix(fold.y_true, y_pred, probs.shape[1])
+            folds.append(FoldResult(fold.test_idx, fold.y_true, y_pred, probs, confusion,
+                                    fold.history, float(np.mean([m.train_accuracy for m in members])),
+                                    float(sum(m.seconds for m in members))))
+        config = dict(first.config, ensemble_seeds=[r.config.get("seed") for r in results])
+        return cls(folds, first.class_names, config)
 
     @property
     def confusions(self) -> np.ndarray:
