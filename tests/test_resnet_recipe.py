@@ -10,11 +10,10 @@ torch = pytest.importorskip("torch")
 
 from bpnet.crossval import stratified_kfold  # noqa: E402
 from resnet_fer import cli  # noqa: E402
+from resnet_fer.augment import normalize  # noqa: E402
 from resnet_fer.checkpoint import load_checkpoint  # noqa: E402
 from resnet_fer.config import PRESETS, DataConfig, TrainConfig, get_preset  # noqa: E402
-from resnet_fer.data import synthetic_images  # noqa: E402
-from resnet_fer.augment import normalize  # noqa: E402
-from resnet_fer.data import ImageStore  # noqa: E402
+from resnet_fer.data import ImageStore, synthetic_images  # noqa: E402
 from resnet_fer.engine import Engine, WeightEMA, tta_views  # noqa: E402
 from resnet_fer.model import BasicBlock, drop_path, resnet18  # noqa: E402
 from resnet_fer.results import CVResult  # noqa: E402
