@@ -40,7 +40,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 def _data_config(args: argparse.Namespace) -> DataConfig:
     return DataConfig(face_crop=args.face_crop, eye_distance=args.eye_distance, eye_y=args.eye_y,
-                      decode_size=args.decode_size)
+                      decode_size=args.decode_size, gray=args.gray, equalize=args.equalize)
 
 
 def _preset_defaults(name: str) -> dict:
@@ -57,20 +57,24 @@ def _preset_defaults(name: str) -> dict:
             "cutmix": a.cutmix, "mix_prob": a.mix_prob, "min_scale": a.scale[0],
             "degrees": a.degrees, "jitter": a.brightness, "seed": t.seed,
             "face_crop": d.face_crop, "eye_distance": d.eye_distance, "eye_y": d.eye_y,
-            "decode_size": d.decode_size}
+            "decode_size": d.decode_size, "gray": d.gray, "equalize": d.equalize}
 
 
 def _load(args: argparse.Namespace, verbose: bool):
-    from .data import load_image_folder, make_cropper, synthetic_images
+    from .data import load_image_folder, make_cropper, synthetic_images, tone
 
+    config = _data_config(args)
     if args.data is None:
-        return synthetic_images(n_per_class=args.synthetic_per_class,
+        data = synthetic_images(n_per_class=args.synthetic_per_class,
                                 size=args.decode_size or min(args.size, 64), seed=args.seed)
-    data = _data_config(args)
-    cropper = make_cropper(data.face_crop, **data.cropper_kwargs())
-    return load_image_folder(args.data, size=args.decode_size or args.size, face_crop=data.face_crop,
-                             cropper=cropper, skip_bad=args.skip_bad, cache_dir=args.cache_dir,
-                             progress=verbose)
+    else:
+        cropper = make_cropper(config.face_crop, **config.cropper_kwargs())
+        data = load_image_folder(args.data, size=args.decode_size or args.size,
+                                 face_crop=config.face_crop, cropper=cropper,
+                                 skip_bad=args.skip_bad, cache_dir=args.cache_dir,
+                                 progress=verbose)
+    data.images = tone(data.images, config.gray, config.equalize)
+    return data
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -146,6 +150,8 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
                    help="aligned crops: distance between the eyes / crop side")
     d.add_argument("--eye-y", type=float, default=_D.eye_y,
                    help="aligned crops: height of the eyes / crop side")
+    d.add_argument("--gray", action="store_true", help="grey images (luma in all channels)")
+    d.add_argument("--equalize", action="store_true", help="histogram-equalise each image's luma")
     d.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
     d.add_argument("--decode-size", type=int, help="stored image size (default: --size; "
                    "synthetic: min(--size, 64))")

@@ -192,12 +192,16 @@ class DataConfig:
         Canonical eye geometry of the aligned crops (:class:`resnet_fer.align.FaceAligner`).
     decode_size : int, optional
         Stored image size; default the network input size.
+    gray, equalize : bool
+        Grey images; histogram-equalised luma (:func:`resnet_fer.data.tone`).
     """
 
     face_crop: str = "none"
     eye_distance: float = 0.36
     eye_y: float = 0.40
     decode_size: int | None = None
+    gray: bool = False
+    equalize: bool = False
 
     def __post_init__(self) -> None:
         if self.face_crop not in ("none", "haar", "align"):

@@ -29,8 +29,10 @@ from torch import Tensor
 from bpnet.data.image_folder import scan_image_folder
 from bpnet.data.sfew import CLASS_NAMES
 
+from .faces import import_cv2
+
 __all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "default_cache_dir", "load_image_folder",
-           "load_preset_data", "make_cropper", "synthetic_images"]
+           "load_preset_data", "make_cropper", "synthetic_images", "tone"]
 
 CACHE_FORMAT = 2  # 2: crop status per image (0 no face, 1 face, 2 eyes aligned)
 
@@ -284,6 +286,30 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
                       bad, False, cache_path)
 
 
+def tone(images: Tensor, gray: bool = False, equalize: bool = False) -> Tensor:
+    """Grey and/or histogram-equalised copies of uint8 images (n, H, W, 3).
+
+    Both take away what a movie's colour grading and lighting say about the movie (and so,
+    under a random split, about the label) and keep what the face says: ``gray`` keeps the
+    luma (ITU-R 601) in all three channels; ``equalize`` spreads each image's luma over
+    0..255 (``cv2.equalizeHist``; on colour images the luma of YCrCb, hue kept).
+    """
+    if not (gray or equalize):
+        return images
+    cv2 = import_cv2()
+    out = []
+    for image in images.numpy():
+        if gray:
+            y = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            image = cv2.cvtColor(cv2.equalizeHist(y) if equalize else y, cv2.COLOR_GRAY2RGB)
+        else:
+            ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
+            ycc[..., 0] = cv2.equalizeHist(np.ascontiguousarray(ycc[..., 0]))
+            image = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+        out.append(image)
+    return torch.from_numpy(np.stack(out)) if out else images
+
+
 def load_preset_data(root: str | Path, preset, **kwargs) -> FaceImages:
     """The image folder decoded as a :class:`~resnet_fer.config.Preset` (or its
     :class:`~resnet_fer.config.DataConfig` and train size) wants it.
@@ -297,8 +323,10 @@ def load_preset_data(root: str | Path, preset, **kwargs) -> FaceImages:
     """
     data, size = preset.data, preset.train.size
     cropper = make_cropper(data.face_crop, **data.cropper_kwargs())
-    return load_image_folder(root, size=data.decode_size or size, face_crop=data.face_crop,
-                             cropper=cropper, **kwargs)
+    images = load_image_folder(root, size=data.decode_size or size, face_crop=data.face_crop,
+                               cropper=cropper, **kwargs)
+    images.images = tone(images.images, data.gray, data.equalize)
+    return images
 
 
 class ImageStore:
