@@ -147,6 +147,35 @@ class CVResult:
     extra: dict[str, Any] = field(default_factory=dict)
     trained: Any = field(default=None, repr=False, compare=False)
 
+    @classmethod
+    def ensemble(cls, results: Sequence["CVResult"]) -> "CVResult":
+        """Average several runs on the same folds (e.g. seeds): each fold's class scores are
+        averaged and re-scored.
+
+        The curves are the first run's; ``train_accuracy`` is the members' mean (the
+        ensemble itself is not scored on the training folds); ``seconds`` is their sum.
+        """
+        if not results:
+            raise ValueError("need at least one result to average")
+        first = results[0]
+        folds = []
+        for k, fold in enumerate(first.folds):
+            if any(len(r.folds) != len(first.folds) or
+                   not np.array_equal(r.folds[k].test_idx, fold.test_idx) for r in results):
+                raise ValueError(f"fold {k + 1} holds other test samples in some runs; "
+                                 "only runs on the same splits can be averaged")
+            members = [r.folds[k] for r in results]
+            scores = np.mean([m.scores for m in members], axis=0)
+            seconds = [m.seconds for m in members]
+            folds.append(FoldResult(fold.test_idx, fold.y_true, scores.argmax(1), scores,
+                                    fold.n_train, float(np.mean([m.train_accuracy for m in members])),
+                                    fold.curves,
+                                    None if None in seconds else float(sum(seconds))))
+        settings = dict(first.settings, ensemble_seeds=[r.settings.get("seed") for r in results])
+        meta = dict(first.meta, seconds=float(sum(r.meta.get("seconds") or 0.0 for r in results)))
+        return cls(first.model, folds, first.class_names, first.n_samples, first.sample_ids,
+                   settings, meta, dict(first.extra))
+
     # --- per fold and pooled --------------------------------------------------------
     @property
     def n_classes(self) -> int:

@@ -9,47 +9,85 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from .config import AugmentConfig, TrainConfig
+from .config import PRESETS, AugmentConfig, DataConfig, TrainConfig, get_preset
 
-_T, _A = TrainConfig(), AugmentConfig()
+_T, _A, _D = TrainConfig(), AugmentConfig(), DataConfig()
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
-    aug = AugmentConfig(mixup=args.mixup, cutmix=args.cutmix, mix_prob=args.mix_prob,
-                        scale=(args.min_scale, 1.0), degrees=args.degrees)
+    """The recipe from the flags (their defaults are the preset's when ``--preset`` is given)."""
+    base = get_preset(args.preset).train if args.preset else _T
+    aug = dataclasses.replace(base.augment, mixup=args.mixup, cutmix=args.cutmix,
+                              mix_prob=args.mix_prob, scale=(args.min_scale, 1.0),
+                              degrees=args.degrees, brightness=args.jitter, contrast=args.jitter,
+                              saturation=args.jitter)
     budget = None if args.memory_budget_mb is None else int(args.memory_budget_mb * 2**20)
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       weight_decay=args.weight_decay, schedule=args.schedule,
-                       label_smoothing=args.label_smoothing, class_weights=args.class_weights,
-                       dropout=args.dropout, width=args.width, stem=args.stem, size=args.size,
-                       augment=aug, amp=not args.no_amp, compile=not args.no_compile,
-                       compile_mode=args.compile_mode, compile_augment=not args.no_compile_augment,
-                       memory_budget=budget, seed=args.seed)
+    return dataclasses.replace(
+        base, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
+        label_smoothing=args.label_smoothing, class_weights=args.class_weights,
+        dropout=args.dropout, width=args.width, stem=args.stem, size=args.size,
+        drop_path=args.drop_path, ema=args.ema, tta=args.tta, augment=aug, amp=not args.no_amp,
+        compile=not args.no_compile, compile_mode=args.compile_mode,
+        compile_augment=not args.no_compile_augment, memory_budget=budget, seed=args.seed)
+
+
+def _data_config(args: argparse.Namespace) -> DataConfig:
+    return DataConfig(face_crop=args.face_crop, eye_distance=args.eye_distance, eye_y=args.eye_y,
+                      decode_size=args.decode_size, gray=args.gray, equalize=args.equalize)
+
+
+def _preset_defaults(name: str) -> dict:
+    """Parser defaults that reproduce preset ``name`` (flags given explicitly still win)."""
+    p = get_preset(name)
+    t, a, d = p.train, p.train.augment, p.data
+    if not a.brightness == a.contrast == a.saturation:  # pragma: no cover - a preset bug
+        raise ValueError(f"preset {name}: --jitter sets brightness, contrast and saturation alike")
+    return {"epochs": t.epochs, "batch_size": t.batch_size, "lr": t.lr,
+            "weight_decay": t.weight_decay, "schedule": t.schedule, "warmup": t.warmup,
+            "label_smoothing": t.label_smoothing, "class_weights": t.class_weights,
+            "dropout": t.dropout, "width": t.width, "stem": t.stem, "size": t.size,
+            "drop_path": t.drop_path, "ema": t.ema, "tta": t.tta, "mixup": a.mixup,
+            "cutmix": a.cutmix, "mix_prob": a.mix_prob, "min_scale": a.scale[0],
+            "degrees": a.degrees, "jitter": a.brightness, "seed": t.seed,
+            "face_crop": d.face_crop, "eye_distance": d.eye_distance, "eye_y": d.eye_y,
+            "decode_size": d.decode_size, "gray": d.gray, "equalize": d.equalize}
 
 
 def _load(args: argparse.Namespace, verbose: bool):
-    from .data import load_image_folder, synthetic_images
+    from .data import load_image_folder, make_cropper, synthetic_images, tone
 
+    config = _data_config(args)
     if args.data is None:
-        return synthetic_images(n_per_class=args.synthetic_per_class,
+        data = synthetic_images(n_per_class=args.synthetic_per_class,
                                 size=args.decode_size or min(args.size, 64), seed=args.seed)
-    return load_image_folder(args.data, size=args.decode_size or args.size, face_crop=args.face_crop,
-                             skip_bad=args.skip_bad, cache_dir=args.cache_dir, progress=verbose)
+    else:
+        cropper = make_cropper(config.face_crop, **config.cropper_kwargs())
+        data = load_image_folder(args.data, size=args.decode_size or args.size,
+                                 face_crop=config.face_crop, cropper=cropper,
+                                 skip_bad=args.skip_bad, cache_dir=args.cache_dir,
+                                 progress=verbose)
+    data.images = tone(data.images, config.gray, config.equalize)
+    return data
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
     from bpnet.crossval import group_kfold, stratified_kfold
+    from bpnet.results import CVResult
 
     from . import distributed
     from .train import NonFiniteLossError, cross_validate
 
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     info, dev = distributed.init_from_env(device)
     verbose = info.is_main and not args.no_progress
@@ -60,7 +98,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data = _load(args, verbose)
         if info.enabled and info.is_main:
             distributed.barrier()
-        if args.data is None and (args.face_crop or args.skip_bad) and info.is_main:
+        if args.data is None and (args.face_crop != "none" or args.skip_bad) and info.is_main:
             print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
         if info.is_main:
             print(data.describe(), flush=True)
@@ -69,9 +107,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         else:
             splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
         out = Path(args.out or f"runs/resnet-fer-{args.split}")
-        result = cross_validate(data.images, data.y, splits, config, dev, progress=verbose,
-                                out_dir=out, resume=args.resume, class_names=data.class_names,
-                                sample_ids=data.sample_ids)
+        runs = []
+        for i in range(args.seeds):  # several seeds: one full run each, softmax outputs averaged
+            run_config = dataclasses.replace(config, seed=config.seed + i)
+            run_out = out if args.seeds == 1 else out / f"seed{run_config.seed}"
+            runs.append(cross_validate(data.images, data.y, splits, run_config, dev,
+                                       progress=verbose, out_dir=run_out, resume=args.resume,
+                                       class_names=data.class_names,
+                                       sample_ids=data.sample_ids))
+        result = runs[0] if len(runs) == 1 else CVResult.ensemble(runs)
     except (NonFiniteLossError, ValueError, FileNotFoundError) as exc:
         print(f"resnet-fer: error: {exc}", file=sys.stderr)
         return 2
@@ -82,20 +126,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
         paths = result.save(out)
         print(result.report())
         print(json.dumps({"split": args.split, "device": str(dev), "world_size": info.world_size,
-                          "data": data.source, **result.summary()}))
+                          "data": data.source, "preset": args.preset, "seeds": args.seeds,
+                          **result.summary()}))
         print(f"wrote {', '.join(str(p) for p in paths.values())}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
+    """The ``resnet-fer`` parser; with ``preset``, the recipe flags default to that preset."""
     parser = argparse.ArgumentParser(prog="resnet-fer", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="cross-validate the ResNet (Table 2, curves, checkpoints)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("--preset", choices=tuple(PRESETS), help="start from a named recipe "
+                   "(resnet_fer.config.PRESETS); the flags below override single settings")
     d = t.add_argument_group("data")
     d.add_argument("--data", metavar="IMAGE_DIR", help="<Emotion>/<name>.{png,jpg} folder; "
                    "default: the built-in synthetic faces")
-    d.add_argument("--face-crop", action="store_true", help="crop faces (OpenCV Haar cascade)")
+    d.add_argument("--face-crop", nargs="?", const="haar", default=_D.face_crop,
+                   choices=("none", "haar", "align"),
+                   help="haar (the flag alone): square around the Haar face box; align: "
+                   "crop aligned on the eyes; none: the whole frame")
+    d.add_argument("--eye-distance", type=float, default=_D.eye_distance,
+                   help="aligned crops: distance between the eyes / crop side")
+    d.add_argument("--eye-y", type=float, default=_D.eye_y,
+                   help="aligned crops: height of the eyes / crop side")
+    d.add_argument("--gray", action="store_true", help="grey images (luma in all channels)")
+    d.add_argument("--equalize", action="store_true", help="histogram-equalise each image's luma")
     d.add_argument("--skip-bad", action="store_true", help="skip unreadable images with a warning")
     d.add_argument("--decode-size", type=int, help="stored image size (default: --size; "
                    "synthetic: min(--size, 64))")
@@ -115,10 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="imagenet: 7x7/2 conv + max-pool; small: 3x3/1 conv, no pool")
     r.add_argument("--width", type=int, default=_T.width, help="channels of stage 1")
     r.add_argument("--dropout", type=float, default=_T.dropout)
+    r.add_argument("--drop-path", type=float, default=_T.drop_path,
+                   help="stochastic depth of the last block (0: off)")
     r.add_argument("--batch-size", type=int, default=_T.batch_size, help="global, over all ranks")
     r.add_argument("--lr", type=float, default=_T.lr)
     r.add_argument("--weight-decay", type=float, default=_T.weight_decay)
     r.add_argument("--schedule", choices=("onecycle", "cosine"), default=_T.schedule)
+    r.add_argument("--warmup", type=float, default=_T.warmup, help="fraction of steps warming up")
     r.add_argument("--label-smoothing", type=float, default=_T.label_smoothing)
     r.add_argument("--class-weights", action="store_true")
     r.add_argument("--mixup", type=float, default=_A.mixup, help="Beta alpha; 0: off")
@@ -126,7 +186,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--mix-prob", type=float, default=_A.mix_prob, help="fraction of samples mixed")
     r.add_argument("--min-scale", type=float, default=_A.scale[0], help="smallest random-crop area")
     r.add_argument("--degrees", type=float, default=_A.degrees, help="largest rotation")
+    r.add_argument("--jitter", type=float, default=_A.brightness,
+                   help="brightness, contrast and saturation jitter")
+    r.add_argument("--ema", type=float, default=_T.ema,
+                   help="decay of the weight average used for evaluation (0: off)")
+    r.add_argument("--tta", choices=("none", "flip", "crops"), default=_T.tta,
+                   help="test-time augmentation: average over flips (and centre crops)")
     r.add_argument("--seed", type=int, default=_T.seed)
+    r.add_argument("--seeds", type=int, default=1, help="train this many seeds (seed, seed+1, "
+                   "...) per fold and average their softmax outputs")
     e = t.add_argument_group("execution")
     e.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda if available")
     e.add_argument("--no-compile", action="store_true", help="no torch.compile on CUDA")
@@ -136,14 +204,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-amp", action="store_true", help="fp32 instead of bf16 autocast on CUDA")
     e.add_argument("--memory-budget-mb", type=float,
                    help="device memory for the images; larger sets stream from pinned memory")
+    e.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's choice; "
+                   "on a busy machine 1 can be several times faster than 2)")
     e.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
+    if preset is not None:
+        t.set_defaults(**_preset_defaults(preset))
     return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse ``argv``; a ``--preset`` first sets the recipe defaults, then the flags apply."""
+    pre = argparse.ArgumentParser(add_help=False)  # finds --preset, even next to --help
+    pre.add_argument("--preset")
+    preset = pre.parse_known_args(argv)[0].preset
+    args = build_parser(preset if preset in PRESETS else None).parse_args(argv)
+    if getattr(args, "seeds", 1) < 1:
+        build_parser().error("--seeds must be at least 1")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``resnet-fer`` console script."""
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     try:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment

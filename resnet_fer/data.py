@@ -29,9 +29,12 @@ from torch import Tensor
 from bpnet.data.image_folder import scan_image_folder
 from bpnet.data.sfew import CLASS_NAMES, sample_ids
 
-__all__ = ["FaceImages", "ImageStore", "default_cache_dir", "load_image_folder", "synthetic_images"]
+from .faces import import_cv2
 
-CACHE_FORMAT = 1
+__all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "default_cache_dir", "load_image_folder",
+           "load_preset_data", "make_cropper", "synthetic_images", "tone"]
+
+CACHE_FORMAT = 2  # 2: crop status per image (0 no face, 1 face, 2 eyes aligned)
 
 
 @dataclass
@@ -50,6 +53,9 @@ class FaceImages:
         The folder, or a description of the synthetic set.
     face_found : ndarray of bool, shape (n,), or None
         Whether a face was detected (None without face cropping).
+    eyes_found : ndarray of bool, shape (n,), or None
+        Whether both eyes were found and the crop aligned on them (None unless the crops
+        are aligned, ``face_crop="align"``).
     skipped : list of str
         Files left out by ``skip_bad``, each with the reason.
     from_cache : bool
@@ -63,6 +69,7 @@ class FaceImages:
     class_names: tuple[str, ...] = CLASS_NAMES
     source: str = ""
     face_found: np.ndarray | None = None
+    eyes_found: np.ndarray | None = None
     skipped: list[str] = field(default_factory=list)
     from_cache: bool = False
     cache_path: Path | None = None
@@ -87,6 +94,9 @@ class FaceImages:
         if self.face_found is not None:
             text += (f"; face found in {self.face_found.sum()}/{n} ({self.detection_rate:.1%}), "
                      "centre crop for the rest")
+        if self.eyes_found is not None:
+            text += (f"; aligned on both eyes in {self.eyes_found.sum()}/{n} "
+                     f"({np.mean(self.eyes_found):.1%}), face-box geometry for the other faces")
         if self.skipped:
             text += f"; {len(self.skipped)} unreadable file(s) skipped"
         return text + (" (cached)" if self.from_cache else "")
@@ -109,17 +119,45 @@ def synthetic_images(n_per_class: int = 60, size: int = 64, seed: int = 0) -> Fa
                       tuple(data.class_names), source=f"synthetic faces (seed {seed})")
 
 
-def _decode(path: Path, size: int, cropper) -> tuple[np.ndarray, bool]:
-    """One file -> (uint8 (size, size, 3), face found). Raises on undecodable data."""
+#: Values of ``face_crop``: none, a square around the Haar face box, an eye-aligned crop.
+FACE_CROPS = ("none", "haar", "align")
+
+
+def make_cropper(face_crop: bool | str, **kwargs):
+    """The cropper for a ``face_crop`` value (True means ``"haar"``), or None for the whole frame.
+
+    ``kwargs`` go to :class:`resnet_fer.align.FaceAligner` (``eye_distance``, ``eye_y``) or
+    :class:`resnet_fer.faces.FaceCropper` (``margin``).
+    """
+    mode = "haar" if face_crop is True else "none" if face_crop is False else face_crop
+    if mode not in FACE_CROPS:
+        raise ValueError(f"face_crop must be one of {FACE_CROPS} (or a bool), got {face_crop!r}")
+    if mode == "align":
+        from .align import FaceAligner
+
+        return FaceAligner(**kwargs)
+    if mode == "haar":
+        from .faces import FaceCropper
+
+        return FaceCropper(**kwargs)
+    return None
+
+
+def _decode(path: Path, size: int, cropper) -> tuple[np.ndarray, int]:
+    """One file -> (uint8 (size, size, 3), crop status). Raises on undecodable data.
+
+    The status is 0 (no face), 1 (a face) or, for the aligner, 2 (a face aligned on its eyes).
+    """
     with Image.open(path) as image:
         if cropper is None:
             # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: much faster than a full decode.
             image.draft("RGB", (size, size))
             # The whole frame, squashed to a square (as bpnet.data.image_folder.load_images does).
             resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(resized), False
+            return np.asarray(resized), 0
         rgb = np.asarray(image.convert("RGB"))
-    return cropper.crop(rgb, size)
+    crop, status = cropper.crop(rgb, size)
+    return crop, int(status)
 
 
 def _cache_key(folder, settings: dict) -> str:
@@ -154,7 +192,7 @@ def _write_cache(path: Path, arrays: dict) -> None:
     os.replace(tmp, path)  # atomic: a reader never sees half a file
 
 
-def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False,
+def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str = False,
                       skip_bad: bool = False, cache_dir: str | Path | None | bool = None,
                       progress: bool = False, workers: int | None = None,
                       cropper=None) -> FaceImages:
@@ -167,8 +205,10 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False
     size : int
         Output height and width. Without ``face_crop`` the whole frame is resized to a
         square; with it, a square around the largest face (or the centre square).
-    face_crop : bool
-        Crop faces with OpenCV's Haar cascade (:class:`resnet_fer.faces.FaceCropper`).
+    face_crop : bool or {"none", "haar", "align"}
+        ``"haar"`` (or True): a square around the largest Haar face box
+        (:class:`resnet_fer.faces.FaceCropper`); ``"align"``: a crop aligned on the eyes
+        (:class:`resnet_fer.align.FaceAligner`); ``"none"`` (or False): the whole frame.
     skip_bad : bool
         Leave out files that cannot be decoded, with a warning, instead of raising.
     cache_dir : str, Path, None or False
@@ -177,8 +217,8 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False
         A tqdm bar while decoding.
     workers : int, optional
         Decoding threads (Pillow and OpenCV release the GIL); default ``min(8, cpu_count)``.
-    cropper : FaceCropper, optional
-        Custom detector settings for ``face_crop``.
+    cropper : FaceCropper or FaceAligner, optional
+        Custom detector settings for ``face_crop`` (see :func:`make_cropper`).
 
     Returns
     -------
@@ -190,12 +230,12 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False
         A file that cannot be decoded (named in the message), unless ``skip_bad``.
     """
     folder = scan_image_folder(root)
-    if face_crop and cropper is None:
-        from .faces import FaceCropper
-
-        cropper = FaceCropper()
-    elif not face_crop:
+    if cropper is None:
+        cropper = make_cropper(face_crop)
+    elif face_crop in (False, "none"):
         cropper = None
+    face_crop = cropper is not None
+    aligned = face_crop and hasattr(cropper, "eye_distance")
     settings = {"size": int(size), "skip_bad": bool(skip_bad),
                 "face_crop": cropper.settings() if cropper is not None else None,
                 "class_names": list(folder.class_names)}
@@ -206,9 +246,11 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False
         cache_path = cache_root / f"{Path(root).resolve().name}-{size}px-{key}.npz"
         cached = _read_cache(cache_path, key)
         if cached is not None:
+            status = cached["status"]
             return FaceImages(torch.from_numpy(cached["images"]), cached["y"].astype(np.int64),
                               cached["groups"], [str(n) for n in cached["names"]], folder.class_names,
-                              str(root), cached["face_found"] if face_crop else None,
+                              str(root), status > 0 if face_crop else None,
+                              status == 2 if aligned else None,
                               [str(b) for b in cached["skipped"]], True, cache_path)
 
     def work(path: Path):
@@ -237,14 +279,59 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool = False
     images = np.stack([r[0] for r in good]) if good else np.zeros((0, size, size, 3), np.uint8)
     arrays = {"images": images, "y": folder.y[keep], "groups": folder.groups[keep],
               "names": np.array([n for n, k in zip(folder.names, keep) if k], dtype=str),
-              "face_found": np.array([r[1] for r in good], dtype=bool),
+              "status": np.array([r[1] for r in good], dtype=np.int8),
               "skipped": np.array(bad, dtype=str),
               "meta": np.array(json.dumps({"key": key, "root": str(root), "settings": settings}))}
     if cache_path is not None:
         _write_cache(cache_path, arrays)
+    status = arrays["status"]
     return FaceImages(torch.from_numpy(images), arrays["y"], arrays["groups"],
                       [str(n) for n in arrays["names"]], folder.class_names, str(root),
-                      arrays["face_found"] if face_crop else None, bad, False, cache_path)
+                      status > 0 if face_crop else None, status == 2 if aligned else None,
+                      bad, False, cache_path)
+
+
+def tone(images: Tensor, gray: bool = False, equalize: bool = False) -> Tensor:
+    """Grey and/or histogram-equalised copies of uint8 images (n, H, W, 3).
+
+    Both take away what a movie's colour grading and lighting say about the movie (and so,
+    under a random split, about the label) and keep what the face says: ``gray`` keeps the
+    luma (ITU-R 601) in all three channels; ``equalize`` spreads each image's luma over
+    0..255 (``cv2.equalizeHist``; on colour images the luma of YCrCb, hue kept).
+    """
+    if not (gray or equalize):
+        return images
+    cv2 = import_cv2()
+    out = []
+    for image in images.numpy():
+        if gray:
+            y = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            image = cv2.cvtColor(cv2.equalizeHist(y) if equalize else y, cv2.COLOR_GRAY2RGB)
+        else:
+            ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb)
+            ycc[..., 0] = cv2.equalizeHist(np.ascontiguousarray(ycc[..., 0]))
+            image = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+        out.append(image)
+    return torch.from_numpy(np.stack(out)) if out else images
+
+
+def load_preset_data(root: str | Path, preset, **kwargs) -> FaceImages:
+    """The image folder decoded as a :class:`~resnet_fer.config.Preset` (or its
+    :class:`~resnet_fer.config.DataConfig` and train size) wants it.
+
+    Parameters
+    ----------
+    root : str or Path
+    preset : Preset
+    **kwargs
+        Passed on to :func:`load_image_folder` (``cache_dir``, ``progress``, ``skip_bad``...).
+    """
+    data, size = preset.data, preset.train.size
+    cropper = make_cropper(data.face_crop, **data.cropper_kwargs())
+    images = load_image_folder(root, size=data.decode_size or size, face_crop=data.face_crop,
+                               cropper=cropper, **kwargs)
+    images.images = tone(images.images, data.gray, data.equalize)
+    return images
 
 
 class ImageStore:

@@ -23,8 +23,8 @@ from .config import TrainConfig
 from .data import ImageStore
 from .distributed import DistInfo, all_reduce_sum, current
 
-__all__ = ["Engine", "lr_factor", "make_optimizer", "make_scheduler", "maybe_compile",
-           "soft_cross_entropy"]
+__all__ = ["Engine", "WeightEMA", "lr_factor", "make_optimizer", "make_scheduler", "maybe_compile",
+           "soft_cross_entropy", "tta_views"]
 
 
 def soft_cross_entropy(logits: Tensor, target: Tensor, label_smoothing: float = 0.0,
@@ -82,6 +82,81 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class WeightEMA:
+    """An exponential moving average of a model's weights and BatchNorm statistics.
+
+    After every optimiser step, ``shadow = d * shadow + (1 - d) * current`` for every floating
+    tensor of the state dict (integer buffers are copied), with ``d = min(decay, (1 + t) /
+    (10 + t))`` at step ``t``: the warm-up keeps the random initial weights from lingering in
+    the average of a short run (timm's ``ModelEmaV2`` without it; TensorFlow's
+    ``ExponentialMovingAverage`` with ``num_updates``).
+
+    Parameters
+    ----------
+    model : nn.Module
+    decay : float
+        E.g. 0.99: an average over roughly the last 100 steps.
+    """
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.decay, self.steps = float(decay), 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        """Fold the model's current weights into the average."""
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        self.steps += 1
+        current = model.state_dict()
+        floats = [k for k, v in self.shadow.items() if v.is_floating_point()]
+        # One fused kernel over all tensors instead of one small kernel per tensor.
+        torch._foreach_lerp_([self.shadow[k] for k in floats], [current[k] for k in floats], 1 - d)
+        for k, v in self.shadow.items():
+            if not v.is_floating_point():
+                v.copy_(current[k])
+
+    @contextlib.contextmanager
+    def applied(self, model: nn.Module):
+        """Run the block with the averaged weights in ``model``; its own are restored after."""
+        own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.shadow)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(own)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"decay": self.decay, "steps": self.steps, "shadow": self.shadow}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.decay, self.steps = float(state["decay"]), int(state["steps"])
+        for k, v in state["shadow"].items():
+            self.shadow[k].copy_(v)
+
+
+def tta_views(x: Tensor, mode: str) -> list[Tensor]:
+    """The test-time views of a normalised batch ``x`` (B, C, H, W) for a ``tta`` mode.
+
+    ``"none"``: ``[x]``; ``"flip"``: ``x`` and its mirror; ``"crops"``: those two and the
+    centre 90 % of each, enlarged back to (H, W) (a slight zoom, as the random crops of
+    training show the net).
+    """
+    if mode == "none":
+        return [x]
+    views = [x, x.flip(3)]
+    if mode == "crops":
+        h, w = x.shape[2:]
+        dh, dw = round(0.05 * h), round(0.05 * w)
+        fmt = torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) \
+            else torch.contiguous_format
+        zoom = F.interpolate(x[:, :, dh:h - dh, dw:w - dw].float(), size=(h, w), mode="bilinear",
+                             align_corners=False).to(dtype=x.dtype, memory_format=fmt)
+        views += [zoom, zoom.flip(3)]
+    elif mode != "flip":
+        raise ValueError(f"unknown tta mode {mode!r}")
+    return views
+
+
 class _Compiled:
     """``torch.compile(fn)`` that falls back to eager, with a warning, if compilation fails."""
 
@@ -107,16 +182,16 @@ def maybe_compile(fn: Callable, enabled: bool, **kwargs: Any) -> Callable:
 class Engine:
     """A model and its data on one device, with its training and evaluation paths.
 
-    The engine works out everything that depends on the device once: bf16 autocast and
-    channels_last on CUDA (fp32 and the default layout on CPU), the DistributedDataParallel
-    wrapper under a process group, ``torch.compile`` of the model and of the augmentation
-    (:func:`resnet_fer.augment.augment_batch`) on CUDA.
+    The engine works out everything that depends on the device once: bf16 autocast on CUDA
+    (fp32 on CPU), the channels_last layout (``config.channels_last``, on either device), the
+    DistributedDataParallel wrapper under a process group, ``torch.compile`` of the model and
+    of the augmentation (:func:`resnet_fer.augment.augment_batch`) on CUDA.
 
     Parameters
     ----------
     model : nn.Module
         The plain module, already on ``store.device``; its ``state_dict`` is what
-        checkpoints hold. It is converted to channels_last in place on CUDA.
+        checkpoints hold. It is converted to channels_last in place when ``config.channels_last``.
     store : ImageStore
     config : TrainConfig
     n_classes : int
@@ -137,7 +212,8 @@ class Engine:
         self.dist = current() if dist is None else dist
         cuda = self.device.type == "cuda"
         self.amp = config.amp and cuda
-        self.channels_last = config.channels_last and cuda
+        # NHWC pays on the CPU too: oneDNN's fastest fp32 convolutions want it.
+        self.channels_last = config.channels_last
         # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
         # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
         self.input_dtype = torch.bfloat16 if self.amp else torch.float32
@@ -185,8 +261,11 @@ class Engine:
         return b
 
     def train_epoch(self, optimizer: torch.optim.Optimizer, scheduler: Any, train_idx: np.ndarray,
-                    seed: Sequence[int], class_weight: Tensor | None = None) -> tuple[float, float]:
+                    seed: Sequence[int], class_weight: Tensor | None = None,
+                    ema: WeightEMA | None = None) -> tuple[float, float]:
         """One epoch over a random order of ``train_idx``; returns (mean loss, accuracy).
+
+        With ``ema``, the weight average is updated after every optimiser step.
 
         The order and the augmentation parameters are drawn from ``seed`` (e.g.
         ``(seed, fold, epoch)``), so an epoch is the same whether or not the run was resumed.
@@ -218,6 +297,8 @@ class Engine:
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update(self.model)
             loss_sum += loss.detach() * b
             correct += (logits.detach().argmax(1) == y).sum()
         totals = all_reduce_sum(torch.stack([loss_sum, correct.float()]))
@@ -226,7 +307,11 @@ class Engine:
 
     @torch.no_grad()
     def predict(self, index: np.ndarray) -> Tensor:
-        """Logits (float32, CPU) of the images at ``index``, in eval mode, unaugmented."""
+        """Logits (float32, CPU) of the images at ``index``, in eval mode, unaugmented.
+
+        With test-time augmentation (``config.tta``) the result is the log of the softmax
+        outputs averaged over the views (:func:`tta_views`): its softmax is that average.
+        """
         cfg = self.config
         eb = cfg.eval_batch_size
         pad = cfg.compile and self.device.type == "cuda"  # one shape -> one compiled graph
@@ -239,8 +324,13 @@ class Engine:
                 chunk = np.concatenate([chunk, np.repeat(chunk[:1], eb - m)])
             images, _ = self.store.gather(torch.from_numpy(chunk).to(self.store.index_device))
             x = normalize(images, cfg.size, dtype=self.input_dtype, channels_last=self.channels_last)
+            views = tta_views(x, cfg.tta)
             with self.autocast():
-                logits = self.eval_forward(x)
-            out.append(logits[:m].float())
+                logits = [self.eval_forward(v)[:m].float() for v in views]
+            if len(logits) == 1:
+                out.append(logits[0])
+            else:  # log of the mean probability, so softmax and cross-entropy stay meaningful
+                logp = torch.stack([F.log_softmax(z, 1) for z in logits])
+                out.append(torch.logsumexp(logp, 0) - math.log(len(logits)))
         self.model.train()
         return torch.cat(out).cpu()

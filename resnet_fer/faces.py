@@ -1,7 +1,14 @@
-"""Square face crops with OpenCV's Haar cascade; a centre crop when no face is found.
+"""Face crops with OpenCV's Haar cascades: square boxes, or crops aligned on the eyes.
+
+* :class:`FaceCropper`: a square around the largest frontal face (a centre crop when none
+  is found), as it comes from the detector: no rotation, no fixed scale.
+* :class:`FaceAligner` (in :mod:`resnet_fer.align`): finds more faces (three cascades) and the
+  two eyes inside them, then rotates the eyes level and scales them to a fixed distance at
+  fixed positions (a similarity transform), as the crops behind the paper's feature sheet.
 
 OpenCV is imported only when a face crop is asked for (``opencv-python-headless<5``, part of
-the ``torch`` extra); the cascade XML ships inside the wheel (``cv2.data.haarcascades``).
+the ``torch`` extra); the cascade XML files ship inside the wheel (``cv2.data.haarcascades``),
+so nothing is downloaded at run time.
 """
 from __future__ import annotations
 
@@ -10,12 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["FaceCropper", "center_box", "square_box"]
+__all__ = ["FaceCropper", "center_box", "import_cv2", "square_box"]
 
 CASCADE = "haarcascade_frontalface_default.xml"
 
 
-def _import_cv2():
+def import_cv2():
+    """OpenCV, or an ImportError that says how to install it."""
     try:
         import cv2
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -77,7 +85,7 @@ class FaceCropper:
     min_size: float = 0.08
 
     def __post_init__(self) -> None:
-        self._cv2 = _import_cv2()
+        self._cv2 = import_cv2()
         self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
 
     def settings(self) -> dict:

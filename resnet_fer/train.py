@@ -20,6 +20,7 @@ the command line, :mod:`resnet_fer.cli`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from . import distributed
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
-from .engine import Engine, make_optimizer, make_scheduler
+from .engine import Engine, WeightEMA, make_optimizer, make_scheduler
 from .model import ResNet, resnet18
 
 __all__ = ["CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
@@ -68,7 +69,8 @@ class EpochInfo:
 def build_model(config: TrainConfig, n_classes: int = 7) -> ResNet:
     """The ResNet that ``config`` describes (random initial weights from torch's RNG)."""
     return resnet18(num_classes=n_classes, width=config.width, stem=config.stem,
-                    dropout=config.dropout, zero_init_residual=config.zero_init_residual)
+                    dropout=config.dropout, zero_init_residual=config.zero_init_residual,
+                    drop_path=config.drop_path)
 
 
 def _fold_seed(*parts: int) -> int:
@@ -83,7 +85,8 @@ def _initial_state(config: TrainConfig, fold: int, n_classes: int) -> dict[str, 
 
 
 def _check_resume(state: dict, config: TrainConfig, test_idx: np.ndarray, path: Path) -> None:
-    old, new = state["config"], config.to_dict()
+    # A setting the checkpoint predates had its default value when it was written.
+    old, new = {**TrainConfig().to_dict(), **state["config"]}, config.to_dict()
     diff = [f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new
             if k not in RESUMABLE_CHANGES and old.get(k) != new[k]]
     if diff:
@@ -116,6 +119,11 @@ class _Fold:
     start_epoch: int  # epochs already done (> 0 when resumed)
     seconds: float  # training time before this process took over
     path: Path | None
+    ema: WeightEMA | None = None
+
+    def evaluated(self, engine: Engine):
+        """Context in which the model holds the weights to evaluate (the average, with EMA)."""
+        return self.ema.applied(engine.model) if self.ema is not None else contextlib.nullcontext()
 
     def state(self, engine: Engine, epoch: int, seconds: float,
               result: FoldResult | None = None) -> dict[str, Any]:
@@ -125,6 +133,7 @@ class _Fold:
                 "model": engine.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "rng": rng_state(engine.device),
                 "curves": self.curves, "seconds": seconds, "done": result is not None,
+                "ema": self.ema.state_dict() if self.ema is not None else None,
                 "result": result.to_dict() if result is not None else None}
 
 
@@ -156,10 +165,13 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * steps)
     weight = (_class_weight(y[train_idx], engine.n_classes, engine.device)
               if cfg.class_weights else None)
+    ema = WeightEMA(engine.model, cfg.ema) if cfg.ema > 0 else None
     fold = _Fold(k, train_idx, test_idx, optimizer, scheduler, weight,
-                 {c: [] for c in CURVES}, 0, 0.0, path)
+                 {c: [] for c in CURVES}, 0, 0.0, path, ema)
     if state is not None:
         engine.model.load_state_dict(state["model"])
+        if ema is not None:
+            ema.load_state_dict(state["ema"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"], engine.device)
@@ -174,7 +186,8 @@ def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
     cfg, optimizer = engine.config, fold.optimizer
     lr = optimizer.param_groups[0]["lr"]
     train_loss, train_acc = engine.train_epoch(optimizer, fold.scheduler, fold.train_idx,
-                                               (cfg.seed, fold.k, epoch), fold.class_weight)
+                                               (cfg.seed, fold.k, epoch), fold.class_weight,
+                                               fold.ema)
     if not math.isfinite(train_loss):
         where = (f"the last good checkpoint {fold.path} (after epoch {epoch}) is kept"
                  if fold.path is not None and epoch > 0 else "no checkpoint was written")
@@ -183,7 +196,8 @@ def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
             f"training stopped and {where}. Lower the learning rate (--lr) or check the "
             "data, then run again (with --resume to continue from the checkpoint).")
     distributed.sync_buffers(engine.model)
-    logits = engine.predict(fold.test_idx)
+    with fold.evaluated(engine):
+        logits = engine.predict(fold.test_idx)
     test_loss = F.cross_entropy(logits, y_test).item()
     test_acc = (logits.argmax(1) == y_test).float().mean().item()
     for name, value in zip(CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
@@ -197,9 +211,10 @@ def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
 def _finish_fold(engine: Engine, fold: _Fold, logits: torch.Tensor | None, y: np.ndarray,
                  seconds: float) -> FoldResult:
     """Score the trained model (clean train accuracy too) and mark the checkpoint done."""
-    if logits is None:  # resumed after the last epoch, before the fold was marked done
-        logits = engine.predict(fold.test_idx)
-    train_pred = engine.predict(fold.train_idx).argmax(1).numpy()  # eval mode, unaugmented
+    with fold.evaluated(engine):
+        if logits is None:  # resumed after the last epoch, before the fold was marked done
+            logits = engine.predict(fold.test_idx)
+        train_pred = engine.predict(fold.train_idx).argmax(1).numpy()  # eval mode, unaugmented
     y_pred = logits.argmax(1).numpy()
     y_test = y[fold.test_idx]
     result = FoldResult(

@@ -134,5 +134,19 @@ def test_a_real_sfew_frame_decodes_with_and_without_face_crop(sfew_dir):
     path = sorted((sfew_dir / "images" / "Happy").glob("*.jpg"))[0]
     whole, _ = D._decode(path, 48, None)
     face, found = D._decode(path, 48, FaceCropper())
-    assert whole.shape == face.shape == (48, 48, 3) and whole.dtype == np.uint8
-    assert isinstance(found, bool)
+    aligned, status = D._decode(path, 48, D.make_cropper("align"))
+    assert whole.shape == face.shape == aligned.shape == (48, 48, 3) and whole.dtype == np.uint8
+    assert found in (0, 1) and status in (0, 1, 2)
+
+
+def test_tone_greys_and_equalises():
+    pytest.importorskip("cv2")
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(100, 140, (3, 12, 12, 3), dtype=np.uint8))
+    assert D.tone(images) is images
+    gray = D.tone(images, gray=True)
+    assert torch.equal(gray[..., 0], gray[..., 1]) and torch.equal(gray[..., 1], gray[..., 2])
+    flat = D.tone(images, gray=True, equalize=True)
+    assert flat.max() > 240 and flat.min() < 15  # a narrow range spread over 0..255
+    colour = D.tone(images, equalize=True)
+    assert colour.shape == images.shape and int(colour.max()) - int(colour.min()) > 150
