@@ -110,8 +110,8 @@ class TrainConfig:
     amp : bool
         bf16 autocast on CUDA (ignored on CPU).
     channels_last : bool
-        NHWC activations (faster bf16 convolutions with cuDNN, faster fp32 ones with oneDNN
-        on the CPU).
+        NHWC activations on CUDA (faster bf16 convolutions with cuDNN; ignored on CPU, where
+        oneDNN's channels_last backward crashed on small widths).
     compile : bool
         ``torch.compile`` the model and the augmentation on CUDA (ignored on CPU).
     compile_mode : str, optional

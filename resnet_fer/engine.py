@@ -183,7 +183,7 @@ class Engine:
     """A model and its data on one device, with its training and evaluation paths.
 
     The engine works out everything that depends on the device once: bf16 autocast on CUDA
-    (fp32 on CPU), the channels_last layout (``config.channels_last``, on either device), the
+    (fp32 on CPU), the channels_last layout (``config.channels_last``, on CUDA), the
     DistributedDataParallel wrapper under a process group, ``torch.compile`` of the model and
     of the augmentation (:func:`resnet_fer.augment.augment_batch`) on CUDA.
 
@@ -191,7 +191,8 @@ class Engine:
     ----------
     model : nn.Module
         The plain module, already on ``store.device``; its ``state_dict`` is what
-        checkpoints hold. It is converted to channels_last in place when ``config.channels_last``.
+        checkpoints hold. It is converted to channels_last in place on CUDA when
+        ``config.channels_last``.
     store : ImageStore
     config : TrainConfig
     n_classes : int
@@ -212,8 +213,9 @@ class Engine:
         self.dist = current() if dist is None else dist
         cuda = self.device.type == "cuda"
         self.amp = config.amp and cuda
-        # NHWC pays on the CPU too: oneDNN's fastest fp32 convolutions want it.
-        self.channels_last = config.channels_last
+        # NHWC for cuDNN's fastest bf16 convolutions. Not on the CPU: oneDNN's channels_last
+        # backward crashed (segmentation fault, torch 2.14) on small widths with odd batches.
+        self.channels_last = config.channels_last and cuda
         # bf16 inputs on CUDA: autocast would cast the first conv's input anyway; this halves
         # the augmentation's writes. bf16 (not fp16) needs no loss scaling.
         self.input_dtype = torch.bfloat16 if self.amp else torch.float32

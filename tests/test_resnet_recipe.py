@@ -8,9 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from resnet_fer.results import CVResult  # noqa: E402
-
 from bpnet.crossval import stratified_kfold  # noqa: E402
+from bpnet.results import CVResult  # noqa: E402
 from resnet_fer import cli  # noqa: E402
 from resnet_fer.augment import normalize  # noqa: E402
 from resnet_fer.checkpoint import load_checkpoint  # noqa: E402
@@ -182,5 +181,5 @@ def test_command_line_with_ema_tta_drop_path_and_two_seeds(tmp_path, capsys):
     assert summary["seeds"] == 2 and summary["folds"] == 2
     assert (tmp_path / "seed0/checkpoints/fold1.pt").is_file()
     assert (tmp_path / "seed1/checkpoints/fold1.pt").is_file()
-    config = json.loads((tmp_path / "results.json").read_text())["config"]
+    config = json.loads((tmp_path / "results.json").read_text())["settings"]
     assert config["ema"] == 0.9 and config["tta"] == "flip" and config["ensemble_seeds"] == [0, 1]
