@@ -36,8 +36,8 @@ __all__ = ["BOX_EYES", "FaceAligner", "FaceDetection", "NO_FACE", "FACE_BOX", "E
 #: eyes (box geometry), or a face with both eyes (aligned).
 NO_FACE, FACE_BOX, EYES = 0, 1, 2
 
-#: Eye centres as fractions (x, y) of a Haar face box: the mean over the 379 SFEW faces where
-#: both eyes were found (0.329/0.650 across, 0.385/0.382 down), rounded.
+#: The eye centres as fractions ``(x, y)`` of a Haar face box, the mean over the 379 SFEW
+#: faces where both eyes were found (0.329 and 0.650 across, 0.385 and 0.382 down), rounded.
 BOX_EYES = ((0.33, 0.38), (0.65, 0.38))
 
 _FACE_CASCADES = (("haarcascade_frontalface_default.xml", 5), ("haarcascade_frontalface_alt2.xml", 3))

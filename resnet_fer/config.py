@@ -71,8 +71,9 @@ class AugmentConfig:
 RESUMABLE_CHANGES = ("compile", "compile_mode", "compile_augment", "eval_batch_size",
                      "memory_budget")
 
-#: Test-time augmentation: the views whose predicted probabilities are averaged.
-#: ``"flip"``: the image and its mirror; ``"crops"``: those two and a 90 % centre crop of each.
+#: The test-time augmentations (views whose predicted probabilities are averaged).
+#: ``"flip"`` averages the image and its mirror; ``"crops"`` those two and a 90 % centre crop
+#: of each.
 TTA_MODES = ("none", "flip", "crops")
 
 
@@ -100,7 +101,7 @@ class TrainConfig:
         Decay of an exponential moving average of the weights, updated after every step and
         used for every evaluation (0: off, the raw weights are evaluated).
     tta : {"none", "flip", "crops"}
-        Test-time augmentation (:data:`TTA_MODES`): softmax outputs averaged over views.
+        Test-time augmentation (one of :data:`resnet_fer.config.TTA_MODES`): softmax outputs averaged over views.
     size : int
         Network input size; stored images are resampled to it.
     augment : AugmentConfig

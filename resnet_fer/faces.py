@@ -2,7 +2,7 @@
 
 * :class:`FaceCropper`: a square around the largest frontal face (a centre crop when none
   is found), as it comes from the detector: no rotation, no fixed scale.
-* :class:`FaceAligner` (in :mod:`resnet_fer.align`): finds more faces (three cascades) and the
+* :class:`resnet_fer.align.FaceAligner` (in ``resnet_fer.align``): finds more faces (three cascades) and the
   two eyes inside them, then rotates the eyes level and scales them to a fixed distance at
   fixed positions (a similarity transform), as the crops behind the paper's feature sheet.
 
