@@ -101,7 +101,8 @@ class TrainConfig:
         Decay of an exponential moving average of the weights, updated after every step and
         used for every evaluation (0: off, the raw weights are evaluated).
     tta : {"none", "flip", "crops"}
-        Test-time augmentation (one of :data:`resnet_fer.config.TTA_MODES`): softmax outputs averaged over views.
+        Test-time augmentation (one of :data:`resnet_fer.config.TTA_MODES`): softmax outputs
+        averaged over views.
     size : int
         Network input size; stored images are resampled to it.
     augment : AugmentConfig
