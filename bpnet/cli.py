@@ -1,19 +1,18 @@
-"""The ``bpnet`` command line.
+"""The bpnet command line: a BP network in NumPy, for facial expressions on SFEW.
 
-``bpnet check``
-    Gradient check and PyTorch equivalence of every activation/loss pair and
-    optimiser, on the installed package; exits 1 if anything fails.
-``bpnet features DIR -o out.csv``
-    The paper's dataset 1 (first 5 PCs of LPQ and of PHOG) from an image folder.
-``bpnet cv [--data PATH] [--folds 20] [--split stratified|group] [--prune]``
-    Cross-validated BP network (all folds trained at once), optionally with
-    distinctiveness pruning; prints accuracy and the per-class table.
-    ``--data`` is a feature sheet (.xlsx/.csv) or an image folder; without it,
-    the built-in synthetic faces.
-``bpnet tune [--data PATH] [--folds 20] [--split stratified|group] [--grid grid.json] [--out DIR]``
-    Nested grid search: settings chosen on inner folds of each outer training set,
-    each outer fold scored with its own choice (every model of the grid trained at
-    once); writes summary.json, grid.csv and heatmap.png into ``--out``.
+commands:
+  bpnet check            gradient check and PyTorch equivalence of every activation/loss
+                         pair and optimiser, on the installed package (exit 1 on a failure)
+  bpnet features DIR -o out.csv
+                         the paper's dataset 1 (5 principal components of LPQ and of
+                         PHOG) from an <Emotion>/<name>.jpg image folder
+  bpnet cv               cross-validated BP network (all folds trained at once), optionally
+                         with distinctiveness pruning; accuracy and the per-class table
+  bpnet tune             nested grid search: settings chosen on inner folds of each outer
+                         training set, each outer fold scored with its own choice
+
+--data is a feature sheet (.xlsx/.csv) or an image folder; without it, the built-in
+synthetic faces. 'bpnet COMMAND --help' describes each command.
 """
 from __future__ import annotations
 
@@ -22,6 +21,21 @@ import json
 import sys
 import warnings
 from pathlib import Path
+
+
+class UsageError(Exception):
+    """A mistake in the command line or its files: one line on stderr, exit status 2."""
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and each option's default shown once (when it has one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if (action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
+                and "default" not in text):
+            text += " (default: %(default)s)"
+        return text
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -44,6 +58,10 @@ def _cmd_features(args: argparse.Namespace) -> int:
     from .data.features import extract_features
     from .data.sfew import save_features_csv
 
+    if Path(args.output).exists() and not args.force:
+        raise UsageError(f"-o {args.output} exists; pass --force to replace it")
+    if not Path(args.folder).is_dir():
+        raise UsageError(f"{args.folder}: no such folder")
     t0 = time.perf_counter()
     dataset = extract_features(args.folder, size=args.size, n_components=args.components,
                                progress=not args.no_progress)
@@ -64,8 +82,29 @@ def load_feature_data(data: str | None, seed: int = 0, progress: bool = True):
     if path.is_dir():
         return extract_features(path, progress=progress)
     if not path.is_file():
-        raise SystemExit(f"bpnet: --data {data}: no such file or folder")
+        raise UsageError(f"--data {data}: no such file or folder")
     return load_sfew_features(path, nan_policy="mean")
+
+
+def _check_numbers(args: argparse.Namespace, **smallest: int) -> None:
+    """Each named integer option is at least its smallest value (before any work starts)."""
+    for name, low in smallest.items():
+        value = getattr(args, name)
+        if value < low:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+
+
+def _run_dir(args: argparse.Namespace, tool: str):
+    """The --out folder as a RunDir (locked, never silently overwritten), or a null context."""
+    import contextlib
+
+    from .outdir import RunDir
+
+    if not args.out:
+        return contextlib.nullcontext()
+    skip = {"func", "out", "force", "no_progress", "markdown", "command"}
+    settings = {k: v for k, v in vars(args).items() if k not in skip}
+    return RunDir(args.out, tool, force=args.force, settings=settings, resumable=False)
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
@@ -74,49 +113,50 @@ def _cmd_cv(args: argparse.Namespace) -> int:
     from .metrics import format_table
     from .pruning import DistinctivenessPruner
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ds = load_feature_data(args.data, seed=args.seed, progress=not args.no_progress)
-    for w in caught:
-        print(f"note: {w.message}", file=sys.stderr)
-    if args.split == "stratified":
-        splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
-    else:
-        splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
-    pruner = (DistinctivenessPruner(args.criterion, compensate=args.compensate)
-              if args.prune else False)
-    res = cross_validate(ds.X, ds.y, splits, n_hidden=args.hidden, epochs=args.epochs,
-                         lr=args.lr, random_state=args.seed, prune=pruner,
-                         epochs_per_round=args.epochs_per_round, n_classes=len(ds.class_names),
-                         class_names=ds.class_names, sample_ids=ds.sample_ids,
-                         progress=not args.no_progress)
-    res.settings.update(data=args.data or "synthetic faces", split=args.split, folds=args.folds,
-                        split_seed=args.seed)
-    summary = {"data": args.data or "synthetic faces", "n": len(ds.y), "split": args.split,
-               **{k: v for k, v in res.summary().items() if not isinstance(v, (dict, list))}}
-    fmt = "markdown" if args.markdown else "text"
-    print(f"{args.folds}-fold {args.split} cross-validation, BP network {ds.X.shape[1]}-"
-          f"{args.hidden}-{len(ds.class_names)}, {args.epochs} epochs")
-    print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
-                      for k, v in summary.items()}))
-    print(format_table(res.pooled, ds.class_names, fmt=fmt))
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
-        res.to_json(out / "results.json")
-        if "pruning" in res.extra:
-            from .prune_retrain import PruningHistory, plot_pruning_history
+    if not args.prune and (args.compensate or args.criterion != "correlation"):
+        raise UsageError("--compensate and --criterion choose how to prune: add --prune")
+    _check_numbers(args, folds=2, hidden=1, epochs=1, epochs_per_round=0)
+    if not args.lr > 0:
+        raise UsageError(f"--lr must be positive, got {args.lr}")
+    with _run_dir(args, "bpnet cv") as run:  # opened (and probed for writing) before training
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = load_feature_data(args.data, seed=args.seed, progress=not args.no_progress)
+        for w in caught:
+            print(f"note: {w.message}", file=sys.stderr)
+        if args.split == "stratified":
+            splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
+        else:
+            splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
+        pruner = (DistinctivenessPruner(args.criterion, compensate=args.compensate)
+                  if args.prune else False)
+        res = cross_validate(ds.X, ds.y, splits, n_hidden=args.hidden, epochs=args.epochs,
+                             lr=args.lr, random_state=args.seed, prune=pruner,
+                             epochs_per_round=args.epochs_per_round,
+                             n_classes=len(ds.class_names), class_names=ds.class_names,
+                             sample_ids=ds.sample_ids, progress=not args.no_progress)
+        res.settings.update(data=args.data or "synthetic faces", split=args.split,
+                            folds=args.folds, split_seed=args.seed)
+        summary = {"data": args.data or "synthetic faces", "n": len(ds.y), "split": args.split,
+                   **{k: v for k, v in res.summary().items() if not isinstance(v, (dict, list))}}
+        fmt = "markdown" if args.markdown else "text"
+        print(f"{args.folds}-fold {args.split} cross-validation, BP network {ds.X.shape[1]}-"
+              f"{args.hidden}-{len(ds.class_names)}, {args.epochs} epochs")
+        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v)
+                          for k, v in summary.items()}))
+        print(format_table(res.pooled, ds.class_names, fmt=fmt))
+        if run is not None:
+            run.write_text("summary.json", json.dumps(summary, indent=2))
+            run.write_text("results.json", res.to_json())
+            if "pruning" in res.extra:
+                from .prune_retrain import PruningHistory, plot_pruning_history
 
-            plot_pruning_history(PruningHistory.from_dict(res.extra["pruning"]),
-                                 path=out / "pruning.png")
-            (out / "pruning.json").write_text(json.dumps(res.extra["pruning"]))
-        print(f"wrote {out}/")
+                plot_pruning_history(PruningHistory.from_dict(res.extra["pruning"]),
+                                     path=run.file("pruning.png"))
+                run.write_text("pruning.json", json.dumps(res.extra["pruning"]))
+            run.finish()
+            print(f"wrote {run.path}/")
     return 0
-
-
-class UsageError(Exception):
-    """A mistake in the command line or its files: one line on stderr, exit status 2."""
 
 
 def _read_grid(path: str) -> tuple[object, dict]:
@@ -138,17 +178,6 @@ def _read_grid(path: str) -> tuple[object, dict]:
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from .crossval import group_kfold, stratified_kfold
-    from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
-    from .training import TrainingError
-
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists():
-        if not out.is_dir():
-            raise UsageError(f"--out {out}: exists and is not a folder")
-        if any(out.iterdir()) and not args.force:
-            raise UsageError(f"--out {out}: folder exists and is not empty "
-                             "(a finished run is never overwritten; pass --force to replace it)")
     if args.data is not None and not Path(args.data).exists():
         raise UsageError(f"--data {args.data}: no such file or folder")
     from .model_selection import RECOMMENDED
@@ -171,10 +200,18 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         fixed[name] = value  # a flag overrides a recommended fixed setting
     if args.loss == "cross_entropy" and "output" not in fixed:
         fixed["output"] = "softmax"
-    if args.folds < 2 or args.inner_folds < 2:
-        raise UsageError("--folds and --inner-folds must be at least 2")
+    _check_numbers(args, folds=2, inner_folds=2)
     if n_init < 1 or args.top_k < 1:
         raise UsageError("--n-init and --top-k must be at least 1")
+    with _run_dir(args, "bpnet tune") as run:
+        return _tune(args, run, grid, fixed, n_init)
+
+
+def _tune(args, run, grid, fixed, n_init) -> int:
+    from .crossval import group_kfold, stratified_kfold
+    from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
+    from .training import TrainingError
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -212,58 +249,70 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         setting = ", ".join(f"{k}={row[k]}" for k in res.params[0])
         print(f"  {100 * row['inner_accuracy_mean']:5.1f} %  chosen {row['times_chosen']:2d}x  "
               f"best epoch ~{row['best_epoch_median']:.0f}  {setting}")
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        write_table_csv(res, out / "grid.csv")
-        plot_inner_accuracy(res, path=out / "heatmap.png")
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))  # last: the run is done
-        print(f"wrote {out}/summary.json, grid.csv, heatmap.png")
+    if run is not None:
+        write_table_csv(res, run.file("grid.csv"))
+        plot_inner_accuracy(res, path=run.file("heatmap.png"))
+        run.write_text("summary.json", json.dumps(summary, indent=2))
+        run.finish()
+        print(f"wrote {run.path}/summary.json, grid.csv, heatmap.png")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bpnet", description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n", 2)[2])
-    sub = parser.add_subparsers(dest="command", required=True)
+    from . import __version__
 
-    check = sub.add_parser("check", help="verify gradients and PyTorch equivalence")
+    parser = argparse.ArgumentParser(prog="bpnet", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"bpnet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check", help="verify gradients and PyTorch equivalence",
+                           formatter_class=_Formatter)
     check.add_argument("--no-torch", action="store_true",
                        help="skip the PyTorch comparisons even if torch is installed")
     check.set_defaults(func=_cmd_check)
 
-    feats = sub.add_parser("features", help="LPQ + PHOG principal components from images")
+    feats = sub.add_parser("features", help="LPQ + PHOG principal components from images",
+                           formatter_class=_Formatter)
     feats.add_argument("folder", help="image folder laid out as <Emotion>/<name>.{png,jpg}")
     feats.add_argument("-o", "--output", required=True, help="CSV file to write")
-    feats.add_argument("--size", type=int, default=None, help="resize images to SIZE x SIZE")
+    feats.add_argument("--size", type=int, default=None,
+                       help="resize images to SIZE x SIZE (none: their own size)")
     feats.add_argument("--components", type=int, default=5, help="PCs per descriptor")
+    feats.add_argument("--force", action="store_true", help="replace an existing output file")
     feats.add_argument("--no-progress", action="store_true")
     feats.set_defaults(func=_cmd_features)
 
-    cv = sub.add_parser("cv", help="cross-validated BP network, optionally pruned")
+    cv = sub.add_parser("cv", help="cross-validated BP network, optionally pruned",
+                        formatter_class=_Formatter)
     cv.add_argument("--data", default=None,
-                    help="SFEW.xlsx / .csv features or an image folder (default: synthetic faces)")
-    cv.add_argument("--folds", type=int, default=20)
-    cv.add_argument("--split", choices=["stratified", "group"], default="stratified")
-    cv.add_argument("--hidden", type=int, default=16)
-    cv.add_argument("--epochs", type=int, default=300)
-    cv.add_argument("--lr", type=float, default=0.01)
-    cv.add_argument("--seed", type=int, default=0)
+                    help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
+    cv.add_argument("--folds", type=int, default=20, help="cross-validation folds")
+    cv.add_argument("--split", choices=["stratified", "group"], default="stratified",
+                    help="stratified folds, or folds that keep each movie (person) whole")
+    cv.add_argument("--hidden", type=int, default=16, help="hidden units")
+    cv.add_argument("--epochs", type=int, default=300, help="full-batch Adam epochs")
+    cv.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    cv.add_argument("--seed", type=int, default=0, help="split and initial weights")
     cv.add_argument("--prune", action="store_true", help="distinctiveness pruning after training")
-    cv.add_argument("--criterion", choices=["correlation", "angle"], default="correlation")
+    cv.add_argument("--criterion", choices=["correlation", "angle"], default="correlation",
+                    help="pairs of units with |r| > 0.9, or Gedeon's angle rule")
     cv.add_argument("--compensate", action="store_true",
                     help="fold removed units into the remaining weights")
-    cv.add_argument("--epochs-per-round", type=int, default=50)
+    cv.add_argument("--epochs-per-round", type=int, default=50,
+                    help="retraining epochs after each pruning round")
     cv.add_argument("--markdown", action="store_true", help="tables as markdown")
     cv.add_argument("--out", default=None,
                     help="folder for summary.json, results.json (every fold's predictions, "
                          "curves, settings) and the pruning plot")
+    cv.add_argument("--force", action="store_true", help="replace a finished run in --out")
     cv.add_argument("--no-progress", action="store_true")
     cv.set_defaults(func=_cmd_cv)
 
-    tune = sub.add_parser("tune", help="nested grid search: settings chosen on inner folds")
+    tune = sub.add_parser("tune", help="nested grid search: settings chosen on inner folds",
+                          formatter_class=_Formatter)
     tune.add_argument("--data", default=None,
-                      help="SFEW.xlsx / .csv features or an image folder (default: synthetic faces)")
+                      help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
     tune.add_argument("--folds", type=int, default=20, help="outer folds")
     tune.add_argument("--inner-folds", type=int, default=5,
                       help="inner folds of each outer training set")
@@ -271,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="stratified folds, or folds that keep each movie whole (outer and inner)")
     tune.add_argument("--grid", default=None,
                       help="JSON file: name -> list of values (fixed settings as plain values); "
-                           "default: the recommended grid of --split (docs/model_selection.rst)")
+                           "none: the recommended grid of --split (docs/model_selection.rst)")
     tune.add_argument("--epochs", type=int, default=None,
                       help="most epochs per model (its best epoch is chosen on validation rows)")
     tune.add_argument("--loss", choices=["mse", "cross_entropy"], default=None)
@@ -280,27 +329,39 @@ def build_parser() -> argparse.ArgumentParser:
                            "or by one network retrained on the outer training rows")
     tune.add_argument("--n-init", type=int, default=None,
                       help="train each (setting, inner fold) from this many initial weights "
-                           "(default: 3 stratified, 5 group)")
+                           "(none: 3 stratified, 5 group)")
     tune.add_argument("--epoch-metric", choices=["loss", "accuracy"], default="loss",
                       help="without epochs in the grid, each model keeps the epoch of its best "
                            "validation loss or accuracy")
     tune.add_argument("--top-k", type=int, default=1,
                       help="the outer ensemble averages the inner models of the k best settings")
-    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--seed", type=int, default=0, help="splits and initial weights")
     tune.add_argument("--out", default=None, help="folder for summary.json, grid.csv, heatmap.png")
-    tune.add_argument("--force", action="store_true", help="replace the files of an earlier run")
+    tune.add_argument("--force", action="store_true", help="replace a finished run in --out")
     tune.add_argument("--no-progress", action="store_true")
     tune.set_defaults(func=_cmd_tune)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``bpnet`` console script: a user's mistake is one line, exit 2."""
+    from .optim import TrainingError
+    from .outdir import RunDirError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except UsageError as exc:
-        print(f"bpnet: error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("\nbpnet: interrupted; nothing was kept of this run (its --out is marked "
+              "unfinished: run again with --force)", file=sys.stderr)
+        return 130
+    except (UsageError, RunDirError, TrainingError, MemoryError) as exc:
+        message = str(exc)
+    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+            PermissionError) as exc:  # bad data, named by the layer that found it
+        message = str(exc)
+    print(f"bpnet: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,6 +88,8 @@ class RunDir:
         Start again: the files a previous run of this tool wrote are removed first.
     settings : dict, optional
         Recorded in the marker; ``resume`` refuses a folder written with other settings.
+    resumable : bool
+        False for a tool that has no ``--resume``: its refusal then names only ``--force``.
 
     Attributes
     ----------
@@ -97,13 +99,15 @@ class RunDir:
     """
 
     def __init__(self, path: str | Path, tool: str, *, resume: bool = False,
-                 force: bool = False, settings: dict[str, Any] | None = None) -> None:
+                 force: bool = False, settings: dict[str, Any] | None = None,
+                 resumable: bool = True) -> None:
         if resume and force:
             raise RunDirError("use either resume or force, not both")
         self.path, self.tool = Path(path), tool
         self.resume, self.force = resume, force
         self.settings = settings
         self.resumed = False
+        self.resumable = resumable
         self._locked = False
         self._written: set[str] = set()
 
@@ -185,6 +189,9 @@ class RunDir:
             return
         if not self.resume:
             what = "a finished" if finished else "an unfinished"
+            if not self.resumable:
+                raise RunDirError(f"{self.path} holds {what} {self.tool} run; pass --force to "
+                                  "replace it or choose another output folder")
             raise RunDirError(f"{self.path} holds {what} {self.tool} run; use --resume to "
                               f"{'reuse' if finished else 'continue'} it or --force to start over")
         if self.settings is not None and previous.get("settings") not in (None, self.settings):

@@ -65,6 +65,48 @@ def test_features_command_writes_a_csv_readable_by_the_loader(tmp_path, capsys):
     assert ds.X.shape == (21, 10) and list(ds.feature_names)[0] == "lpq_pc1"
 
 
-def test_cv_reports_a_missing_data_path():
-    with pytest.raises(SystemExit, match="no such file"):
-        cli.main(["cv", "--data", "does/not/exist.xlsx"])
+def test_cv_reports_a_missing_data_path(capsys):
+    assert cli.main(["cv", "--data", "does/not/exist.xlsx"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpnet: error: --data does/not/exist.xlsx: no such file")
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["cv", "--folds", "1"], "--folds must be at least 2, got 1"),
+    (["cv", "--hidden", "0"], "--hidden must be at least 1, got 0"),
+    (["cv", "--lr", "-1"], "--lr must be positive"),
+    (["cv", "--compensate"], "add --prune"),
+    (["tune", "--inner-folds", "1"], "--inner-folds must be at least 2"),
+])
+def test_bad_numbers_are_one_line_before_any_work(argv, message, capsys):
+    assert cli.main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpnet: error: ") and message in err and err.count("\n") == 1
+
+
+def test_cv_never_overwrites_a_finished_run_unless_forced(tmp_path, capsys):
+    argv = ["cv", "--folds", "2", "--epochs", "2", "--hidden", "2", "--no-progress",
+            "--out", str(tmp_path / "run")]
+    assert cli.main(argv) == 0
+    first = (tmp_path / "run" / "results.json").read_text()
+    capsys.readouterr()
+    assert cli.main(argv) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "run" / "results.json").read_text() == first
+    assert cli.main([*argv, "--force"]) == 0
+
+
+def test_features_refuses_to_replace_an_output_without_force(tmp_path, capsys):
+    out = tmp_path / "f.csv"
+    out.write_text("keep me")
+    assert cli.main(["features", str(tmp_path), "-o", str(out), "--no-progress"]) == 2
+    assert "pass --force" in capsys.readouterr().err and out.read_text() == "keep me"
+
+
+def test_version(capsys):
+    from bpnet import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"bpnet {__version__}"

@@ -343,7 +343,8 @@ def test_tune_writes_summary_table_and_heatmap(tmp_path, capsys, split):
     # a finished run is never overwritten silently
     assert cli.main(args) == 2
     err = capsys.readouterr().err
-    assert err.startswith("bpnet: error: --out") and "--force" in err and err.count("\n") == 1
+    assert err.startswith("bpnet: error: ") and err.count("\n") == 1
+    assert "finished bpnet tune run; pass --force" in err
     assert cli.main(args + ["--force"]) == 0
 
 

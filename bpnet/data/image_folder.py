@@ -150,8 +150,10 @@ def _scan(
     subdirs = {p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")}
     unknown = sorted(subdirs - set(class_names))
     if unknown:
-        raise ValueError(f"{root}: unknown class folders {unknown}; "
-                         f"expected folders among {list(class_names)}")
+        shown = ", ".join(unknown[:8]) + (f" and {len(unknown) - 8} more" if len(unknown) > 8
+                                          else "")
+        raise ValueError(f"{root}: unknown class folder(s) {shown}; expected an "
+                         f"<Emotion>/<name>.jpg folder with folders among {', '.join(class_names)}")
     paths, y, ignored, empty = [], [], [], []
     for k, cls in enumerate(class_names):
         entries = sorted((root / cls).iterdir()) if (root / cls).is_dir() else []
