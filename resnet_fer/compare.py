@@ -30,6 +30,8 @@ import numpy as np
 
 from bpnet.outdir import RunDir, RunDirError
 
+from .config import PRESETS, get_preset
+
 __all__ = ["Comparison", "main", "resnet_recipe"]
 
 TOOL = "fer-compare"
@@ -44,24 +46,43 @@ OPTIMISERS = (("SGD", {"optimizer": "sgd", "lr": 1.0, "momentum": 0.0}),
 WIDE_PRUNING = {"n_hidden": 128, "epochs": 300, "epochs_per_round": 20, "max_per_round": 4}
 
 
-def resnet_recipe(device: str, synthetic: bool, quick: bool) -> tuple[dict[str, Any], str]:
-    """The ResNet settings for this device and data, and a sentence saying why.
+def resnet_recipe(device: str, synthetic: bool, quick: bool,
+                  preset: str = "auto") -> tuple[dict[str, Any], str, str | None]:
+    """The ResNet settings for this device and data, a sentence saying why, and the preset.
 
-    On CUDA the default :class:`~resnet_fer.config.TrainConfig`; on the CPU a smaller input,
-    width and schedule that finish in minutes (a plain recipe: at this scale mixup, cutmix
-    and dropout under-fit, see docs/resnet.rst).
+    ``preset`` ``"auto"`` chooses: on CUDA the default :class:`~resnet_fer.config.TrainConfig`
+    (whole frames); on the CPU with real images the ``cpu-aligned`` preset (eye-aligned
+    crops, the best CPU recipe of docs/resnet.rst); on the synthetic faces a small plain
+    recipe that finishes in minutes (at this scale mixup, cutmix and dropout under-fit).
+    ``"none"`` trains on whole frames; any other name is one of
+    :data:`resnet_fer.config.PRESETS`, whose crop setting applies to ``--data`` images.
+    Returns ``(TrainConfig keyword arguments, why, preset name or None)``.
     """
     plain = {"dropout": 0.0, "augment": {"mix_prob": 0.0}}
     if quick:
         return ({"size": 32, "stem": "small", "width": 8, "epochs": 2, "batch_size": 32, **plain},
-                "--quick: a 2-epoch smoke run, not a result")
-    if device == "cuda":
-        return {}, "CUDA: the default recipe (224 px, ImageNet stem, width 64)"
+                "--quick: a 2-epoch smoke run, not a result", None)
+    if preset not in ("auto", "none"):
+        if synthetic:
+            raise ValueError(f"--preset {preset}: presets crop real faces; give --data too "
+                             "(the synthetic faces use their own recipe)")
+        chosen = get_preset(preset)
+        return chosen.train.to_dict(), f"preset {preset}: {chosen.description}", preset
     if synthetic:
-        return ({"size": 48, "stem": "imagenet", "width": 32, "epochs": 20, **plain},
-                "CPU: 48 px, width 32, 20 epochs, plain recipe (chosen to finish in minutes)")
-    return ({"size": 64, "stem": "imagenet", "width": 32, "epochs": 60, **plain},
-            "CPU: 64 px whole frames, width 32, 60 epochs, plain recipe (docs/resnet.rst)")
+        return ({"size": 48, "stem": "imagenet", "width": 32, "epochs": 20, "batch_size": 32,
+                 **plain},
+                "CPU: 48 px, width 32, batch 32, 20 epochs, plain recipe (chosen to finish in "
+                "minutes)" if device != "cuda" else
+                "synthetic faces: 48 px, width 32, batch 32, 20 epochs, plain recipe", None)
+    if device == "cuda" or preset == "none":
+        if device == "cuda":
+            return {}, "CUDA: the default recipe (224 px whole frames, ImageNet stem, width 64)", None
+        return ({"size": 64, "stem": "imagenet", "width": 32, "epochs": 60, **plain},
+                "CPU: 64 px whole frames, width 32, 60 epochs, plain recipe (docs/resnet.rst)",
+                None)
+    chosen = get_preset("cpu-aligned")
+    return (chosen.train.to_dict(), f"CPU: preset cpu-aligned ({chosen.description})",
+            "cpu-aligned")
 
 
 @dataclass
@@ -79,8 +100,12 @@ class Data:
     notes: list[str] = field(default_factory=list)
 
 
-def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool) -> Data:
-    """Images and features, matched by sample id; synthetic faces without ``--data``."""
+def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
+              preset: str | None = None) -> Data:
+    """Images and features, matched by sample id; synthetic faces without ``--data``.
+
+    With a ``preset`` the images are decoded (and cropped) as that preset says.
+    """
     from bpnet.data.features import extract_features, image_dataset_features
     from bpnet.data.sfew import load_sfew_features, save_features_csv
 
@@ -93,14 +118,18 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool) 
         return Data(faces.images, feats.X, faces.y, faces.groups, faces.sample_ids,
                     tuple(faces.class_names), list(feats.feature_names),
                     f"synthetic faces (seed {args.seed})", notes)
-    from .data import load_image_folder
+    from .data import load_image_folder, load_preset_data
 
     root = Path(args.data)
     if not root.is_dir():
         raise FileNotFoundError(f"--data {root}: no such folder")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        images = load_image_folder(root, size=size, progress=progress)
+        if preset is None:
+            images = load_image_folder(root, size=size, progress=progress)
+        else:
+            images = load_preset_data(root, get_preset(preset), progress=progress)
+            notes.append(f"ResNet images: preset {preset}, {images.describe()}")
         if args.features is not None:
             sheet = Path(args.features)
             if not sheet.is_file():
@@ -318,7 +347,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     import bpnet
     from bpnet.crossval import group_kfold, stratified_kfold
 
-    from .config import AugmentConfig, TrainConfig
+    from .config import TrainConfig
 
     t_start = time.perf_counter()
     device = args.device
@@ -331,11 +360,11 @@ def run_comparison(args: argparse.Namespace) -> Path:
 
         if not torch.cuda.is_available():
             raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu")
-    recipe, why = resnet_recipe(device, args.data is None, args.quick)
-    aug = AugmentConfig(**recipe.pop("augment", {}))
-    config = TrainConfig(**recipe, augment=aug, seed=args.seed)
+    recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
+    config = TrainConfig.from_dict({**recipe, "seed": args.seed})
     settings = {"data": args.data, "features": args.features, "split": args.split,
                 "folds": args.folds, "seed": args.seed, "quick": args.quick, "device": device,
+                "preset": preset,
                 "synthetic_per_class": args.synthetic_per_class,
                 "resnet": config.to_dict(), "resnet_choice": why}
     progress = not args.no_progress
@@ -348,7 +377,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
                 f"ResNet recipe: {why}")
         cmp.say("[1/5] data")
         t0 = time.perf_counter()
-        data = load_data(args, config.size, run, progress)
+        data = load_data(args, config.size, run, progress, preset)
         cmp.timing["data"] = time.perf_counter() - t0
         counts = np.bincount(data.y, minlength=len(data.class_names))
         cmp.doc["data"] = {"source": data.source, "n": len(data.y),
@@ -399,6 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stratified k-fold, or grouped by movie/person (person-independent)")
     parser.add_argument("--folds", type=int, default=5, help="folds, the same for both branches")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--preset", default="auto", choices=("auto", "none", *PRESETS),
+                        help="ResNet recipe for --data: auto (CPU: cpu-aligned; CUDA: whole "
+                        "frames at 224 px), none (whole frames), or a named preset")
     parser.add_argument("--out", default="fer-compare-out", help="output folder")
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,

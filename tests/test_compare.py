@@ -112,6 +112,25 @@ def test_user_mistakes_get_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         compare.main(["--folds", "1"])
     assert stop.value.code == 2
+    capsys.readouterr()
+    assert compare.main(["--preset", "cpu-aligned", "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fer-compare: error: --preset cpu-aligned") and err.count("\n") == 1
+
+
+def test_the_recipe_follows_the_device_and_the_data():
+    from resnet_fer.config import TrainConfig, get_preset
+
+    recipe, why, preset = compare.resnet_recipe("cpu", synthetic=True, quick=False)
+    assert preset is None and recipe["batch_size"] == 32 and "CPU" in why
+    recipe, why, preset = compare.resnet_recipe("cpu", synthetic=False, quick=False)
+    assert preset == "cpu-aligned"
+    assert TrainConfig.from_dict(recipe) == get_preset("cpu-aligned").train
+    recipe, why, preset = compare.resnet_recipe("cpu", synthetic=False, quick=False,
+                                                 preset="none")
+    assert preset is None and recipe["size"] == 64 and "whole frames" in why
+    assert compare.resnet_recipe("cuda", synthetic=False, quick=False)[:3:2] == ({}, None)
+    assert compare.resnet_recipe("cuda", synthetic=False, quick=True)[0]["epochs"] == 2
 
 
 def test_paired_comparison_and_diagnosis():
