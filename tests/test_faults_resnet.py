@@ -7,6 +7,8 @@ import errno
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -16,6 +18,12 @@ from PIL import Image
 torch = pytest.importorskip("torch")
 
 from bpnet.data.sfew import CLASS_NAMES  # noqa: E402
+from resnet_fer.checkpoint import (  # noqa: E402
+    CheckpointWriteError,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from resnet_fer.data import load_image_folder  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -100,3 +108,86 @@ def test_a_full_cache_disk_warns_and_goes_on_without_the_cache(tmp_path, monkeyp
     assert data.cache_path is None and not data.from_cache
     assert torch.equal(data.images, expected.images)
     assert list((tmp_path / "cache").iterdir()) == []  # no temporary file left behind
+
+
+# --- checkpoints -----------------------------------------------------------------------
+class _FullAfter(io.RawIOBase):
+    """A file that takes ``room`` bytes, then fails as a full disk does."""
+
+    def __init__(self, handle, room):
+        self.handle, self.room = handle, room
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        self.room -= len(data)
+        return self.handle.write(data)
+
+
+@pytest.fixture()
+def full_disk(monkeypatch):
+    """torch.save runs for real into a disk that fills up after 200 bytes."""
+    real_save = torch.save
+    monkeypatch.setattr(torch, "save", lambda obj, f, **kw: real_save(obj, _FullAfter(f, 200), **kw))
+
+
+def test_a_checkpoint_that_cannot_be_written_says_why_and_leaves_no_temporary_file(tmp_path,
+                                                                                   full_disk):
+    with pytest.raises(CheckpointWriteError,
+                       match=r"cannot write checkpoint .*fold0\.pt: no space left on the device"):
+        save_checkpoint({"w": torch.ones(1000)}, tmp_path / "fold0.pt")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    save_checkpoint({"w": torch.ones(3)}, tmp_path / "fold0.pt")
+
+    def broken(obj, f, **kw):  # what torch raises for a file error it cannot name
+        f.write(b"half a checkpoint")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(CheckpointWriteError, match="fold0.pt: .*unexpected pos 64 vs 0"):
+        save_checkpoint({"w": torch.zeros(3)}, tmp_path / "fold0.pt")
+    assert [p.name for p in tmp_path.iterdir()] == ["fold0.pt"]
+    assert torch.equal(load_checkpoint(tmp_path / "fold0.pt")["w"], torch.ones(3))
+
+
+@pytest.fixture()
+def dead_pid():
+    """The id of a process that has exited."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_stale_temporary_checkpoints_of_a_killed_process_are_removed(tmp_path, dead_pid):
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / f".fold0.pt.{dead_pid}.tmp").write_bytes(b"killed mid-write")
+        (tmp_path / f".fold1.pt.{alive.pid}.tmp").write_bytes(b"still being written")
+        (tmp_path / "fold0.pt").write_bytes(b"kept")
+        removed = remove_stale_temporaries(tmp_path)
+        assert [p.name for p in removed] == [f".fold0.pt.{dead_pid}.tmp"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f".fold1.pt.{alive.pid}.tmp", "fold0.pt"]
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_cross_validate_starts_by_removing_a_killed_runs_temporary_checkpoint(tmp_path, dead_pid):
+    from bpnet.crossval import stratified_kfold
+    from resnet_fer.data import synthetic_images
+    from resnet_fer.train import TrainConfig, cross_validate
+
+    data = synthetic_images(n_per_class=2, size=16, seed=0)
+    stale = tmp_path / "checkpoints" / f".fold0.pt.{dead_pid}.tmp"
+    stale.parent.mkdir()
+    stale.write_bytes(b"killed mid-write")
+    config = TrainConfig(epochs=1, batch_size=8, size=16, width=8, stem="small")
+    cross_validate(data.images, data.y, stratified_kfold(data.y, 2, seed=0)[:1], config, "cpu",
+                   progress=False, out_dir=tmp_path)
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["fold0.pt"]
