@@ -191,3 +191,230 @@ def test_cross_validate_starts_by_removing_a_killed_runs_temporary_checkpoint(tm
     cross_validate(data.images, data.y, stratified_kfold(data.y, 2, seed=0)[:1], config, "cpu",
                    progress=False, out_dir=tmp_path)
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["fold0.pt"]
+
+
+# --- resnet-fer train: the output folder -------------------------------------------------
+TRAIN = ["train", "--device", "cpu", "--epochs", "1", "--size", "16", "--width", "8", "--stem",
+         "small", "--synthetic-per-class", "3", "--folds", "2", "--batch-size", "8",
+         "--no-progress"]
+
+
+def _train(out, *extra):
+    from resnet_fer import cli
+
+    return cli.main([*TRAIN, "--out", str(out), *extra])
+
+
+def _one_error_line(capsys, tool="resnet-fer"):
+    """The run's stderr, which must be one line ``<tool>: error: ...`` and no traceback."""
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{tool}: error: "), err
+    return lines[0]
+
+
+@pytest.fixture()
+def no_work(monkeypatch):
+    """Decoding or training from here on fails the test: errors must come before any work."""
+    from resnet_fer import cli, train
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("work started despite the error")
+
+    monkeypatch.setattr(cli, "_load", forbidden)
+    monkeypatch.setattr(train, "cross_validate", forbidden)
+
+
+def _marker(out):
+    import json
+
+    return json.loads((out / ".run.json").read_text())
+
+
+def test_a_second_run_into_the_same_out_is_refused_in_one_line(tmp_path, capsys, no_work):
+    out = tmp_path / "run"
+    out.mkdir()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(str(other.pid))  # a run in progress
+        assert _train(out) == 2
+    finally:
+        other.kill()
+        other.wait()
+    assert f"another run (process {other.pid}) is writing to" in _one_error_line(capsys)
+
+
+def test_a_finished_out_needs_resume_or_force(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    assert _marker(out)["status"] == "finished"
+    first = load_checkpoint(out / "checkpoints" / "fold0.pt")["model"]
+    capsys.readouterr()
+    assert _train(out) == 2
+    line = _one_error_line(capsys)
+    assert "holds a finished resnet-fer train run" in line and "--resume" in line and "--force" in line
+    assert _train(out, "--resume") == 0  # reused: read back from the checkpoints
+    again = load_checkpoint(out / "checkpoints" / "fold0.pt")["model"]
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    (out / "checkpoints" / "fold9.pt").write_bytes(b"left by the old run")
+    assert _train(out, "--force") == 0  # started over: the old run's checkpoints are gone
+    assert not (out / "checkpoints" / "fold9.pt").exists()
+    assert _marker(out)["status"] == "finished" and not (out / ".lock").exists()
+    with pytest.raises(SystemExit) as exit_:
+        _train(out, "--resume", "--force")
+    assert exit_.value.code == 2
+
+
+def test_resume_refuses_other_data_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    capsys.readouterr()
+    assert _train(out, "--resume", "--split-seed", "3") == 2
+    assert "other settings (split_seed)" in _one_error_line(capsys)
+
+
+def test_out_problems_are_reported_before_any_work(tmp_path, capsys, monkeypatch, no_work):
+    (tmp_path / "a_file").write_text("x")
+    assert _train(tmp_path / "a_file") == 2
+    assert "is a file, not a folder" in _one_error_line(capsys)
+
+    def read_only(self, data):  # the tests may run as root, whom chmod does not stop
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("pathlib.Path.write_bytes", read_only)
+    assert _train(tmp_path / "new") == 2
+    assert "cannot write to" in _one_error_line(capsys)
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_temporary_file(
+        tmp_path, capsys, full_disk):
+    out = tmp_path / "run"
+    assert _train(out) == 2
+    line = _one_error_line(capsys)
+    assert "cannot write checkpoint" in line and "fold0.pt: no space left on the device" in line
+    assert not list(out.rglob("*.tmp")) and _marker(out)["status"] == "interrupted"
+
+
+def test_temporary_files_of_a_killed_run_are_removed_on_resume(tmp_path, dead_pid):
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    stale = out / "checkpoints" / f".fold1.pt.{dead_pid}.tmp"
+    stale.write_bytes(b"killed mid-write")
+    assert _train(out, "--resume") == 0
+    assert not list(out.rglob("*.tmp"))
+
+
+# --- resnet-fer train: the device, Ctrl-C, the data ------------------------------------------
+def test_device_cuda_without_a_gpu_is_one_line_before_any_work(tmp_path, capsys, monkeypatch,
+                                                                no_work):
+    from resnet_fer import compare
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _train(tmp_path / "run", "--device", "cuda") == 2
+    line = _one_error_line(capsys)
+    assert line.startswith("resnet-fer: error: --device cuda: no CUDA device is available")
+    assert not (tmp_path / "run").exists()
+    assert compare.main(["--device", "cuda", "--out", str(tmp_path / "cmp"), "--quick"]) == 2
+    line = _one_error_line(capsys, "fer-compare")
+    assert line.startswith("fer-compare: error: --device cuda: no CUDA device is available")
+
+
+def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
+    from resnet_fer import train
+
+    real = train.cross_validate
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train, "cross_validate", interrupted)
+    out = tmp_path / "run"
+    assert _train(out) == 130
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip() == ("resnet-fer: interrupted; rerun the same command with --resume to "
+                           "continue from the last checkpoint")
+    assert _marker(out)["status"] == "interrupted" and not (out / ".lock").exists()
+    monkeypatch.setattr(train, "cross_validate", real)
+    assert _train(out) == 2  # an unfinished run is continued only when asked
+    assert "unfinished resnet-fer train run; use --resume" in _one_error_line(capsys)
+    assert _train(out, "--resume") == 0
+
+
+@pytest.mark.parametrize("fault,match", [
+    ("missing", r"--data .*missing: image folder not found"),
+    ("corrupt", r"Angry_0_1\.png: .*--skip-bad"),
+    ("no class folders", r"no \.png/\.jpg/\.jpeg images for class"),
+])
+def test_bad_data_is_one_line_with_exit_2(tmp_path, capsys, fault, match):
+    import re
+
+    from resnet_fer import cli
+
+    root = tmp_path / "images"
+    if fault == "corrupt":
+        _image_folder(root)
+        (root / "Angry" / "Angry_0_1.png").write_bytes(b"\x89PNG\r\n\x1a\n and then nothing")
+    elif fault == "no class folders":
+        root.mkdir()
+    args = [*TRAIN, "--data", str(root if fault != "missing" else tmp_path / "missing"),
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "run")]
+    assert cli.main(args) == 2
+    assert re.search(match, _one_error_line(capsys))
+
+
+def test_bad_data_in_fer_compare_is_one_line_with_exit_2(tmp_path, capsys):
+    from resnet_fer import compare
+
+    root = _image_folder(tmp_path / "images")
+    (root / "Angry" / "Angry_0_1.png").write_bytes(b"\x89PNG\r\n\x1a\n and then nothing")
+    assert compare.main(["--quick", "--data", str(root), "--out", str(tmp_path / "cmp"),
+                         "--no-progress"]) == 2
+    assert "Angry_0_1.png" in _one_error_line(capsys, "fer-compare")
+
+
+# --- resnet-fer train under DDP: rank 0 alone owns --out ----------------------------------
+def test_other_ranks_neither_lock_nor_write_the_out_folder(tmp_path, monkeypatch):
+    from resnet_fer import distributed, train
+    from resnet_fer.distributed import DistInfo
+
+    calls = []
+    monkeypatch.setattr(distributed, "init_from_env",
+                        lambda device: (DistInfo(rank=1, world_size=2), torch.device("cpu")))
+    monkeypatch.setattr(distributed, "main_succeeded", lambda ok, device: True)
+    monkeypatch.setattr(train, "cross_validate", lambda *a, **kw: calls.append(kw["out_dir"]))
+    out = tmp_path / "run"
+    assert _train(out) == 0
+    assert calls == [out]  # trained (it reads rank 0's checkpoints when resuming) ...
+    assert not out.exists()  # ... but no lock, no marker, no results of its own
+
+
+def test_other_ranks_stop_when_rank_0_failed(tmp_path, monkeypatch, no_work):
+    from resnet_fer import distributed
+    from resnet_fer.distributed import DistInfo
+
+    monkeypatch.setattr(distributed, "init_from_env",
+                        lambda device: (DistInfo(rank=1, world_size=2), torch.device("cpu")))
+    monkeypatch.setattr(distributed, "main_succeeded", lambda ok, device: False)
+    assert _train(tmp_path / "run") == 2  # rank 0 printed why; this rank just leaves
+
+
+# --- help and version --------------------------------------------------------------------
+def test_version_and_each_default_shown_once_in_the_help(capsys, monkeypatch):
+    from bpnet import __version__
+    from resnet_fer import cli, compare
+
+    for main, tool in ((cli.main, "resnet-fer"), (compare.main, "fer-compare")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--version"])
+        assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"{tool} {__version__}"
+    monkeypatch.setenv("COLUMNS", "300")  # one line per option
+    for main, argv in ((cli.main, ["train", "--help"]), (compare.main, ["--help"])):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = capsys.readouterr().out
+        assert "(default: None)" not in text and "(default: False)" not in text
+        for line in text.splitlines():
+            assert line.count("default") <= 1, line
+        lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  --")}
+        assert "default: 5" in lines["--folds"] and "default: 0" in lines["--seed"]  # 0 is shown
