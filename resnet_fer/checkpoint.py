@@ -3,19 +3,40 @@
 A checkpoint holds only tensors, numbers, strings, lists, tuples and dicts, so it loads
 with ``torch.load(..., weights_only=True)`` (no arbitrary code runs on load). It is written
 to a temporary file in the same folder and moved into place with ``os.replace``, which is
-atomic: a run killed mid-write leaves the previous checkpoint intact.
+atomic: a run killed mid-write leaves the previous checkpoint intact. A write that fails (a
+full disk) removes its temporary file and raises :class:`CheckpointWriteError`; the
+temporary files of a killed process are removed by :func:`remove_stale_temporaries`.
 """
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["FORMAT", "load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
+__all__ = ["FORMAT", "CheckpointWriteError", "load_checkpoint", "remove_stale_temporaries",
+           "rng_state", "save_checkpoint", "set_rng_state"]
 
 FORMAT = 2  # 2: curves under bpnet.results' names, results as FoldResult.to_dict
+
+
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written; the previous one (if any) is intact."""
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a write failed, in words: torch wraps the OSError of a full disk in a RuntimeError."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return "no space left on the device"
+        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
@@ -30,16 +51,53 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     Returns
     -------
     Path
+
+    Raises
+    ------
+    CheckpointWriteError
+        When the file cannot be written (e.g. "no space left on the device"); no temporary
+        file is left behind and an earlier checkpoint at ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        torch.save({"format": FORMAT, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            torch.save({"format": FORMAT, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())  # the bytes are on disk before the rename makes them visible
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise CheckpointWriteError(f"cannot write checkpoint {path}: {_reason(exc)}") from exc
+    except BaseException:  # Ctrl-C mid-write: no half file left behind either
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of another user
+        return True
+    return pid > 0
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Remove the temporary files (``.<name>.<pid>.tmp``) that killed processes left in ``folder``.
+
+    Files of processes still running are left alone. Returns the removed paths.
+    """
+    removed = []
+    for tmp in Path(folder).glob(".*.*.tmp"):
+        pid = tmp.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

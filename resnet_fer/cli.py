@@ -5,10 +5,18 @@
     built-in synthetic faces; print the paper's Table 2 and write ``results.json``,
     ``report.md``, ``curves.png`` and per-fold checkpoints to ``--out``. Under ``torchrun``
     (``torchrun --nproc_per_node=N -m resnet_fer train ...``) it trains with DDP.
+
+``--out`` is a :class:`bpnet.outdir.RunDir`: locked against a second run, probed for
+writing before any work, and never overwritten once finished unless ``--resume`` (continue
+or reuse) or ``--force`` (start over) says so. A mistake (bad flags, data, folder, a full
+disk) is one line ``resnet-fer: error: ...`` with exit status 2; Ctrl-C exits 130 and says
+how to resume.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import copy
 import dataclasses
 import json
 import sys
@@ -18,6 +26,43 @@ from typing import Sequence
 from .config import PRESETS, AugmentConfig, DataConfig, TrainConfig, get_preset
 
 _T, _A, _D = TrainConfig(), AugmentConfig(), DataConfig()
+TOOL = "resnet-fer train"  # the command, as RunDir names it in its messages and marker
+#: Settings that fix the images and the folds, which a ``--resume`` must not change (the
+#: recipe is checked against each fold's checkpoint, see resnet_fer.train).
+RUN_SETTINGS = ("data", "split", "folds", "split_seed", "seeds", "synthetic_per_class",
+                "face_crop", "eye_distance", "eye_y", "decode_size", "gray", "equalize",
+                "skip_bad")
+
+
+class UsageError(ValueError):
+    """A mistake in the command line: one line on stderr, exit status 2."""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's default shown once, when it has one (also for options without a help text).
+
+    argparse's ``ArgumentDefaultsHelpFormatter`` also prints ``(default: None)`` after a help
+    text that already says what the default means, ``(default: False)`` for flags, and
+    nothing for an option without a help text.
+    """
+
+    @staticmethod
+    def _has_default(action: argparse.Action) -> bool:
+        # identity, not ==: a default of 0 or 0.0 is shown, only None and a flag's False are not
+        return bool(action.option_strings) and not any(
+            action.default is none for none in (None, False, argparse.SUPPRESS))
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if not action.help and self._has_default(action):
+            action = copy.copy(action)  # argparse prints no help line for an empty help text
+            action.help = "default: %(default)s"
+        return super()._format_action(action)
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if self._has_default(action) and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
@@ -77,6 +122,65 @@ def _load(args: argparse.Namespace, verbose: bool):
     return data
 
 
+def _check_before_work(args: argparse.Namespace):
+    """The mistakes found without touching the data or the output folder; returns the recipe."""
+    import torch
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is available here "
+                         "(torch.cuda.is_available() is False); use --device cpu")
+    if args.data is not None and not Path(args.data).is_dir():
+        raise UsageError(f"--data {args.data}: image folder not found"
+                         + (" (it is a file)" if Path(args.data).exists() else ""))
+    return _config(args)  # TrainConfig checks its values (ValueError naming the setting)
+
+
+def _run_settings(args: argparse.Namespace) -> dict:
+    settings = {name: getattr(args, name) for name in RUN_SETTINGS}
+    if args.data is not None:
+        settings["data"] = str(Path(args.data).resolve())
+    return settings
+
+
+def _write_results(run, result) -> list[Path]:
+    """results.json, report.md and curves.png, each written whole or not at all."""
+    import io
+
+    from bpnet.results import plot_curves
+
+    png = io.BytesIO()
+    plot_curves([result]).savefig(png, format="png", dpi=110)  # as plot_curves saves it
+    return [run.write_text("results.json", result.to_json() + "\n"),
+            run.write_text("report.md", result.report(fmt="markdown") + "\n"),
+            run.write_bytes("curves.png", png.getvalue())]
+
+
+def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str],
+                       stack: contextlib.ExitStack, info, dev, verbose: bool):
+    """Rank 0 opens ``--out`` (lock, write probe, marker) and decodes the images, then tells
+    the other ranks whether that worked; they read the images from its cache and never touch
+    the folder's lock or marker. Returns ``(run, data)`` (``run`` None off rank 0), or None on
+    a rank whose rank 0 failed (rank 0 reports why).
+    """
+    from bpnet.outdir import RunDir
+
+    from . import distributed
+
+    if not info.is_main:
+        return (None, _load(args, verbose)) if distributed.main_succeeded(True, dev) else None
+    try:
+        run = stack.enter_context(RunDir(out, TOOL, resume=args.resume, force=args.force,
+                                         settings=_run_settings(args)))
+        for name in seed_dirs:  # recorded in the marker, so that --force removes them
+            run.file(name or "checkpoints")
+        data = _load(args, verbose)
+    except BaseException:
+        distributed.main_succeeded(False, dev)
+        raise
+    distributed.main_succeeded(True, dev)
+    return run, data
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -84,60 +188,63 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from bpnet.results import CVResult
 
     from . import distributed
-    from .train import NonFiniteLossError, cross_validate
+    from .train import cross_validate
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    config = _check_before_work(args)
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     info, dev = distributed.init_from_env(device)
     verbose = info.is_main and not args.no_progress
+    out = Path(args.out or f"runs/resnet-fer-{args.split}")
+    # one folder of checkpoints, or with several seeds one run folder per seed
+    seed_dirs = [""] if args.seeds == 1 else [f"seed{config.seed + i}" for i in range(args.seeds)]
     try:
-        config = _config(args)
-        if info.enabled and not info.is_main:
-            distributed.barrier()  # rank 0 decodes and caches the images; the others read the cache
-        data = _load(args, verbose)
-        if info.enabled and info.is_main:
-            distributed.barrier()
-        if args.data is None and (args.face_crop != "none" or args.skip_bad) and info.is_main:
-            print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
-        if info.is_main:
-            print(data.describe(), flush=True)
-        if args.split == "group":
-            splits = group_kfold(data.y, data.groups, n_splits=args.folds, seed=args.split_seed)
-        else:
-            splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
-        out = Path(args.out or f"runs/resnet-fer-{args.split}")
-        runs = []
-        for i in range(args.seeds):  # several seeds: one full run each, softmax outputs averaged
-            run_config = dataclasses.replace(config, seed=config.seed + i)
-            run_out = out if args.seeds == 1 else out / f"seed{run_config.seed}"
-            runs.append(cross_validate(data.images, data.y, splits, run_config, dev,
-                                       progress=verbose, out_dir=run_out, resume=args.resume,
-                                       class_names=data.class_names,
-                                       sample_ids=data.sample_ids))
-        result = runs[0] if len(runs) == 1 else CVResult.ensemble(runs)
-    except (NonFiniteLossError, ValueError, FileNotFoundError) as exc:
-        print(f"resnet-fer: error: {exc}", file=sys.stderr)
-        return 2
+        with contextlib.ExitStack() as stack:
+            opened = _open_out_and_load(args, out, seed_dirs, stack, info, dev, verbose)
+            if opened is None:
+                return 2
+            run, data = opened
+            if args.data is None and (args.face_crop != "none" or args.skip_bad) and info.is_main:
+                print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
+            if info.is_main:
+                print(data.describe(), flush=True)
+            if args.split == "group":
+                splits = group_kfold(data.y, data.groups, n_splits=args.folds, seed=args.split_seed)
+            else:
+                splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
+            runs = []
+            for i, name in enumerate(seed_dirs):  # several seeds: softmax outputs averaged
+                run_config = dataclasses.replace(config, seed=config.seed + i)
+                runs.append(cross_validate(data.images, data.y, splits, run_config, dev,
+                                           progress=verbose, out_dir=out / name, resume=args.resume,
+                                           class_names=data.class_names,
+                                           sample_ids=data.sample_ids))
+            result = runs[0] if len(runs) == 1 else CVResult.ensemble(runs)
+            if run is not None:
+                paths = _write_results(run, result)
+                run.finish()
     finally:
         if info.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
     if info.is_main:
-        paths = result.save(out)
         print(result.report())
         print(json.dumps({"split": args.split, "device": str(dev), "world_size": info.world_size,
                           "data": data.source, "preset": args.preset, "seeds": args.seeds,
                           **result.summary()}))
-        print(f"wrote {', '.join(str(p) for p in paths.values())}")
+        print(f"wrote {', '.join(str(p) for p in paths)}")
     return 0
 
 
 def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     """The ``resnet-fer`` parser; with ``preset``, the recipe flags default to that preset."""
+    from bpnet import __version__  # one distribution, bpnet-fer, holds both packages
+
     parser = argparse.ArgumentParser(prog="resnet-fer", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"resnet-fer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="cross-validate the ResNet (Table 2, curves, checkpoints)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     t.add_argument("--preset", choices=tuple(PRESETS), help="start from a named recipe "
                    "(resnet_fer.config.PRESETS); the flags below override single settings")
     d = t.add_argument_group("data")
@@ -164,7 +271,10 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
                    help="stratified k-fold, or movie-grouped k-fold (no movie in train and test)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--out", help="output folder (default runs/resnet-fer-<split>)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoints in --out")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out from "
+                   "its checkpoints (or reuse a finished one)")
+    p.add_argument("--force", action="store_true", help="start over in an --out that holds a run "
+                   "(its files are removed first)")
     r = t.add_argument_group("recipe")
     r.add_argument("--epochs", type=int, default=_T.epochs)
     r.add_argument("--size", type=int, default=_T.size, help="network input size (px)")
@@ -221,18 +331,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = build_parser(preset if preset in PRESETS else None).parse_args(argv)
     if getattr(args, "seeds", 1) < 1:
         build_parser().error("--seeds must be at least 1")
+    if getattr(args, "resume", False) and args.force:
+        build_parser().error("use --resume or --force, not both")
     return args
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``resnet-fer`` console script."""
+    """Entry point of the ``resnet-fer`` console script: a mistake is one line, exit 2."""
     args = parse_args(argv)
     try:
         import torch  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
         print("resnet-fer needs PyTorch: pip install 'bpnet-fer[torch]'", file=sys.stderr)
         return 2
-    return args.func(args)
+    from .train import NonFiniteLossError
+
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("\nresnet-fer: interrupted; rerun the same command with --resume to continue from "
+              "the last checkpoint", file=sys.stderr)
+        return 130
+    # ValueError: bad flags, data, folders (RunDirError), checkpoints; OSError: files and
+    # disks (CheckpointWriteError); each names what it is about
+    except (NonFiniteLossError, ValueError, OSError, MemoryError) as exc:
+        print(f"resnet-fer: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

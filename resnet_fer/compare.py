@@ -359,7 +359,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
         import torch
 
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda: no CUDA GPU is available here; use --device cpu")
+            raise ValueError("--device cuda: no CUDA device is available here "
+                             "(torch.cuda.is_available() is False); use --device cpu")
     recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
     config = TrainConfig.from_dict({**recipe, "seed": args.seed})
     settings = {"data": args.data, "features": args.features, "split": args.split,
@@ -416,10 +417,15 @@ def run_comparison(args: argparse.Namespace) -> Path:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bpnet import __version__
+
+    from .cli import HelpFormatter
+
     parser = argparse.ArgumentParser(
         prog=TOOL, description="Both branches of the study (the BP network on 10 features per "
         "image, the ResNet on the images) on the same data and folds, and the paper's report.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"{TOOL} {__version__}")
     parser.add_argument("--data", metavar="IMAGE_DIR", help="<Emotion>/<name>.{png,jpg} folder "
                         "(default: the built-in synthetic faces)")
     parser.add_argument("--features", metavar="SHEET", help="the feature sheet (SFEW.xlsx or "

@@ -3,9 +3,13 @@
 * :func:`load_image_folder` decodes an ``<Emotion>/<name>.<ext>`` folder (listed by
   :func:`bpnet.data.image_folder.scan_image_folder`) at a chosen size, optionally around the face
   (:class:`resnet_fer.faces.FaceCropper`), and caches the result as one ``.npz`` keyed by a
-  hash of the file list, the file sizes and the settings; a cache file that cannot be read
-  is rebuilt. A file that cannot be decoded raises an error naming it, or is skipped with a
-  warning when ``skip_bad=True``.
+  hash of the file list, every file's bytes and the settings (an image rewritten in place,
+  even with the same size, is decoded again); a cache file that cannot be read is rebuilt,
+  one that cannot be written (a full disk) is skipped with a warning. Files are decoded by
+  :func:`bpnet.data.imageio.read_image`, as in the BP branch: 16-bit images are scaled, not
+  clipped to white, and an image over the pixel budget is refused with an error naming it.
+  A file that cannot be decoded raises an error naming it, or is skipped with a warning
+  when ``skip_bad=True``.
 * :func:`synthetic_images` is the built-in offline data (:func:`bpnet.data.synthetic.synthetic_faces`).
 * :class:`ImageStore` holds the set on the training device as uint8, or, when it does not
   fit a memory budget, in pinned host memory from which each batch is gathered and copied
@@ -13,6 +17,7 @@
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -23,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 
 from bpnet.data.image_folder import scan_image_folder
+from bpnet.data.imageio import read_image
 from bpnet.data.sfew import CLASS_NAMES, sample_ids
 
 from .faces import import_cv2
@@ -34,7 +39,7 @@ from .faces import import_cv2
 __all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "default_cache_dir", "load_image_folder",
            "load_preset_data", "make_cropper", "synthetic_images", "tone"]
 
-CACHE_FORMAT = 2  # 2: crop status per image (0 no face, 1 face, 2 eyes aligned)
+CACHE_FORMAT = 3  # 2: crop status per image (0 no face, 1 face, 2 eyes aligned); 3: read_image
 
 
 @dataclass
@@ -148,20 +153,50 @@ def _decode(path: Path, size: int, cropper) -> tuple[np.ndarray, int]:
 
     The status is 0 (no face), 1 (a face) or, for the aligner, 2 (a face aligned on its eyes).
     """
-    with Image.open(path) as image:
-        if cropper is None:
-            # JPEG decodes straight at 1/2, 1/4 or 1/8 scale: much faster than a full decode.
-            image.draft("RGB", (size, size))
-            # The whole frame, squashed to a square (as bpnet.data.image_folder.load_images does).
-            resized = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(resized), 0
-        rgb = np.asarray(image.convert("RGB"))
-    crop, status = cropper.crop(rgb, size)
+    if cropper is None:
+        # The whole frame, squashed to a square (as bpnet.data.image_folder.load_images does);
+        # a JPEG decodes straight at 1/2, 1/4 or 1/8 scale, much faster than a full decode.
+        return read_image(path, "RGB", size), 0
+    crop, status = cropper.crop(read_image(path, "RGB"), size)
     return crop, int(status)
 
 
-def _cache_key(folder, settings: dict) -> str:
-    files = [[str(p.relative_to(folder.root)), p.stat().st_size] for p in folder.paths]
+def _decode_all(pool: ThreadPoolExecutor, paths: list[Path], size: int, cropper,
+                progress: bool) -> list:
+    """``(pixels, status)`` per file or, for a file that cannot be used, the reason."""
+    def work(path: Path):
+        try:
+            return _decode(path, size, cropper)
+        except Exception as exc:  # read_image's errors name the file; a cropper's may not
+            text = str(exc)
+            return text if str(path) in text else (f"cannot decode image {path}: "
+                                                   f"{type(exc).__name__}: {text}")
+
+    results = pool.map(work, paths)
+    if progress:
+        from tqdm import tqdm
+
+        results = tqdm(results, total=len(paths), desc="decoding images", unit="img")
+    return list(results)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_key(folder, settings: dict, pool: ThreadPoolExecutor) -> str:
+    """A hash of the file names, every file's bytes and the settings.
+
+    The bytes, not the size or the time stamp: an image overwritten with other pixels of the
+    same size (a re-export, a copy that keeps the times) must not train from the old pixels.
+    Hashing reads each file once, a small fraction of what decoding it costs.
+    """
+    digests = pool.map(_file_digest, folder.paths)  # hashlib releases the GIL on large blocks
+    files = [[str(p.relative_to(folder.root)), d] for p, d in zip(folder.paths, digests)]
     blob = json.dumps({"format": CACHE_FORMAT, "files": files, "settings": settings}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -187,9 +222,25 @@ def _read_cache(path: Path, key: str) -> dict | None:
 def _write_cache(path: Path, arrays: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _try_write_cache(path: Path, arrays: dict) -> bool:
+    """:func:`_write_cache`, or a warning when it fails: the cache only saves time."""
+    try:
+        _write_cache(path, arrays)
+    except OSError as exc:
+        why = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or exc
+        warnings.warn(f"cannot write the image cache {path} ({why}); continuing without it",
+                      RuntimeWarning, stacklevel=3)
+        return False
+    return True
 
 
 def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str = False,
@@ -216,7 +267,8 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
     progress : bool
         A tqdm bar while decoding.
     workers : int, optional
-        Decoding threads (Pillow and OpenCV release the GIL); default ``min(8, cpu_count)``.
+        Decoding and hashing threads (Pillow, OpenCV and hashlib release the GIL); default
+        ``min(8, cpu_count)``.
     cropper : FaceCropper or FaceAligner, optional
         Custom detector settings for ``face_crop`` (see :func:`make_cropper`).
 
@@ -227,7 +279,14 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
     Raises
     ------
     ValueError
-        A file that cannot be decoded (named in the message), unless ``skip_bad``.
+        A file that cannot be decoded or is over the pixel budget of
+        :func:`bpnet.data.imageio.read_image` (named in the message), unless ``skip_bad``.
+
+    Warns
+    -----
+    RuntimeWarning
+        When the cache cannot be read (it is rebuilt) or written (the set is returned
+        without it, ``cache_path=None``).
     """
     folder = scan_image_folder(root)
     if cropper is None:
@@ -239,38 +298,26 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
     settings = {"size": int(size), "skip_bad": bool(skip_bad),
                 "face_crop": cropper.settings() if cropper is not None else None,
                 "class_names": list(folder.class_names)}
-    key = _cache_key(folder, settings)
-    cache_path = None
-    if cache_dir is not False:
-        cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
-        cache_path = cache_root / f"{Path(root).resolve().name}-{size}px-{key}.npz"
-        cached = _read_cache(cache_path, key)
-        if cached is not None:
-            status = cached["status"]
-            return FaceImages(torch.from_numpy(cached["images"]), cached["y"].astype(np.int64),
-                              cached["groups"], [str(n) for n in cached["names"]], folder.class_names,
-                              str(root), status > 0 if face_crop else None,
-                              status == 2 if aligned else None,
-                              [str(b) for b in cached["skipped"]], True, cache_path)
-
-    def work(path: Path):
-        try:
-            return _decode(path, size, cropper)
-        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError... on bad data
-            return f"{path} ({type(exc).__name__}: {exc})"
-
+    key = cache_path = None
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
-        results = pool.map(work, folder.paths)
-        if progress:
-            from tqdm import tqdm
-
-            results = tqdm(results, total=len(folder.paths), desc="decoding images", unit="img")
-        results = list(results)
+        if cache_dir is not False:
+            key = _cache_key(folder, settings, pool)
+            cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
+            cache_path = cache_root / f"{Path(root).resolve().name}-{size}px-{key}.npz"
+            cached = _read_cache(cache_path, key)
+            if cached is not None:
+                status = cached["status"]
+                return FaceImages(torch.from_numpy(cached["images"]), cached["y"].astype(np.int64),
+                                  cached["groups"], [str(n) for n in cached["names"]],
+                                  folder.class_names, str(root), status > 0 if face_crop else None,
+                                  status == 2 if aligned else None,
+                                  [str(b) for b in cached["skipped"]], True, cache_path)
+        results = _decode_all(pool, folder.paths, size, cropper, progress)
     bad = [r for r in results if isinstance(r, str)]
     if bad and not skip_bad:
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise ValueError(f"cannot decode image {bad[0]}{more}; pass skip_bad=True (--skip-bad) "
-                         "to leave unreadable files out")
+        raise ValueError(f"{bad[0]}{more}; pass skip_bad=True (--skip-bad) to leave unreadable "
+                         "files out")
     if bad:
         warnings.warn(f"skipped {len(bad)} unreadable image(s): " + "; ".join(bad), UserWarning,
                       stacklevel=2)
@@ -282,8 +329,8 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
               "status": np.array([r[1] for r in good], dtype=np.int8),
               "skipped": np.array(bad, dtype=str),
               "meta": np.array(json.dumps({"key": key, "root": str(root), "settings": settings}))}
-    if cache_path is not None:
-        _write_cache(cache_path, arrays)
+    if cache_path is not None and not _try_write_cache(cache_path, arrays):
+        cache_path = None
     status = arrays["status"]
     return FaceImages(torch.from_numpy(images), arrays["y"], arrays["groups"],
                       [str(n) for n in arrays["names"]], folder.class_names, str(root),

@@ -19,7 +19,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["DistInfo", "all_reduce_sum", "barrier", "current", "init_from_env", "sync_buffers"]
+__all__ = ["DistInfo", "all_reduce_sum", "barrier", "current", "init_from_env", "main_succeeded",
+           "sync_buffers"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,20 @@ def barrier() -> None:
     """Wait for every rank (no-op without a process group)."""
     if current().enabled:
         dist.barrier()
+
+
+def main_succeeded(ok: bool, device: torch.device) -> bool:
+    """Rank 0's ``ok`` on every rank; a barrier too (returns ``ok`` without a process group).
+
+    Rank 0 passes whether its work (opening the output folder, decoding the images) succeeded;
+    the others wait here for that word, so when it failed they stop instead of waiting forever
+    for a rank that has already reported the error and left.
+    """
+    if not current().enabled:
+        return ok
+    flag = torch.tensor([int(ok)], device=device)  # NCCL wants the tensor on the rank's GPU
+    dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,13 @@ from bpnet.data.sfew import CLASS_NAMES
 from bpnet.results import CURVES, CVResult, FoldResult
 
 from . import distributed
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (
+    load_checkpoint,
+    remove_stale_temporaries,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
 from .engine import Engine, WeightEMA, make_optimizer, make_scheduler
@@ -288,7 +294,8 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     progress : bool
         A tqdm bar per fold (rank 0 only).
     out_dir : str or Path, optional
-        Checkpoints go to ``out_dir/checkpoints/fold<k>.pt`` after every epoch.
+        Checkpoints go to ``out_dir/checkpoints/fold<k>.pt`` after every epoch (temporary
+        files that a killed run left there are removed first).
     resume : bool
         Reuse finished folds' checkpoints and continue an unfinished one.
     callback : callable, optional
@@ -307,6 +314,8 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     ------
     NonFiniteLossError
         When the training loss stops being finite (the last good checkpoint stays).
+    resnet_fer.checkpoint.CheckpointWriteError
+        When a checkpoint cannot be written (a full disk); the previous one stays.
     """
     config = TrainConfig() if config is None else config
     device = torch.device(device)
@@ -317,6 +326,8 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
         model = build_model(config, n_classes).to(device)
     engine = Engine(model, store, config, n_classes)
     ckpt_dir = Path(out_dir) / "checkpoints" if out_dir is not None else None
+    if ckpt_dir is not None and engine.dist.is_main:
+        remove_stale_temporaries(ckpt_dir)
     folds = [_run_fold(engine, k, len(splits), np.asarray(tr), np.asarray(te), y, ckpt_dir, resume,
                        callback, progress) for k, (tr, te) in enumerate(splits)]
     meta = {"seconds": float(sum(f.seconds or 0.0 for f in folds)), "device": str(device),
