@@ -17,6 +17,7 @@ synthetic faces. 'bpnet COMMAND --help' describes each command.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import warnings
@@ -30,10 +31,21 @@ class UsageError(Exception):
 class _Formatter(argparse.RawDescriptionHelpFormatter):
     """The description as written, and each option's default shown once (when it has one)."""
 
+    @staticmethod
+    def _has_default(action: argparse.Action) -> bool:
+        # identity, not ==: a default of 0 or 0.0 is shown; None and a flag's False are not
+        return bool(action.option_strings) and not any(
+            action.default is none for none in (None, False, argparse.SUPPRESS))
+
+    def _format_action(self, action: argparse.Action) -> str:
+        if not action.help and self._has_default(action):
+            action = copy.copy(action)  # argparse prints no help line for an empty help text
+            action.help = "default: %(default)s"
+        return super()._format_action(action)
+
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if (action.option_strings and action.default not in (None, False, argparse.SUPPRESS)
-                and "default" not in text):
+        if self._has_default(action) and "default" not in text:
             text += " (default: %(default)s)"
         return text
 
