@@ -350,6 +350,10 @@ def run_comparison(args: argparse.Namespace) -> Path:
     from .config import TrainConfig
 
     t_start = time.perf_counter()
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     device = args.device
     if device == "auto":
         import torch
@@ -438,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ResNet recipe for --data: auto (CPU: cpu-aligned; CUDA: whole "
                         "frames at 224 px), none (whole frames), or a named preset")
     parser.add_argument("--out", default="fer-compare-out", help="output folder")
+    parser.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's "
+                        "choice; on a busy machine 1 is often faster)")
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,
                         help="synthetic faces per expression (without --data)")
@@ -455,6 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, got {args.folds}")
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.resume and args.force:
         parser.error("use --resume or --force, not both")
     try:
