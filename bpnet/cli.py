@@ -28,12 +28,19 @@ class UsageError(Exception):
     """A mistake in the command line or its files: one line on stderr, exit status 2."""
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """The description as written, and each option's default shown once (when it has one)."""
+class HelpFormatter(argparse.HelpFormatter):
+    """Each option's default shown once, when it has one (also for options without a help text).
+
+    Shared by the ``bpnet``, ``resnet-fer`` and ``fer-compare`` command lines.
+
+    argparse's ``ArgumentDefaultsHelpFormatter`` also prints ``(default: None)`` after a help
+    text that already says what the default means, ``(default: False)`` for flags, and
+    nothing for an option without a help text.
+    """
 
     @staticmethod
     def _has_default(action: argparse.Action) -> bool:
-        # identity, not ==: a default of 0 or 0.0 is shown; None and a flag's False are not
+        # identity, not ==: a default of 0 or 0.0 is shown, only None and a flag's False are not
         return bool(action.option_strings) and not any(
             action.default is none for none in (None, False, argparse.SUPPRESS))
 
@@ -279,13 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = sub.add_parser("check", help="verify gradients and PyTorch equivalence",
-                           formatter_class=_Formatter)
+                           formatter_class=HelpFormatter)
     check.add_argument("--no-torch", action="store_true",
                        help="skip the PyTorch comparisons even if torch is installed")
     check.set_defaults(func=_cmd_check)
 
     feats = sub.add_parser("features", help="LPQ + PHOG principal components from images",
-                           formatter_class=_Formatter)
+                           formatter_class=HelpFormatter)
     feats.add_argument("folder", help="image folder laid out as <Emotion>/<name>.{png,jpg}")
     feats.add_argument("-o", "--output", required=True, help="CSV file to write")
     feats.add_argument("--size", type=int, default=None,
@@ -296,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     feats.set_defaults(func=_cmd_features)
 
     cv = sub.add_parser("cv", help="cross-validated BP network, optionally pruned",
-                        formatter_class=_Formatter)
+                        formatter_class=HelpFormatter)
     cv.add_argument("--data", default=None,
                     help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
     cv.add_argument("--folds", type=int, default=20, help="cross-validation folds")
@@ -322,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.set_defaults(func=_cmd_cv)
 
     tune = sub.add_parser("tune", help="nested grid search: settings chosen on inner folds",
-                          formatter_class=_Formatter)
+                          formatter_class=HelpFormatter)
     tune.add_argument("--data", default=None,
                       help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
     tune.add_argument("--folds", type=int, default=20, help="outer folds")

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import dataclasses
 import json
 import sys
 from pathlib import Path
 from typing import Sequence
+
+from bpnet.cli import HelpFormatter
 
 from .config import PRESETS, AugmentConfig, DataConfig, TrainConfig, get_preset
 
@@ -36,33 +37,6 @@ RUN_SETTINGS = ("data", "split", "folds", "split_seed", "seeds", "synthetic_per_
 
 class UsageError(ValueError):
     """A mistake in the command line: one line on stderr, exit status 2."""
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """Each option's default shown once, when it has one (also for options without a help text).
-
-    argparse's ``ArgumentDefaultsHelpFormatter`` also prints ``(default: None)`` after a help
-    text that already says what the default means, ``(default: False)`` for flags, and
-    nothing for an option without a help text.
-    """
-
-    @staticmethod
-    def _has_default(action: argparse.Action) -> bool:
-        # identity, not ==: a default of 0 or 0.0 is shown, only None and a flag's False are not
-        return bool(action.option_strings) and not any(
-            action.default is none for none in (None, False, argparse.SUPPRESS))
-
-    def _format_action(self, action: argparse.Action) -> str:
-        if not action.help and self._has_default(action):
-            action = copy.copy(action)  # argparse prints no help line for an empty help text
-            action.help = "default: %(default)s"
-        return super()._format_action(action)
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if self._has_default(action) and "default" not in text:
-            text += " (default: %(default)s)"
-        return text
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:

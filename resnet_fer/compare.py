@@ -422,8 +422,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
 
 def build_parser() -> argparse.ArgumentParser:
     from bpnet import __version__
-
-    from .cli import HelpFormatter
+    from bpnet.cli import HelpFormatter
 
     parser = argparse.ArgumentParser(
         prog=TOOL, description="Both branches of the study (the BP network on 10 features per "
