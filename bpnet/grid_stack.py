@@ -312,7 +312,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
         done, outs = 0, [[] for _ in range(K)]
         for p, target in enumerate(checkpoints):
-            st.train(target - done, rng)
+            st.train(target - done, rng, curves=False)  # scored here, not every epoch
             loss, acc = evaluate(st.net, *st.held_out)
             res.val_accuracy_curves[idx, target - 1] = acc
             res.best_epoch[idx, p] = target
@@ -328,7 +328,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
                            for s in specs])
         done = 0
         for target in np.unique(epochs):
-            st.train(int(target - done), rng, active=epochs > done)
+            st.train(int(target - done), rng, active=epochs > done, curves=False)
             done = int(target)
         res.best_epoch[idx, 0] = epochs
         for k, out in enumerate(st.outputs()):
