@@ -36,7 +36,7 @@ import numpy as np
 
 from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
-from .optim import make_optimizer
+from .optim import FlatParams, make_optimizer
 from .preprocessing import Normalizer
 from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
 
@@ -268,7 +268,8 @@ class _Stack:
               "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
         if str(cfg["optimizer"]).lower() == "sgd":
             kw["momentum"] = cfg["momentum"]
-        self.opt = make_optimizer(cfg["optimizer"], self.net.params, **kw)
+        # one update of all parameters per step: a step of small networks is mostly call cost
+        self.opt = FlatParams(str(cfg["optimizer"]), self.net.params, stacked=True, **kw)
         self.noise = np.array([float(s.setting["input_noise"]) for s in specs])
         self.batch_size = cfg["batch_size"]
         self.specs, self.blocks, self.data = specs, blocks, data
