@@ -273,6 +273,11 @@ def test_stacks_pad_hidden_sizes_only_when_small():
     assert [len(s) for s in stacks] == [32, 8]
     keys = _plan_stacks(range(4), lambda m: m % 2, [4] * 4, [0] * 4, 64)
     assert [list(s) for s in keys] == [[0, 2], [1, 3]]  # never two keys in one stack
+    cap = {8: 45, 16: 30}  # what fits the cache: fewer models per stack as they widen
+    hidden = [8] * 90 + [16] * 90
+    stacks = _plan_stacks(range(180), lambda m: "same", hidden, list(range(180)), 64, cap.get)
+    assert [(len(s), sorted({hidden[m] for m in s})) for s in stacks] == [
+        (45, [8]), (45, [8]), (30, [16]), (30, [16]), (30, [16])]
 
 
 def test_grid_expansion():
