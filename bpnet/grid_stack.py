@@ -426,8 +426,10 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     data = _BlockData(X, blocks, normalize)
     rng = np.random.default_rng(random_state)
 
-    def key(m):  # what one stack must share
-        return stack_key(cfgs[m]), specs[m].checkpoints
+    def key(m):  # what one stack must share; a model without validation rows trains for its
+        # own spec.epochs in a stack of any epochs (refits of different settings: one stack)
+        own = specs[m].epochs is not None and not len(blocks[specs[m].block].val)
+        return stack_key({**cfgs[m], "epochs": None} if own else cfgs[m]), specs[m].checkpoints
 
     # bytes per hidden unit (or class) of one model: its rows in the stack, in its dtype
     unit_bytes = max((len(blocks[s.block].train) + (0 if s.checkpoints else len(blocks[s.block].val)))
