@@ -38,7 +38,8 @@ with other jobs (load average 3.8-4.5 during the runs); NumPy 2.4.6 with OpenBLA
 (SkylakeX kernel, from threadpoolctl), scikit-learn 1.9.1; SFEW.xlsx, 5 outer x 3 inner
 folds): default grid (60 settings) 3.1 s against 86.9 s, **27.7x** (12.2x per trained
 epoch, 2.3x fewer epochs); 64 hidden units (16 settings) 7.0 s against 58.2 s, 8.3x (4.5x
-per epoch). The 20x target is met on the default grid, not on 64 hidden units; see
+per epoch); a repeat: 28.5x and 9.5x; the code before the changes of 2026-11-28 in the same
+session: 16.7x and 5.1x. The 20x target is met on the default grid, not on 64 hidden units; see
 docs/model_selection.rst, "Speed".
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ do so:
 
 Everything else (the activations, the loss, the optimiser's kind, the epochs, the batch
 size) is one value per network, so models that differ there go to different stacks.
-Stacks are also cut to at most ``max_models`` models, and to what keeps one ``(K, H + C,
+Stacks are also cut to at most ``max_models`` models, and to what keeps one ``(K, H + C + 1,
 n)`` buffer of the fused pass within :data:`STACK_BYTES` (the pass makes about a dozen trips
 over such buffers per epoch, each several times cheaper from a core's own cache), ordered
 so that one stack holds models of one hidden size where it can (``_plan_stacks``).
