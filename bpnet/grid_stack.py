@@ -21,9 +21,10 @@ do so:
 
 Everything else (the activations, the loss, the optimiser's kind, the epochs, the batch
 size) is one value per network, so models that differ there go to different stacks.
-Stacks are also cut to at most ``max_models`` models (the fused pass keeps a few
-``(K, H, n)`` buffers), ordered so that one stack holds models of one hidden size
-where it can (``_plan_stacks``).
+Stacks are also cut to at most ``max_models`` models, and to what keeps one ``(K, H + C + 1,
+n)`` buffer of the fused pass within :data:`STACK_BYTES` (the pass makes about a dozen trips
+over such buffers per epoch, each several times cheaper from a core's own cache), ordered
+so that one stack holds models of one hidden size where it can (``_plan_stacks``).
 
 Model ``k`` of a stack equals the same network trained alone from the same initial
 weights on the same rows (to 1e-10 in float64, full batch; the tests check this).
@@ -31,16 +32,17 @@ weights on the same rows (to 1e-10 in float64, full batch; the tests check this)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
-from .optim import make_optimizer
+from .optim import FlatParams, make_optimizer
 from .preprocessing import Normalizer
 from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
 
-__all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS",
+__all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS", "STACK_BYTES",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
 
 #: The names a setting of model selection may use, the estimator's training settings
@@ -48,6 +50,10 @@ __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAM
 SELECTION_PARAMS = TRAINING_PARAMS + ("input_noise",)
 #: settings that may differ between the models of one stack
 STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")
+#: Largest ``(K, H + C + 1, n)`` buffer of a stack's fused pass, in bytes: about a core's L2
+#: cache (1-2 MiB on current x86). On the 2-core Xeon (1.25 MiB L2) a model-epoch of 64 tanh
+#: units on 360 rows costs 120 µs in stacks of 8-16, 180 µs in stacks of 64.
+STACK_BYTES = 2**20
 
 
 def selection_settings(overrides: dict, **defaults) -> dict:
@@ -268,7 +274,8 @@ class _Stack:
               "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
         if str(cfg["optimizer"]).lower() == "sgd":
             kw["momentum"] = cfg["momentum"]
-        self.opt = make_optimizer(cfg["optimizer"], self.net.params, **kw)
+        # one update of all parameters per step: a step of small networks is mostly call cost
+        self.opt = FlatParams(str(cfg["optimizer"]), self.net.params, stacked=True, **kw)
         self.noise = np.array([float(s.setting["input_noise"]) for s in specs])
         self.batch_size = cfg["batch_size"]
         self.specs, self.blocks, self.data = specs, blocks, data
@@ -312,7 +319,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
         done, outs = 0, [[] for _ in range(K)]
         for p, target in enumerate(checkpoints):
-            st.train(target - done, rng)
+            st.train(target - done, rng, curves=False)  # scored here, not every epoch
             loss, acc = evaluate(st.net, *st.held_out)
             res.val_accuracy_curves[idx, target - 1] = acc
             res.best_epoch[idx, p] = target
@@ -328,7 +335,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
                            for s in specs])
         done = 0
         for target in np.unique(epochs):
-            st.train(int(target - done), rng, active=epochs > done)
+            st.train(int(target - done), rng, active=epochs > done, curves=False)
             done = int(target)
         res.best_epoch[idx, 0] = epochs
         for k, out in enumerate(st.outputs()):
@@ -338,16 +345,19 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
                            "log": log if log is not None else TrainLog()})
 
 
-def _plan_stacks(models, key, hidden: list, block: list, max_models: int) -> list:
+def _plan_stacks(models, key, hidden: list, block: list, max_models: int,
+                 cap: Callable[[int], int] | None = None) -> list:
     """Cut the models into stacks: one group per ``key``, ordered by hidden size and block,
-    at most ``max_models`` each. A stack pads its models to its largest hidden size, so a
-    new size starts a new stack, unless the current one holds fewer than half of
-    ``max_models`` (then a few small groups share a stack through unit masks)."""
+    at most ``max_models`` each, and at most ``cap(h)`` when the stack's largest hidden size
+    is ``h``. A stack pads its models to its largest hidden size, so a new size starts a new
+    stack, unless the current one holds fewer than half of its limit (then a few small
+    groups share a stack through unit masks)."""
     order = sorted(models, key=lambda m: (repr(key(m)), hidden[m], block[m], m))
     stacks, current = [], []
-    for m in order:
-        if current and (len(current) == max_models or key(m) != key(current[-1])
-                        or (hidden[m] != hidden[current[-1]] and len(current) >= max_models // 2)):
+    for m in order:  # sorted: m has the current stack's largest hidden size
+        limit = min(max_models, max(1, cap(hidden[m]))) if cap else max_models
+        if current and (len(current) >= limit or key(m) != key(current[-1])
+                        or (hidden[m] != hidden[current[-1]] and len(current) >= limit // 2)):
             stacks.append(np.array(current))
             current = []
         current.append(m)
@@ -356,8 +366,8 @@ def _plan_stacks(models, key, hidden: list, block: list, max_models: int) -> lis
 
 def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: int,
                normalize: bool | dict = True, epoch_metric: str = "loss",
-               max_models: int = 64, random_state=0, keep_stacks: bool = False,
-               on_stack=None) -> FitResult:
+               max_models: int = 64, stack_bytes: int | None = STACK_BYTES, random_state=0,
+               keep_stacks: bool = False, on_stack=None) -> FitResult:
     """Train every model of ``specs`` as few, cache-sized stacks.
 
     Parameters
@@ -375,6 +385,9 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
         best epoch wins.
     max_models : int
         Largest stack.
+    stack_bytes : int, optional
+        A stack of ``K`` models of ``H`` units on ``n`` rows holds at most ``K (H + C + 1) n``
+        values of this many bytes (None: only ``max_models`` limits it).
     random_state : int
         Seeds the mini-batch order (the initial weights come from the blocks' seeds).
     keep_stacks : bool
@@ -413,11 +426,21 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     data = _BlockData(X, blocks, normalize)
     rng = np.random.default_rng(random_state)
 
-    def key(m):  # what one stack must share
-        return stack_key(cfgs[m]), specs[m].checkpoints
+    def key(m):  # what one stack must share; a model without validation rows trains for its
+        # own spec.epochs in a stack of any epochs (refits of different settings: one stack)
+        own = specs[m].epochs is not None and not len(blocks[specs[m].block].val)
+        return stack_key({**cfgs[m], "epochs": None} if own else cfgs[m]), specs[m].checkpoints
+
+    # bytes per hidden unit (or class) of one model: its rows in the stack, in its dtype
+    unit_bytes = max((len(blocks[s.block].train) + (0 if s.checkpoints else len(blocks[s.block].val)))
+                     * np.dtype(c["dtype"]).itemsize for s, c in zip(specs, cfgs))
+
+    def cap(h):  # the most models of h hidden units whose buffer fits stack_bytes
+        return stack_bytes // ((h + n_classes + 1) * unit_bytes)
 
     for idx in _plan_stacks(range(M), key, [int(c["n_hidden"]) for c in cfgs],
-                            [s.block for s in specs], max_models):
+                            [s.block for s in specs], max_models,
+                            cap=None if stack_bytes is None else cap):
         _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
                     for m in idx], idx, blocks, data, y, n_classes, cfgs[idx[0]], res,
                    epoch_metric, rng, keep_stacks)

@@ -185,7 +185,7 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
           monitor: dict | None = None, batch_size: int | None = None,
           rng: np.random.Generator | None = None, early_stopping: EarlyStopping | None = None,
           active=None, input_noise=0.0, progress: bool = False, desc: str = "training",
-          unit: str = "model",
+          unit: str = "model", curves: bool = True,
           on_epoch: Callable[[int, dict], None] | None = None) -> TrainLog:
     """Train ``net`` in place with ``optimizer`` for ``epochs`` epochs.
 
@@ -224,6 +224,12 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
         A progress bar over epochs.
     desc, unit : str
         The bar's label, and what a model is called in error messages ("fold").
+    curves : bool
+        Record the per-epoch curves (default). False only trains: no loss or accuracy is
+        computed after each epoch (a caller that scores the network itself, such as model
+        selection's checkpoints, saves about a fifth of an epoch), the log's ``curves`` are
+        empty, and a diverging model is reported by the optimiser's check of every gradient
+        instead of the loss. Not with ``monitor``, ``early_stopping`` or ``on_epoch``.
     on_epoch : callable, optional
         ``on_epoch(epoch, values)`` after every epoch: ``epoch`` counts from 1 and ``values``
         maps each curve name to its value for this epoch (a float for one network, a
@@ -262,6 +268,8 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
     if early_stopping is not None and early_stopping.monitor not in monitor:
         raise ValueError(f"early stopping watches {early_stopping.monitor!r}, which is not among "
                          f"the monitored sets {sorted(monitor)}")
+    if not curves and (monitor or early_stopping is not None or on_epoch is not None):
+        raise ValueError("monitor, early_stopping and on_epoch need the curves (curves=True)")
     running = np.ones(K, bool) if active is None else np.asarray(active, bool).copy()
     if running.shape != (K,):
         raise ValueError(f"active must have shape ({K},), got {running.shape}")
@@ -279,8 +287,8 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
         rng = np.random.default_rng()
     sets = _Sets(net, y, {"train": sw, **monitor}, K)
     w_train = sets.loss_w["train"]
-    curves = {f"{s}_{m}": np.full((epochs, K), np.nan) for s in sets.loss_w
-              for m in ("loss", "accuracy")}
+    log_curves = {f"{s}_{m}": np.full((epochs if curves else 0, K), np.nan) for s in sets.loss_w
+                  for m in ("loss", "accuracy")}
     stopper = None if early_stopping is None else _Stopper(early_stopping, net, K)
     minibatch = batch_size is not None and int(batch_size) < int(n_rows.max())
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
@@ -317,25 +325,31 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                         optimizer.step(full.backward(XaT, T, w_train), active=act)
                 except TrainingError as exc:
                     raise TrainingError(f"epoch {e + 1} of {epochs}: {exc}") from None
+                done = e + 1
+                if not curves:  # only the next full-batch step needs a forward pass
+                    if not (minibatch or noise is not None or done == epochs):
+                        full.forward(XaT)
+                    if bar is not None:
+                        bar.update(1)
+                    continue
                 full.forward(XaT)
                 # every model is measured; one that no longer trains repeats its values
-                sets.record(curves, e, full.per_sample_loss(T), full.correct(T, y))
-                _check_finite(curves["train_loss"][e], e + 1, epochs, stacked, unit)
+                sets.record(log_curves, e, full.per_sample_loss(T), full.correct(T, y))
+                _check_finite(log_curves["train_loss"][e], e + 1, epochs, stacked, unit)
                 if stopper is not None:
-                    running = stopper.update(curves, e, running)
-                done = e + 1
+                    running = stopper.update(log_curves, e, running)
                 if on_epoch is not None:
                     on_epoch(done, {k: (v[e].copy() if stacked else float(v[e, 0]))
-                                    for k, v in curves.items()})
+                                    for k, v in log_curves.items()})
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{np.nanmean(curves['train_loss'][e]):.4f}")
+                    bar.set_postfix(loss=f"{np.nanmean(log_curves['train_loss'][e]):.4f}")
         finally:
             if bar is not None:
                 bar.close()
     if stopper is not None:
         stopper.restore()
-    log = TrainLog({k: v[:done] for k, v in curves.items()}, done)
+    log = TrainLog({k: v[:done] for k, v in log_curves.items()} if curves else {}, done)
     if stopper is not None:
         log.best_epoch, log.stopped_epoch = stopper.best_epoch, stopper.stopped
     if not stacked:

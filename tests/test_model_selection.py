@@ -160,12 +160,13 @@ def test_input_noise_in_minibatches_and_bad_values():
 
 
 def test_refit_models_train_for_their_own_epochs():
-    """Models with different epoch counts share a stack (trained in segments)."""
+    """Models with different epoch counts share a stack (trained in segments), also when
+    their settings' own epochs differ (the refits of different chosen settings)."""
     X, y = problem(seed=2)
     tr = np.arange(60)
     blocks = [Block(tr, np.array([], np.int64), np.arange(60, 72), (0, b)) for b in range(2)]
     epochs = [3, 11, 7, 11]
-    specs = [ModelSpec({"n_hidden": h, "lr": lr, "dtype": "float64"}, b, epochs=e)
+    specs = [ModelSpec({"n_hidden": h, "lr": lr, "dtype": "float64", "epochs": 20 + e}, b, epochs=e)
              for h, lr, b, e in zip((2, 4, 3, 4), (0.02, 0.05, 0.01, 0.03), (0, 1, 0, 1), epochs)]
     res = fit_models(X, y, specs, blocks, n_classes=3, keep_stacks=True)
     np.testing.assert_array_equal(res.best_epoch[:, 0], epochs)
@@ -273,6 +274,11 @@ def test_stacks_pad_hidden_sizes_only_when_small():
     assert [len(s) for s in stacks] == [32, 8]
     keys = _plan_stacks(range(4), lambda m: m % 2, [4] * 4, [0] * 4, 64)
     assert [list(s) for s in keys] == [[0, 2], [1, 3]]  # never two keys in one stack
+    cap = {8: 45, 16: 30}  # what fits the cache: fewer models per stack as they widen
+    hidden = [8] * 90 + [16] * 90
+    stacks = _plan_stacks(range(180), lambda m: "same", hidden, list(range(180)), 64, cap.get)
+    assert [(len(s), sorted({hidden[m] for m in s})) for s in stacks] == [
+        (45, [8]), (45, [8]), (30, [16]), (30, [16]), (30, [16])]
 
 
 def test_grid_expansion():

@@ -84,3 +84,33 @@ def test_step_checks_grads():
         opt.step({})
     with pytest.raises(ValueError, match="shape"):
         opt.step({"w": np.zeros(3)})
+
+
+@pytest.mark.parametrize("n_models", [None, 3])
+@pytest.mark.parametrize("name,kwargs", CASES, ids=lambda c: str(c))
+def test_flat_params_follow_the_same_trajectory_bit_for_bit(name, kwargs, n_models):
+    """All parameters stepped as one array: the same numbers as one update per parameter,
+    with per-model hyper-parameters and idle models too."""
+    from bpnet.optim import FlatParams
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 4)), rng.integers(0, 3, size=20)
+    nets = [bpnet.BPNetwork(4, 6, 3, hidden="tanh", output="softmax", loss="cross_entropy",
+                            n_models=n_models, seed=1) for _ in range(2)]
+    kw = dict(kwargs)
+    if n_models:
+        kw["lr"] = kw["lr"] * np.array([1.0, 0.5, 2.0])
+    plain = bpnet.optim.make_optimizer(name, nets[0].params, **kw)
+    flat = FlatParams(name, nets[1].params, stacked=n_models is not None, **kw)
+    assert len({id(p.base) for p in nets[1].params.values()}) == 1  # views of one array
+    for step in range(30):
+        active = None if not n_models or step % 3 else np.array([True, False, step % 2 == 0])
+        for net, opt in zip(nets, (plain, flat)):
+            grads = net.loss_and_grads(X, y)[1]
+            opt.step(grads) if active is None else opt.step(grads, active=active)
+    for key, p in nets[0].params.items():
+        np.testing.assert_array_equal(nets[1].params[key], p)
+    bad = {k: np.zeros_like(v) for k, v in nets[1].params.items()}
+    bad["b2"][..., 1] = np.nan
+    with pytest.raises(bpnet.TrainingError, match="gradient of b2 is nan"):
+        flat.step(bad)

@@ -106,6 +106,22 @@ def test_curves_are_the_network_after_each_epoch():
         assert np.isnan(log.curves["held_loss"][e][1])  # model 1 holds out no rows
 
 
+@pytest.mark.parametrize("kw", [{}, {"batch_size": 16}, {"input_noise": 0.3},
+                                {"active": np.array([True, False])}])
+def test_training_without_curves_gives_the_same_network(kw):
+    """curves=False skips the per-epoch loss and accuracy, nothing else."""
+    X, y = _blobs()
+    nets = [bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2) for _ in range(2)]
+    logs = [train(net, X, y, bpnet.Adam(net.params, lr=0.05), 4, rng=np.random.default_rng(1),
+                  curves=c, **kw) for net, c in zip(nets, (True, False))]
+    for name, p in nets[0].params.items():
+        np.testing.assert_array_equal(nets[1].params[name], p)
+    assert logs[1].curves == {} and logs[1].epochs_run == 4
+    with pytest.raises(ValueError, match="need the curves"):
+        train(nets[0], X, y, bpnet.Adam(nets[0].params), 1, monitor={"v": np.ones(len(y))},
+              curves=False)
+
+
 def test_minibatch_models_skip_steps_when_their_rows_run_out():
     X, y = _blobs(n=40)
     net = bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2)
