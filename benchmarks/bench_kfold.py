@@ -33,9 +33,9 @@ import time
 import tracemalloc
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
+from _data import load_features, synthetic_features  # benchmarks/_data.py
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import bpnet
@@ -55,36 +55,10 @@ class Config:
     scaling_budget: float = 2e7  # rows x folds x epochs timed per point
 
 
-def load_data(path: str | None):
-    """SFEW.xlsx when found (``--data`` or ../shared/data/sfew), else synthetic features."""
-    candidates = [Path(path)] if path else [Path(__file__).resolve().parents[2] / "shared" /
-                                              "data" / "sfew" / "SFEW.xlsx"]
-    for p in candidates:
-        if p.is_file():
-            from bpnet.data.sfew import load_sfew_features
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = load_sfew_features(p)
-            return ds.X, ds.y, str(p.name)
-    if path:
-        raise SystemExit(f"bench_kfold: --data {path}: no such file")
-    X, y = synthetic_features(675, np.random.default_rng(0))
-    return X, y, "synthetic features (675 x 10)"
-
-
-def synthetic_features(n: int, rng: np.random.Generator, d: int = 10, C: int = 7):
-    """Gaussian class clusters, weakly separated, one skewed column (like SFEW's lpq_pc1)."""
-    y = np.arange(n) % C
-    X = rng.normal(size=(n, d)) + 0.4 * rng.normal(size=(C, d))[y]
-    X[:, 0] = np.exp(X[:, 0])
-    return X, y
-
-
 def run_bpnet(X, y, splits, cfg: Config, dtype: str, epochs: int):
     res = bpnet.cross_validate(X, y, splits, n_hidden=cfg.hidden, epochs=epochs, lr=cfg.lr,
                                dtype=dtype, random_state=cfg.seed)
-    return float(np.mean(res.test_accuracy))
+    return float(np.mean(res.fold_test_accuracy))
 
 
 def run_torch(X, y, splits, cfg: Config, dtype: str, epochs: int):
@@ -219,7 +193,7 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(1)
     with threadpool_limits(limits=1):
-        X, y, source = load_data(args.data)
+        X, y, source = load_features(args.data, "bench_kfold")
         line = compare(X, y, cfg, source)
         env = {"numpy": np.__version__, "torch": torch.__version__, "threads": 1, **blas()}
         print(json.dumps({**line, **env, "config": asdict(cfg)}), flush=True)

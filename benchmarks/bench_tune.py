@@ -49,9 +49,9 @@ import json
 import time
 import warnings
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
+from _data import load_features  # benchmarks/_data.py
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from bpnet.crossval import stratified_kfold
@@ -76,27 +76,6 @@ class Config:
 
 
 FIXED = {"hidden": "tanh", "output": "softmax", "loss": "cross_entropy", "optimizer": "adam"}
-
-
-def load_data(path: str | None):
-    """SFEW.xlsx when found (``--data`` or ../shared/data/sfew), else synthetic features."""
-    candidates = [Path(path)] if path else [Path(__file__).resolve().parents[2] / "shared" /
-                                              "data" / "sfew" / "SFEW.xlsx"]
-    for p in candidates:
-        if p.is_file():
-            from bpnet.data.sfew import load_sfew_features
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ds = load_sfew_features(p)
-            return ds.X, ds.y, str(p.name)
-    if path:
-        raise SystemExit(f"bench_tune: --data {path}: no such file")
-    rng = np.random.default_rng(0)
-    y = np.arange(675) % 7
-    X = rng.normal(size=(675, 10)) + 0.4 * rng.normal(size=(7, 10))[y]
-    X[:, 0] = np.exp(X[:, 0])
-    return X, y, "synthetic features (675 x 10)"
 
 
 def inner_splits(y, splits, cfg: Config) -> list:
@@ -179,7 +158,7 @@ def main(argv=None) -> None:
     import sklearn
 
     with threadpool_limits(limits=1):
-        X, y, source = load_data(args.data)
+        X, y, source = load_features(args.data, "bench_tune")
         splits = stratified_kfold(y, cfg.outer, seed=cfg.seed)
         inner = inner_splits(y, splits, cfg)
         tiny = Config(outer=2, inner=2, n_hidden=(4,), lr=(0.01,), weight_decay=(0.0,), epochs=(3,))
