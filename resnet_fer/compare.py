@@ -408,7 +408,6 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.doc["versions"]["torch"] = torch.__version__
         _resnet_stage(cmp, data, splits, config)
         cmp.say("[5/5] report")
-        cmp.timing["report"] = 0.0
         paths = _report(cmp, data)
         run.finish()
     total = time.perf_counter() - t_start
