@@ -17,8 +17,6 @@
 """
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import warnings
@@ -35,12 +33,10 @@ from bpnet.data.imageio import read_image
 from bpnet.data.sfew import CLASS_NAMES, sample_ids
 
 from .faces import import_cv2
+from .imagecache import cache_key, default_cache_dir, read_cache, try_write_cache
 
-__all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "default_cache_dir", "load_image_folder",
+__all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "load_image_folder",
            "load_preset_data", "make_cropper", "synthetic_images", "tone"]
-
-CACHE_FORMAT = 3  # 2: crop status per image (0 no face, 1 face, 2 eyes aligned); 3: read_image
-
 
 @dataclass
 class FaceImages:
@@ -105,14 +101,6 @@ class FaceImages:
         if self.skipped:
             text += f"; {len(self.skipped)} unreadable file(s) skipped"
         return text + (" (cached)" if self.from_cache else "")
-
-
-def default_cache_dir() -> Path:
-    """``$RESNET_FER_CACHE``, else ``$XDG_CACHE_HOME/resnet_fer``, else ``~/.cache/resnet_fer``."""
-    if os.environ.get("RESNET_FER_CACHE"):
-        return Path(os.environ["RESNET_FER_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "resnet_fer"
 
 
 def synthetic_images(n_per_class: int = 60, size: int = 64, seed: int = 0) -> FaceImages:
@@ -180,69 +168,6 @@ def _decode_all(pool: ThreadPoolExecutor, paths: list[Path], size: int, cropper,
     return list(results)
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _cache_key(folder, settings: dict, pool: ThreadPoolExecutor) -> str:
-    """A hash of the file names, every file's bytes and the settings.
-
-    The bytes, not the size or the time stamp: an image overwritten with other pixels of the
-    same size (a re-export, a copy that keeps the times) must not train from the old pixels.
-    Hashing reads each file once, a small fraction of what decoding it costs.
-    """
-    digests = pool.map(_file_digest, folder.paths)  # hashlib releases the GIL on large blocks
-    files = [[str(p.relative_to(folder.root)), d] for p, d in zip(folder.paths, digests)]
-    blob = json.dumps({"format": CACHE_FORMAT, "files": files, "settings": settings}, sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-
-def _read_cache(path: Path, key: str) -> dict | None:
-    """The cached arrays, or None when missing; a broken file warns and returns None."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(str(arrays["meta"]))
-        n = len(arrays["y"])
-        if meta.get("key") != key or arrays["images"].dtype != np.uint8 or len(arrays["images"]) != n:
-            raise ValueError("contents do not match the key")
-        return arrays
-    except Exception as exc:  # zip, npy and json errors alike mean "rebuild"
-        warnings.warn(f"image cache {path} is unreadable ({type(exc).__name__}: {exc}); rebuilding it",
-                      RuntimeWarning, stacklevel=3)
-        return None
-
-
-def _write_cache(path: Path, arrays: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _try_write_cache(path: Path, arrays: dict) -> bool:
-    """:func:`_write_cache`, or a warning when it fails: the cache only saves time."""
-    try:
-        _write_cache(path, arrays)
-    except OSError as exc:
-        why = "no space left on the device" if exc.errno == errno.ENOSPC else exc.strerror or exc
-        warnings.warn(f"cannot write the image cache {path} ({why}); continuing without it",
-                      RuntimeWarning, stacklevel=3)
-        return False
-    return True
-
-
 def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str = False,
                       skip_bad: bool = False, cache_dir: str | Path | None | bool = None,
                       progress: bool = False, workers: int | None = None,
@@ -263,7 +188,7 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
     skip_bad : bool
         Leave out files that cannot be decoded, with a warning, instead of raising.
     cache_dir : str, Path, None or False
-        Where the cache lives; None: :func:`default_cache_dir`; False: no cache.
+        Where the cache lives; None: :func:`~resnet_fer.imagecache.default_cache_dir`; False: no cache.
     progress : bool
         A tqdm bar while decoding.
     workers : int, optional
@@ -301,10 +226,10 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
     key = cache_path = None
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
         if cache_dir is not False:
-            key = _cache_key(folder, settings, pool)
+            key = cache_key(folder, settings, pool)
             cache_root = default_cache_dir() if cache_dir is None else Path(cache_dir)
             cache_path = cache_root / f"{Path(root).resolve().name}-{size}px-{key}.npz"
-            cached = _read_cache(cache_path, key)
+            cached = read_cache(cache_path, key)
             if cached is not None:
                 status = cached["status"]
                 return FaceImages(torch.from_numpy(cached["images"]), cached["y"].astype(np.int64),
@@ -329,7 +254,7 @@ def load_image_folder(root: str | Path, size: int = 224, face_crop: bool | str =
               "status": np.array([r[1] for r in good], dtype=np.int8),
               "skipped": np.array(bad, dtype=str),
               "meta": np.array(json.dumps({"key": key, "root": str(root), "settings": settings}))}
-    if cache_path is not None and not _try_write_cache(cache_path, arrays):
+    if cache_path is not None and not try_write_cache(cache_path, arrays):
         cache_path = None
     status = arrays["status"]
     return FaceImages(torch.from_numpy(images), arrays["y"], arrays["groups"],
