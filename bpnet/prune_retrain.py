@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .pruning import DistinctivenessPruner
 from .training import evaluate, train
@@ -127,6 +126,8 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
 
     history = PruningHistory(pruner.criterion, pruner.compensate, n_hidden_start=live())
     done = np.zeros(net.n_models or 1, bool)  # stack models with nothing left to prune
+    from tqdm.auto import tqdm  # imported when used: bpnet itself needs only NumPy
+
     bar = tqdm(desc="prune+retrain", unit="round", disable=not progress, leave=False)
     rnd = 0
     while max_rounds is None or rnd < max_rounds:

@@ -29,7 +29,6 @@ from typing import Callable, Iterable, Optional, Union
 import numpy as np
 from numpy.typing import ArrayLike
 from PIL import Image
-from tqdm.auto import tqdm
 
 from .descriptors import (
     LUMA_WEIGHTS,
@@ -249,6 +248,8 @@ def describe_images(images: Iterable[ArrayLike | str | Path], *, win: int = 7,
     except TypeError:
         total = None
     lpq_rows, phog_rows = [], []
+    from tqdm.auto import tqdm
+
     for item in tqdm(images, total=total, disable=not progress, desc="LPQ+PHOG", unit="img"):
         if isinstance(item, (str, Path)):
             gray = load_image(item, size=size, face_crop=face_crop)
