@@ -122,7 +122,8 @@ def test_the_recipe_follows_the_device_and_the_data():
     from resnet_fer.config import TrainConfig, get_preset
 
     recipe, why, preset = compare.resnet_recipe("cpu", synthetic=True, quick=False)
-    assert preset is None and recipe["batch_size"] == 32 and "CPU" in why
+    assert preset is None and recipe["batch_size"] == 32 and "synthetic" in why
+    assert compare.resnet_recipe("cuda", synthetic=True, quick=False)[0] == recipe
     recipe, why, preset = compare.resnet_recipe("cpu", synthetic=False, quick=False)
     assert preset == "cpu-aligned"
     assert TrainConfig.from_dict(recipe) == get_preset("cpu-aligned").train
