@@ -181,7 +181,7 @@ def main(argv=None) -> None:
     per_epoch = {k: seconds[k] / result[k]["epochs_trained"] for k in seconds}
     line = {
         "bench": "tune", "data": source, "outer_folds": cfg.outer, "inner_folds": cfg.inner,
-        "settings": len(expand_grid(cfg.grid)), "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "settings": len(expand_grid(cfg.grid)), "seconds": {k: round(v, 3) for k, v in seconds.items()},
         "seconds_each_repeat": {k: [round(t, 2) for t in v] for k, v in times.items()},
         "speedup": round(seconds["sklearn"] / seconds["bpnet"], 1),
         "epochs_trained": {k: v["epochs_trained"] for k, v in result.items()},
