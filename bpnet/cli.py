@@ -365,7 +365,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bpnet`` console script: a user's mistake is one line, exit 2."""
     from .optim import TrainingError
-    from .outdir import RunDirError
 
     args = build_parser().parse_args(argv)
     try:
@@ -374,13 +373,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\nbpnet: interrupted; nothing was kept of this run (its --out is marked "
               "unfinished: run again with --force)", file=sys.stderr)
         return 130
-    except (UsageError, RunDirError, TrainingError, MemoryError) as exc:
-        message = str(exc)
-    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-            PermissionError) as exc:  # bad data, named by the layer that found it
-        message = str(exc)
-    print(f"bpnet: error: {message}", file=sys.stderr)
-    return 2
+    # UsageError: the command line; ValueError (RunDirError among them) and OSError: data,
+    # files and folders, named by the layer that found them
+    except (UsageError, TrainingError, MemoryError, ValueError, FileNotFoundError,
+            NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        print(f"bpnet: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

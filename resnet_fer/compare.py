@@ -30,7 +30,7 @@ import numpy as np
 
 from bpnet.outdir import RunDir, RunDirError
 
-from .config import PRESETS, get_preset
+from .config import PRESETS, TrainConfig, get_preset
 
 __all__ = ["Comparison", "main", "resnet_recipe"]
 
@@ -343,27 +343,20 @@ def _report(cmp: Comparison, data: Data) -> dict[str, Path]:
 
 def run_comparison(args: argparse.Namespace) -> Path:
     """Run every stage into ``args.out``; returns the report's path."""
+    import torch  # first: a missing PyTorch is reported before any work
+
     import bpnet
     from bpnet.crossval import group_kfold, stratified_kfold
 
-    from .config import TrainConfig
-
     t_start = time.perf_counter()
     if args.threads is not None:
-        import torch
-
         torch.set_num_threads(args.threads)
     device = args.device
     if device == "auto":
-        import torch
-
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda: no CUDA device is available here "
-                             "(torch.cuda.is_available() is False); use --device cpu")
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available here "
+                         "(torch.cuda.is_available() is False); use --device cpu")
     recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
     config = TrainConfig.from_dict({**recipe, "seed": args.seed})
     settings = {"data": args.data, "features": args.features, "split": args.split,
@@ -402,8 +395,6 @@ def run_comparison(args: argparse.Namespace) -> Path:
                              "run started; use --force to start over")
         cmp.doc["splits"] = saved
         _bp_stages(cmp, data, splits, args.quick)
-        import torch
-
         cmp.doc["versions"]["torch"] = torch.__version__
         _resnet_stage(cmp, data, splits, config)
         cmp.say("[5/5] report")
