@@ -322,6 +322,8 @@ def test_not_fitted_error_pickles():
 
     with pytest.raises(NotFittedError) as info:
         bpnet.BPClassifier().decision_function(np.ones((1, 2)))
+    # scikit-learn's joblib workers send exceptions back pickled: this round trip of bytes the
+    # test itself just made checks that ours survive it (no file or data is unpickled)
     back = pickle.loads(pickle.dumps(info.value))
     assert isinstance(back, NotFittedError) and back.args == info.value.args
 
