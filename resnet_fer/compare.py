@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import warnings
@@ -44,6 +45,22 @@ OPTIMISERS = (("SGD", {"optimizer": "sgd", "lr": 1.0, "momentum": 0.0}),
 #: Fig. 4b, a setting where distinctiveness pruning does remove units (a wide network whose
 #: many units see only 10 inputs, so some become near-duplicates), with the paper's rule.
 WIDE_PRUNING = {"n_hidden": 128, "epochs": 300, "epochs_per_round": 20, "max_per_round": 4}
+
+
+def default_threads() -> int:
+    """Torch's CPU threads for a run without ``--threads``: 1, unless ``OMP_NUM_THREADS`` says.
+
+    The networks of this study are small (a 48-64 px ResNet of width 32, batches of 32), too
+    small for torch's intra-op threads to pay for their synchronisation: on 2 cores one thread
+    costs 2.6x less CPU time than two on an idle machine and 3.3x less with every core busy,
+    and is not slower in wall time (benchmarks/bench_threads.py, docs/compare.rst "Threads").
+    A user who sets ``OMP_NUM_THREADS`` gets torch's own choice from it.
+    """
+    import torch
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return torch.get_num_threads()
+    return 1
 
 
 def resnet_recipe(device: str, synthetic: bool, quick: bool,
@@ -349,8 +366,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
     from bpnet.crossval import group_kfold, stratified_kfold
 
     t_start = time.perf_counter()
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    threads = args.threads if args.threads is not None else default_threads()
+    torch.set_num_threads(threads)
     device = args.device
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -404,7 +421,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
     s = cmp.doc["summary"]
     cmp.say(f"BP network {s['bp']['test_accuracy_mean']:.1%}, ResNet "
             f"{s['resnet']['test_accuracy_mean']:.1%} test accuracy ({args.folds}-fold "
-            f"{args.split}); done in {total // 60:.0f} min {total % 60:.0f} s")
+            f"{args.split}{'; smoke run, not a result' if args.quick else ''}); "
+            f"done in {total // 60:.0f} min {total % 60:.0f} s")
     cmp.say("wrote " + ", ".join(p.name for p in paths.values()) + f" in {run.path}")
     return paths["markdown"]
 
@@ -430,8 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="ResNet recipe for --data: auto (CPU: cpu-aligned; CUDA: whole "
                         "frames at 224 px), none (whole frames), or a named preset")
     parser.add_argument("--out", default="fer-compare-out", help="output folder")
-    parser.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's "
-                        "choice; on a busy machine 1 is often faster)")
+    parser.add_argument("--threads", type=int, help="CPU threads of torch (default: 1, the "
+                        "cheapest for these small networks; or OMP_NUM_THREADS if set)")
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,
                         help="synthetic faces per expression (without --data)")
@@ -441,6 +459,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="start over in a finished --out")
     parser.add_argument("--no-progress", action="store_true")
     return parser
+
+
+#: top-level modules that the project's ``torch`` extra installs
+TORCH_EXTRA_MODULES = frozenset({"torch", "torchvision", "cv2"})
+
+
+def import_error_message(exc: ImportError) -> str:
+    """The missing module as it is, with the install hint only where the extra would help.
+
+    A missing ``torch`` (or another module of the ``torch`` extra) gets the hint; any other
+    missing module is named as Python names it, since reinstalling torch would not bring it.
+    """
+    missing = (exc.name or "").split(".")[0]
+    if missing in TORCH_EXTRA_MODULES:
+        return f"{exc} (install the project's 'torch' extra: pip install \".[torch]\")"
+    return str(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -460,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 130
     except ImportError as exc:
-        print(f"{TOOL}: error: {exc} (install the project's 'torch' extra)", file=sys.stderr)
+        print(f"{TOOL}: error: {import_error_message(exc)}", file=sys.stderr)
         return 2
     except (RunDirError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"{TOOL}: error: {exc}", file=sys.stderr)

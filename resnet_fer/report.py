@@ -223,12 +223,19 @@ def _num(x, digits: int = 2) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
 
+#: the first line of a ``--quick`` report
+SMOKE_RUN = ("SMOKE RUN (--quick): a few epochs on a small network, only to check that every "
+             "stage runs. Its numbers mean nothing and are not a result; run without --quick "
+             "for the comparison.")
+
+
 def _blocks(doc: dict[str, Any], figures: dict[str, str]) -> list[tuple]:
     """The report as ("h", level, text) / ("p", text) / ("table", header, rows) / ("img", ...)."""
     data, cmp_, s = doc["data"], doc["comparison"], doc["summary"]
     bp, rn = s["bp"], s["resnet"]
-    B: list[tuple] = [("h", 1, "BP network vs ResNet: facial expressions, "
-                              f"{data['source']}")]
+    quick = bool(doc["settings"].get("quick"))
+    B: list[tuple] = [("p", SMOKE_RUN)] if quick else []
+    B.append(("h", 1, f"BP network vs ResNet: facial expressions, {data['source']}"))
     B.append(("p", f"{data['n']} images, {len(data['class_names'])} classes; "
                    f"{doc['settings']['folds']}-fold {doc['settings']['split']} cross-validation; "
                    f"both models were scored on exactly the same test samples in every fold. "
@@ -246,10 +253,12 @@ def _blocks(doc: dict[str, Any], figures: dict[str, str]) -> list[tuple]:
                f"; 95 % interval over folds {_points(ci[0])} to {_points(ci[1])}")
     p_text = ("" if diff["wilcoxon_p"] is None else
               f"; Wilcoxon signed-rank p = {_num(diff['wilcoxon_p'], 3)}")
+    # a smoke run's numbers mean nothing, so it draws no conclusion from them
+    verdict = "" if quick else f": {winner} is more accurate by {_points(abs(d))}"
     B.append(("p", f"Test accuracy: BP network {_pct(bp['test_accuracy_mean'])} +- "
                    f"{_pct(bp['test_accuracy_std'])}, ResNet {_pct(rn['test_accuracy_mean'])} +- "
-                   f"{_pct(rn['test_accuracy_std'])} (mean +- sd over folds): {winner} is more "
-                   f"accurate by {_points(abs(d))}. Per fold, ResNet minus BP network: mean "
+                   f"{_pct(rn['test_accuracy_std'])} (mean +- sd over folds){verdict}. Per fold, "
+                   f"ResNet minus BP network: mean "
                    f"{_points(d)}{ci_text}{p_text} ({diff['folds']} paired folds)."))
     for key, label in MODELS:
         d = cmp_["diagnosis"][key]

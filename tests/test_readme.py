@@ -1,5 +1,9 @@
 """The README's Python example runs as written, and the accuracy it prints is held out."""
+import os
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,3 +33,79 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert printed == pytest.approx(clf.score(X[test], y[test]))
     assert printed < clf.score(X[train], y[train])  # so it is not the training accuracy
     assert printed > 2 / 7  # and the toy problem is learnable: well above chance (1/7)
+
+
+# --- every shell command the README shows runs as written (slow ones in quick mode) --------
+
+#: how each program is started from the tests' interpreter (the console scripts' targets)
+PROGRAMS = {"fer-compare": ["-m", "resnet_fer.compare"], "bpnet": ["-m", "bpnet"],
+            "resnet-fer": ["-m", "resnet_fer"], "fer-predict": ["-m", "resnet_fer.predict"],
+            "torchrun": ["-m", "torch.distributed.run"]}
+#: options appended to make a slow command quick (argparse keeps the last value given)
+QUICK = {"fer-compare": ["--quick", "--no-progress"],
+         "resnet-fer train": ["--epochs", "1", "--size", "32", "--width", "8", "--stem", "small",
+                              "--folds", "2", "--no-compile", "--no-progress"],
+         "bpnet cv": ["--epochs", "5", "--no-progress"],
+         "bpnet tune": ["--folds", "3", "--inner-folds", "2", "--no-progress"],
+         "bpnet features": ["--size", "48", "--no-progress"]}
+
+
+def readme_commands() -> list[str]:
+    """Every command line of the README's ``bash`` blocks, comments and ``pip install`` removed."""
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = line.split(" #")[0].strip()
+            for part in (p.strip() for p in line.split("&&")):
+                if part and not part.startswith(("pip install", "python -m pytest")):
+                    commands.append(part)
+    return commands
+
+
+def _argv(command: str, sfew: Path | None, cuda: bool) -> tuple[list[str], str]:
+    """The command as the tests run it, and the kind of outcome expected."""
+    words = shlex.split(command.replace("SFEW/", f"{sfew}/" if sfew else "SFEW/"))
+    prog = words[0]
+    argv = [sys.executable, *PROGRAMS[prog], *words[1:]]
+    if prog == "torchrun":  # the launcher's own options, then resnet_fer's
+        argv = [a.replace("--nproc_per_node=4", "--nproc_per_node=2") for a in argv]
+        key = "resnet-fer train"
+    else:
+        key = " ".join(words[:2]) if words[1:2] and not words[1].startswith("-") else prog
+    if "--help" not in words and "--version" not in words:
+        argv += QUICK.get(key, [])
+    expect = "cuda-error" if ("cuda" in words and not cuda) else "ok"
+    return argv, expect
+
+
+COMMANDS = readme_commands()
+
+
+def test_readme_shows_the_main_commands():
+    heads = {" ".join(c.split()[:2]) for c in COMMANDS}
+    assert "fer-compare" in {c.split()[0] for c in COMMANDS}
+    assert {"bpnet check", "bpnet cv", "bpnet tune", "resnet-fer train"} <= heads
+    unknown = {c.split()[0] for c in COMMANDS} - set(PROGRAMS)
+    assert not unknown, f"README commands this test cannot run: {unknown}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_command_runs(command, tmp_path):
+    from conftest import find_sfew_dir
+
+    sfew = find_sfew_dir()
+    if "SFEW/" in command and sfew is None:
+        pytest.skip("needs SFEW: set $SFEW_DIR or place it in ../shared/data/sfew")
+    torch = pytest.importorskip("torch")
+    argv, expect = _argv(command, sfew, torch.cuda.is_available())
+    env = {**os.environ, "PYTHONPATH": str(README.parent), "OMP_NUM_THREADS": "1",
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
+    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=900)
+    if expect == "cuda-error":  # on a machine without a GPU: one line that says so, exit 2
+        assert done.returncode == 2, done.stderr[-2000:]
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and "error:" in lines[0] and "CUDA" in lines[0], lines
+        return
+    assert done.returncode == 0, f"{argv}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
