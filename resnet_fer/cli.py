@@ -227,7 +227,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
 
-    path = export_onnx(args.model, args.onnx, force=args.force)
+    try:
+        path = export_onnx(args.model, args.onnx, force=args.force)
+    except ImportError as exc:  # the [onnx] extra is missing: say how to install it
+        raise UsageError(str(exc)) from None
     print(f"wrote {path}")
     return 0
 
