@@ -37,8 +37,8 @@ from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .training import predict_outputs, train
 
-__all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "KIND", "PIPELINE_VERSION", "fit_pipeline",
-           "load_pipeline"]
+__all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "KIND", "PIPELINE_VERSION",
+           "check_class_names", "fit_pipeline", "load_pipeline"]
 
 KIND = "FERPipeline"
 #: Version of what a pipeline file holds (the archive around it has bpnet.io's version).
@@ -96,7 +96,7 @@ class FeaturePipeline:
         """The network's inputs, ``(n, 2 * n_components)``, of ``images``.
 
         ``images`` : (n, H, W[, 3]) uint8 array or a sequence of such arrays (sizes may
-        differ), cut as :attr:`crop` says.
+        differ), cut as ``crop`` says.
         """
         lpq_desc, phog_desc = describe_images([_resized(im, self.size) for im in images],
                                               progress=False, **self.descriptor)
@@ -104,7 +104,7 @@ class FeaturePipeline:
         return self.normalizer.transform(X) if self.normalizer is not None else X
 
     def predict_proba(self, images) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` (rows sum to one), in :attr:`class_names` order."""
+        """Class probabilities ``(n, n_classes)`` (rows sum to one), in ``class_names`` order."""
         z = predict_outputs(self.net, self.features(images), logits=True)
         return probabilities(self.net.output, decision_scores(self.net.output, z))
 

@@ -155,6 +155,19 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
     return run, data
 
 
+def _save_final_models(args, run, data, config, runs, dev, info, verbose: bool) -> list[Path]:
+    """``--final``: :func:`resnet_fer.final.save_resnet_models` with this command's settings."""
+    from .final import save_resnet_models
+
+    crop = _data_config(args)
+    if args.data is None:  # the synthetic faces are whole frames
+        crop = dataclasses.replace(crop, face_crop="none")
+    configs = [dataclasses.replace(config, seed=config.seed + i) for i in range(len(runs))]
+    return save_resnet_models(run, data, configs, runs, dev, crop=crop, progress=verbose,
+                              protocol=f"{args.folds}-fold {args.split}, split seed "
+                              f"{args.split_seed}", is_main=info.is_main)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -197,20 +210,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             result = runs[0] if len(runs) == 1 else CVResult.ensemble(runs)
             if run is not None:
                 paths = _write_results(run, result)
-            if args.final:  # each seed's recipe refitted on every row, with its model card
-                from .final import save_resnet_models
-
-                crop = _data_config(args)
-                if args.data is None:  # the synthetic faces are whole frames
-                    crop = dataclasses.replace(crop, face_crop="none")
-                configs = [dataclasses.replace(config, seed=config.seed + i)
-                           for i in range(len(runs))]
-                models = save_resnet_models(
-                    run, data, configs, runs, dev, crop=crop, progress=verbose,
-                    protocol=f"{args.folds}-fold {args.split}, split seed {args.split_seed}",
-                    is_main=info.is_main)
-                if run is not None:
-                    paths += models
+            # --final: each seed's recipe refitted on every row, with its model card
+            models = (_save_final_models(args, run, data, config, runs, dev, info, verbose)
+                      if args.final else [])
+            if run is not None:
+                paths += models
                 run.finish()
     finally:
         if info.enabled and torch.distributed.is_initialized():

@@ -37,7 +37,7 @@ from .train import _class_weight, _fold_seed, _initial_state, build_model
 __all__ = ["FORMAT", "FORMAT_VERSION", "ResNetModel", "fit_final", "load_resnet_model"]
 
 FORMAT = "resnet-fer/model"
-#: A reader refuses a larger version: the file needs a newer bpnet-fer.
+#: The version of the file layout; a reader refuses files with a larger one.
 FORMAT_VERSION = 1
 #: The fold number that seeds the final fit (no cross-validation has this many folds).
 FINAL_FOLD = 1_000_000
@@ -76,7 +76,7 @@ class ResNetModel:
         """Class probabilities ``(n, n_classes)`` of cropped images.
 
         ``images`` : uint8 ``(n, input_size, input_size, 3)`` (array or tensor), cut as
-        :attr:`data` says (:func:`resnet_fer.predictor.load_model` does that from photos).
+        ``data`` says (:func:`resnet_fer.predictor.load_model` does that from photos).
         With test-time augmentation the probabilities are averaged over the views, as in
         evaluation (:meth:`resnet_fer.engine.Engine.predict`).
         """

@@ -28,7 +28,7 @@ class Prediction:
     label : str
         The most probable expression.
     probabilities : ndarray, shape (n_classes,)
-        In :attr:`Predictor.class_names` order.
+        In the order of the predictor's ``class_names``.
     box : (x, y, width, height)
         The region of the image the model looked at (the face square or aligned face box,
         or the whole image when the model does not crop faces), in pixels.
