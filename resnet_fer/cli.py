@@ -155,6 +155,19 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
     return run, data
 
 
+def _save_final_models(args, run, data, config, runs, dev, info, verbose: bool) -> list[Path]:
+    """``--final``: :func:`resnet_fer.final.save_resnet_models` with this command's settings."""
+    from .final import save_resnet_models
+
+    crop = _data_config(args)
+    if args.data is None:  # the synthetic faces are whole frames
+        crop = dataclasses.replace(crop, face_crop="none")
+    configs = [dataclasses.replace(config, seed=config.seed + i) for i in range(len(runs))]
+    return save_resnet_models(run, data, configs, runs, dev, crop=crop, progress=verbose,
+                              protocol=f"{args.folds}-fold {args.split}, split seed "
+                              f"{args.split_seed}", is_main=info.is_main)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
@@ -197,6 +210,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
             result = runs[0] if len(runs) == 1 else CVResult.ensemble(runs)
             if run is not None:
                 paths = _write_results(run, result)
+            # --final: each seed's recipe refitted on every row, with its model card
+            models = (_save_final_models(args, run, data, config, runs, dev, info, verbose)
+                      if args.final else [])
+            if run is not None:
+                paths += models
                 run.finish()
     finally:
         if info.enabled and torch.distributed.is_initialized():
@@ -207,6 +225,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
                           "data": data.source, "preset": args.preset, "seeds": args.seeds,
                           **result.summary()}))
         print(f"wrote {', '.join(str(p) for p in paths)}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx
+
+    try:
+        path = export_onnx(args.model, args.onnx, force=args.force)
+    except ImportError as exc:  # the [onnx] extra is missing: say how to install it
+        raise UsageError(str(exc)) from None
+    print(f"wrote {path}")
     return 0
 
 
@@ -291,7 +320,16 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     e.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's choice; "
                    "on a busy machine 1 can be several times faster than 2)")
     e.add_argument("--no-progress", action="store_true")
+    p.add_argument("--final", action="store_true", help="after cross-validation, refit the "
+                   "recipe on all rows and save it (with a model card) to <out>/models/")
     t.set_defaults(func=_cmd_train)
+    x = sub.add_parser("export", help="write a ResNet model file as ONNX (extra [onnx])",
+                       formatter_class=HelpFormatter)
+    x.add_argument("model", metavar="MODEL", help="a ResNet model file (.safetensors or .pt) "
+                   "from resnet-fer train --final or fer-compare --save-models")
+    x.add_argument("--onnx", metavar="OUT", required=True, help="the .onnx file to write")
+    x.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    x.set_defaults(func=_cmd_export)
     if preset is not None:
         t.set_defaults(**_preset_defaults(preset))
     return parser

@@ -416,6 +416,12 @@ def run_comparison(args: argparse.Namespace) -> Path:
         _resnet_stage(cmp, data, splits, config)
         cmp.say("[5/5] report")
         paths = _report(cmp, data)
+        if args.save_models:  # each recipe refitted on every row, with its model card
+            from .final import save_compare_models
+
+            cmp.say("[+] final models")
+            models = save_compare_models(cmp, data, config, preset)
+            paths.update({p.name: p for p in models})
         run.finish()
     total = time.perf_counter() - t_start
     s = cmp.doc["summary"]
@@ -455,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="synthetic faces per expression (without --data)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run in seconds (2 ResNet epochs): not a result")
+    parser.add_argument("--save-models", action="store_true", help="after cross-validation, "
+                        "refit both recipes on all rows and save them (with model cards) to "
+                        "<out>/models/ for fer-predict")
     parser.add_argument("--resume", action="store_true", help="reuse finished stages and folds")
     parser.add_argument("--force", action="store_true", help="start over in a finished --out")
     parser.add_argument("--no-progress", action="store_true")

@@ -1,0 +1,267 @@
+"""The BP network as a model to ship: images in, expression probabilities out.
+
+A :class:`FeaturePipeline` holds every step the BP branch applies to an image, each fitted
+on the training images only:
+
+1. (recorded, not applied here) the face-crop settings the training images were cut with;
+   cropping needs OpenCV, so :func:`resnet_fer.predictor.load_model` applies them before
+   calling this pipeline;
+2. resizing to ``size`` x ``size`` (bilinear, as :func:`bpnet.data.imageio.read_image`);
+3. LPQ and PHOG descriptors (:func:`bpnet.data.features.describe_images`, its settings);
+4. the two PCAs of :class:`~bpnet.data.features.DescriptorPCA` (dataset 1's 10 features);
+5. the :class:`~bpnet.preprocessing.Normalizer`;
+6. the network (:class:`~bpnet.network.BPNetwork`, pruned or not), whose outputs become
+   probabilities as :meth:`bpnet.BPClassifier.predict_proba` makes them.
+
+:func:`fit_pipeline` fits all of it on labelled images; :meth:`FeaturePipeline.save`
+writes one ``.npz`` (:mod:`bpnet.io`, no pickles) that :func:`load_pipeline` reads back,
+refusing a file with another class list (when asked for one) or from a newer pipeline
+format.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from . import io
+from ._scores import decision_scores, probabilities
+from .data.features import PCA, DescriptorPCA, describe_images
+from .estimator import build_network, build_optimizer, resolve_class_weight, training_settings
+from .network import BPNetwork
+from .preprocessing import Normalizer
+from .prune_retrain import prune_and_retrain
+from .pruning import DistinctivenessPruner
+from .training import predict_outputs, train
+
+__all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "KIND", "PIPELINE_VERSION",
+           "check_class_names", "fit_pipeline", "load_pipeline"]
+
+KIND = "FERPipeline"
+#: Version of what a pipeline file holds (the archive around it has bpnet.io's version).
+#: A reader refuses a larger number: the file needs a newer bpnet-fer.
+PIPELINE_VERSION = 1
+#: :func:`~bpnet.data.features.describe_images` settings (its defaults, the paper's).
+DESCRIPTOR_DEFAULTS = {"win": 7, "decorrelate": True, "rho": 0.90, "bins": 8, "levels": 3,
+                       "angle": 360, "edges": "canny"}
+_PCA_STATE = ("components_", "mean_", "explained_variance_", "explained_variance_ratio_",
+              "singular_values_")
+_NORMALIZER_STATE = ("skewness_", "log_columns_", "log_sign_", "log_shift_", "log_scale_",
+                     "center_", "scale_")
+
+
+def _resized(image: np.ndarray, size: int | None) -> np.ndarray:
+    """``image`` (H, W[, 3]) uint8 at ``size`` x ``size`` (bilinear, aspect not kept)."""
+    image = np.asarray(image)
+    if size is None or image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+
+
+@dataclass
+class FeaturePipeline:
+    """Descriptors, PCA, normaliser and network of a trained BP model (see the module doc).
+
+    Attributes
+    ----------
+    class_names : tuple of str
+        One per network output, in output order.
+    size : int or None
+        Side images are resized to before the descriptors (None: used as given).
+    crop : dict
+        How the training images were cut from the photos, e.g. ``{"face_crop": "none"}``
+        (the keys of :class:`resnet_fer.config.DataConfig`); applied by the caller.
+    descriptor : dict
+        LPQ and PHOG settings (:data:`DESCRIPTOR_DEFAULTS`).
+    reducer : DescriptorPCA
+    normalizer : Normalizer or None
+    net : BPNetwork
+    info : dict
+        JSON facts kept with the model (recipe, data, cross-validated accuracy).
+    """
+
+    class_names: tuple[str, ...]
+    size: int | None
+    crop: dict
+    descriptor: dict
+    reducer: DescriptorPCA
+    normalizer: Normalizer | None
+    net: BPNetwork
+    info: dict = field(default_factory=dict)
+
+    def features(self, images) -> np.ndarray:
+        """The network's inputs, ``(n, 2 * n_components)``, of ``images``.
+
+        ``images`` : (n, H, W[, 3]) uint8 array or a sequence of such arrays (sizes may
+        differ), cut as ``crop`` says.
+        """
+        lpq_desc, phog_desc = describe_images([_resized(im, self.size) for im in images],
+                                              progress=False, **self.descriptor)
+        X = self.reducer.transform(lpq_desc, phog_desc)
+        return self.normalizer.transform(X) if self.normalizer is not None else X
+
+    def predict_proba(self, images) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` (rows sum to one), in ``class_names`` order."""
+        z = predict_outputs(self.net, self.features(images), logits=True)
+        return probabilities(self.net.output, decision_scores(self.net.output, z))
+
+    def predict(self, images) -> np.ndarray:
+        """Index of the most probable class per image, ``(n,)``."""
+        return self.predict_proba(images).argmax(axis=1)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the pipeline as one ``.npz`` (suffix added when missing); returns the path."""
+        return io.save(self, path)
+
+
+def _to_arrays(p: FeaturePipeline) -> tuple[dict, dict]:
+    net_meta, net_arrays = io.network_to_arrays(p.net)
+    arrays = {f"net.{k}": v for k, v in net_arrays.items()}
+    for name, pca in (("lpq", p.reducer.lpq_pca_), ("phog", p.reducer.phog_pca_)):
+        arrays.update({f"{name}_pca.{k}": getattr(pca, k) for k in _PCA_STATE})
+    norm = None
+    if p.normalizer is not None:
+        n = p.normalizer
+        arrays.update({f"normalizer.{k}": getattr(n, k) for k in _NORMALIZER_STATE})
+        log = n.log if isinstance(n.log, (str, bool)) or n.log is None else list(map(int, n.log))
+        norm = {"skew_threshold": n.skew_threshold, "log": log, "method": n.method}
+    meta = {"pipeline_version": PIPELINE_VERSION, "class_names": list(p.class_names),
+            "size": p.size, "crop": p.crop, "descriptor": p.descriptor,
+            "n_components": p.reducer.n_components, "normalizer": norm, "net": net_meta,
+            "info": p.info}
+    return meta, arrays
+
+
+def _from_arrays(meta: dict, arrays: dict) -> FeaturePipeline:
+    version = meta.get("pipeline_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"pipeline format version {version!r} is not one bpnet-fer wrote")
+    if version > PIPELINE_VERSION:
+        raise ValueError(f"the model was written by a newer bpnet-fer (pipeline format version "
+                         f"{version}; this one reads up to {PIPELINE_VERSION}): upgrade "
+                         "bpnet-fer to use it")
+
+    def take(prefix: str) -> dict:
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    try:
+        net = io.network_from_arrays(meta["net"], take("net."))
+        reducer = DescriptorPCA(int(meta["n_components"]))
+        for name in ("lpq", "phog"):
+            pca, state = PCA(reducer.n_components), take(f"{name}_pca.")
+            for k in _PCA_STATE:
+                setattr(pca, k, np.asarray(state[k], np.float64))
+            pca.n_components_ = len(pca.components_)
+            setattr(reducer, f"{name}_pca_", pca)
+        k = reducer.n_components
+        reducer.feature_names_ = ([f"lpq_pc{i}" for i in range(1, k + 1)]
+                                  + [f"phog_pc{i}" for i in range(1, k + 1)])
+        normalizer = None
+        if meta["normalizer"] is not None:
+            normalizer = Normalizer(**meta["normalizer"])
+            state = take("normalizer.")
+            for name in _NORMALIZER_STATE:
+                setattr(normalizer, name, np.asarray(state[name]))
+            normalizer.n_features_in_ = len(normalizer.center_)
+        class_names = tuple(str(c) for c in meta["class_names"])
+        pipeline = FeaturePipeline(class_names, meta["size"], dict(meta["crop"]),
+                                   dict(meta["descriptor"]), reducer, normalizer, net,
+                                   dict(meta.get("info", {})))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"model file is incomplete or inconsistent: {exc!r}") from None
+    if len(class_names) != net.n_outputs or net.n_inputs != 2 * k:
+        raise ValueError(f"model file is inconsistent: {len(class_names)} class names and "
+                         f"{2 * k} features for a network of {net.n_inputs} inputs and "
+                         f"{net.n_outputs} outputs")
+    return pipeline
+
+
+io.register_kind(KIND, FeaturePipeline, _to_arrays, _from_arrays)
+
+
+def check_class_names(path, found: Sequence[str], expected: Sequence[str] | None) -> None:
+    """ValueError when a model's classes are not ``expected`` (None: anything goes)."""
+    if expected is not None and tuple(found) != tuple(expected):
+        raise ValueError(f"{path} was trained on the classes {', '.join(found)}, not "
+                         f"{', '.join(expected)}: use a model trained on this class list")
+
+
+def load_pipeline(path: str | Path, class_names: Sequence[str] | None = None) -> FeaturePipeline:
+    """Read a pipeline that :meth:`FeaturePipeline.save` wrote (``allow_pickle=False``).
+
+    Parameters
+    ----------
+    path : str or Path
+    class_names : sequence of str, optional
+        The classes the caller expects, in order; a model trained on another list is refused.
+
+    Raises
+    ------
+    ValueError
+        Not a pipeline file, a newer format, an inconsistent file, or other classes.
+    """
+    pipeline = io.load(path, expect=FeaturePipeline)
+    check_class_names(path, pipeline.class_names, class_names)
+    return pipeline
+
+
+def fit_pipeline(images, y, class_names: Sequence[str], *, size: int | None = None,
+                 crop: dict | None = None, n_components: int = 5,
+                 descriptor: dict | None = None, normalize: bool | dict = True,
+                 prune: bool | DistinctivenessPruner = False, epochs_per_round: int = 50,
+                 random_state: Any = 0, progress: bool = False, info: dict | None = None,
+                 **settings) -> FeaturePipeline:
+    """Fit the whole BP pipeline on labelled images (every row: the final model of a recipe).
+
+    Every step is fitted as :func:`bpnet.cross_validate` fits one fold, here on all rows:
+    PCA of each descriptor, :class:`~bpnet.preprocessing.Normalizer`, the network with the
+    same settings and seed handling, then (``prune``) the same prune-and-retrain loop.
+
+    Parameters
+    ----------
+    images : (n, H, W[, 3]) uint8 array, or a sequence of arrays or image files
+    y : (n,) int labels ``0..C-1``
+    class_names : sequence of str
+        ``C`` names, the network's outputs.
+    size : int, optional
+        Resize every image to ``size`` x ``size`` first (None: as given).
+    crop : dict, optional
+        The face-crop settings the images were cut with (recorded; default no crop).
+    n_components : int
+        Principal components kept per descriptor.
+    descriptor : dict, optional
+        LPQ and PHOG settings; default :data:`DESCRIPTOR_DEFAULTS`.
+    normalize, prune, epochs_per_round, random_state, progress, **settings
+        As :func:`bpnet.cross_validate` takes them (``dtype`` defaults to float32 as there).
+    info : dict, optional
+        JSON facts stored with the model.
+
+    Returns
+    -------
+    FeaturePipeline
+    """
+    cfg = training_settings(settings, dtype="float32")
+    descriptor = {**DESCRIPTOR_DEFAULTS, **(descriptor or {})}
+    items = [im if isinstance(im, (str, Path)) else _resized(im, size) for im in images]
+    lpq_desc, phog_desc = describe_images(items, size=size, progress=progress, **descriptor)
+    reducer = DescriptorPCA(n_components)
+    X = reducer.fit_transform(lpq_desc, phog_desc)
+    normalizer = None
+    if normalize:
+        normalizer = Normalizer(**(normalize if isinstance(normalize, dict) else {})).fit(X)
+        X = normalizer.transform(X)
+    y = np.asarray(y, np.int64)
+    rng = np.random.default_rng(random_state)
+    cw = resolve_class_weight(cfg["class_weight"], y, len(class_names))
+    net = build_network(cfg, X.shape[1], len(class_names), cw, rng)
+    opt = build_optimizer(cfg, net.params)
+    train(net, X, y, opt, cfg["epochs"], batch_size=cfg["batch_size"], rng=rng,
+          progress=progress, desc="final BP network", curves=False)
+    if prune:
+        pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()
+        prune_and_retrain(net, X, y, opt, epochs_per_round, pruner=pruner, progress=progress)
+    return FeaturePipeline(tuple(class_names), size, dict(crop or {"face_crop": "none"}),
+                           descriptor, reducer, normalizer, net, dict(info or {}))

@@ -1,0 +1,115 @@
+"""``resnet-fer export MODEL --onnx out.onnx``: a ResNet model file as an ONNX graph.
+
+The graph takes ``images``, uint8 ``(batch, size, size, 3)`` RGB crops at the network's
+input size (the model card's ``size``; cut as the model's crop settings say), and returns
+``probabilities`` ``(batch, n_classes)``: the normalisation, the network and the test-time
+augmentation of the recipe, as :meth:`resnet_fer.model_file.ResNetModel.predict_proba`
+computes them. The class names, the input size and the crop settings are in the file's
+metadata (``metadata_props``). Needs the ``[onnx]`` extra (onnx, onnxscript; onnxruntime
+to run it).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .engine import tta_views
+
+__all__ = ["OnnxGraph", "export_onnx"]
+
+
+class OnnxGraph(nn.Module):
+    """uint8 NHWC images in, class probabilities out: what the ONNX file computes.
+
+    Parameters
+    ----------
+    model : ResNetModel
+    """
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        cfg = model.config
+        self.net, self.tta = model.model.eval(), cfg.tta
+        self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1) * 255)
+        self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1) * 255)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = (images.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        views = tta_views(x.contiguous(), self.tta)
+        return torch.stack([F.softmax(self.net(v), 1) for v in views]).mean(0)
+
+
+def export_onnx(model_path: str | Path, out: str | Path, *, force: bool = False,
+                opset: int = 18) -> Path:
+    """Write the ResNet model file ``model_path`` as an ONNX graph at ``out``.
+
+    Raises
+    ------
+    ImportError
+        Without the ``[onnx]`` extra.
+    ValueError
+        Not a ResNet model file, or ``out`` exists and ``force`` is False.
+    """
+    from .predictor import load_model
+
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise ValueError(f"--onnx {out}: give a .onnx file name")
+    if out.exists() and not force:
+        raise ValueError(f"--onnx {out} exists; use --force to overwrite it")
+    if not out.parent.is_dir():
+        raise ValueError(f"--onnx {out}: folder {out.parent} not found")
+    try:
+        import onnx
+        import onnxscript  # noqa: F401  (torch's ONNX exporter needs it)
+    except ImportError as exc:
+        raise ImportError(f"ONNX export needs the onnx extra: pip install 'bpnet-fer[onnx]' "
+                          f"({exc})") from None
+    predictor = load_model(model_path)
+    if predictor.kind != "resnet":
+        raise ValueError(f"{model_path} is a BP model (NumPy already); export takes a ResNet "
+                         "model file (.safetensors or .pt)")
+    model = predictor.model
+    graph = OnnxGraph(model).eval()
+    size = model.config.size
+    example = torch.zeros(2, size, size, 3, dtype=torch.uint8)
+    batch = torch.export.Dim("batch", min=1)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        with warnings_quiet():
+            program = torch.onnx.export(graph, (example,), input_names=["images"],
+                                        output_names=["probabilities"], opset_version=opset,
+                                        dynamo=True, dynamic_shapes=({0: batch},))
+        proto = program.model_proto
+        for key, value in (("class_names", json.dumps(list(model.class_names))),
+                           ("input_size", str(size)),
+                           ("crop", json.dumps({**model.data.__dict__})),
+                           ("source", Path(model_path).name)):
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        onnx.save(proto, tmp)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return out
+
+
+@contextlib.contextmanager
+def warnings_quiet():
+    """The exporter's progress chatter and deprecation notes, silenced (errors still raise)."""
+    import io
+    import warnings
+
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield

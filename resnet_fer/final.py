@@ -1,0 +1,135 @@
+"""Final models: after cross-validation, each chosen recipe refitted on every row and saved.
+
+``fer-compare --save-models`` calls :func:`save_compare_models` (the paper's BP network as a
+:class:`bpnet.pipeline.FeaturePipeline` and the ResNet recipe as a
+:class:`resnet_fer.model_file.ResNetModel`); ``resnet-fer train --final`` calls
+:func:`save_resnet_models`. Each model goes to ``<out>/models/`` with a markdown model card
+beside it (:func:`resnet_fer.model_card.model_card`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .model_card import model_card
+
+__all__ = ["save_compare_models", "save_resnet_models"]
+
+MODELS = "models"
+
+
+def _data_facts(source: str, y: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    return {"source": source, "n": int(len(y)),
+            "class_counts": np.bincount(y, minlength=len(class_names)).tolist()}
+
+
+def _bp_images(args, data) -> tuple[list | None, int | None, str | None]:
+    """The images the BP features were computed from, their size, or why there are none."""
+    if args.data is None:  # the synthetic faces: described as generated, 64 px
+        return list(data.images), int(data.images.shape[1]), None
+    if args.features is not None:
+        return None, None, ("the BP network was trained on the sheet's features (--features), "
+                            "which cannot be computed from new images; no BP model was saved")
+    from bpnet.data.image_folder import scan_image_folder
+    from bpnet.data.sfew import sample_ids
+
+    scan = scan_image_folder(args.data)  # as fer-compare's features: whole files, own size
+    where = dict(zip(sample_ids(scan.names, scan.y, scan.class_names), scan.paths))
+    return [where[i] for i in data.ids], None, None
+
+
+def save_compare_models(cmp, data, config, preset: str | None) -> list[Path]:
+    """``fer-compare --save-models``: refit both recipes on all rows, save, write cards.
+
+    Returns the paths written (models and cards).
+    """
+    from bpnet.pipeline import fit_pipeline
+    from bpnet.pruning import DistinctivenessPruner
+
+    from .config import DataConfig, get_preset
+    from .model_file import fit_final
+
+    run, args, doc = cmp.run, cmp.args, cmp.doc
+    run.file(MODELS).mkdir(exist_ok=True)
+    protocol = f"{args.folds}-fold {args.split}, seed {args.seed}"
+    facts = _data_facts(data.source, data.y, data.class_names)
+    written: list[Path] = []
+    images, size, why_not = _bp_images(args, data)
+    if why_not is not None:
+        cmp.say(f"  note: {why_not}")
+    else:
+        bp = dict(doc["settings"]["bp"])
+        recipe = {**{k: v for k, v in bp.items() if k not in ("n_inputs", "normalize")},
+                  "prune": "distinctiveness (the paper's rule)", "epochs_per_round": 50,
+                  "random_state": args.seed, "normalize": True, "size": size}
+        cmp.say(f"  final BP network on all {len(data.y)} images")
+        settings = {k: v for k, v in bp.items() if k not in ("n_inputs", "normalize")}
+        pipeline = fit_pipeline(images, data.y, data.class_names, size=size,
+                                prune=DistinctivenessPruner(), epochs_per_round=50,
+                                random_state=args.seed, progress=cmp.progress,
+                                info={"recipe": recipe, "data": facts}, **settings)
+        written.append(pipeline.save(run.file(f"{MODELS}/bp.npz")))
+        card = model_card(title="BP network (LPQ + PHOG features, the paper's network, pruned)",
+                          model_file="bp.npz", kind="BP pipeline: descriptors, PCA, normaliser, "
+                          "network (.npz)", data=facts, recipe=recipe,
+                          fold_accuracy=doc["summary"]["bp"]["fold_test_accuracy"],
+                          protocol=protocol, class_names=data.class_names,
+                          notes=[f"hidden units after pruning: {pipeline.net.n_live_units()}"])
+        written.append(run.write_text(f"{MODELS}/bp.md", card))
+    cmp.say(f"  final ResNet on all {len(data.y)} images ({config.epochs} epochs)")
+    crop = get_preset(preset).data if preset is not None else DataConfig()
+    recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
+    model = fit_final(data.images, data.y, config, cmp.device, class_names=data.class_names,
+                      data=crop, progress=cmp.progress, info={"recipe": recipe, "data": facts})
+    written.append(model.save(run.file(f"{MODELS}/resnet.safetensors")
+                              if _has_safetensors() else run.file(f"{MODELS}/resnet.pt")))
+    card = model_card(title=f"ResNet ({config.size} px, width {config.width})",
+                      model_file=written[-1].name, kind="ResNet weights, recipe, crop settings "
+                      "and class names", data=facts, recipe=recipe,
+                      fold_accuracy=doc["summary"]["resnet"]["fold_test_accuracy"],
+                      protocol=protocol, class_names=data.class_names)
+    written.append(run.write_text(f"{MODELS}/resnet.md", card))
+    return written
+
+
+def _has_safetensors() -> bool:
+    try:
+        import safetensors.torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def save_resnet_models(run, data, configs: Sequence, results: Sequence, device, *,
+                       crop, protocol: str, progress: bool, is_main: bool = True) -> list[Path]:
+    """``resnet-fer train --final``: one final model per seed (``configs[i]``, ``results[i]``).
+
+    Every rank trains (under DDP the batches are sharded); rank 0 (``is_main``) writes
+    ``models/resnet.<ext>`` (``resnet-seed<S>`` with several seeds) and its card.
+    """
+    from .model_file import fit_final
+
+    facts = _data_facts(data.source, np.asarray(data.y), data.class_names)
+    ext = ".safetensors" if _has_safetensors() else ".pt"
+    written: list[Path] = []
+    if is_main:
+        run.file(MODELS).mkdir(exist_ok=True)
+    for config, result in zip(configs, results):
+        stem = "resnet" if len(configs) == 1 else f"resnet-seed{config.seed}"
+        recipe = {"train": config.to_dict(), "data": {**crop.__dict__}}
+        model = fit_final(data.images, data.y, config, device, class_names=data.class_names,
+                          data=crop, progress=progress, info={"recipe": recipe, "data": facts})
+        if not is_main:
+            continue
+        written.append(model.save(run.file(f"{MODELS}/{stem}{ext}")))
+        notes = ([f"seed {config.seed} of {len(configs)}: the cross-validated figure is this "
+                  "seed's own, not the ensemble's"] if len(configs) > 1 else [])
+        card = model_card(title=f"ResNet ({config.size} px, width {config.width}, seed "
+                          f"{config.seed})", model_file=f"{stem}{ext}", kind="ResNet weights, "
+                          "recipe, crop settings and class names", data=facts, recipe=recipe,
+                          fold_accuracy=result.fold_test_accuracy.tolist(), protocol=protocol,
+                          class_names=data.class_names, notes=notes)
+        written.append(run.write_text(f"{MODELS}/{stem}.md", card))
+    return written

@@ -1,0 +1,80 @@
+"""``fer-compare --save-models`` and ``resnet-fer train --final``: models and cards in <out>/models."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from bpnet.data.synthetic import synthetic_faces  # noqa: E402
+from resnet_fer import compare, model_card  # noqa: E402
+from resnet_fer.cli import main as resnet_main  # noqa: E402
+from resnet_fer.config import DataConfig  # noqa: E402
+from resnet_fer.predictor import Predictor, load_model  # noqa: E402
+
+
+def _card_checks(text: str, fold_accuracy, class_names) -> None:
+    mean, low, high = model_card.cv_interval(fold_accuracy)
+    assert f"{mean:.1%} (95 % t-interval over the {len(fold_accuracy)} folds: {low:.1%} to " \
+           f"{high:.1%}" in text
+    for i, name in enumerate(class_names):
+        assert f"{i}. {name}" in text
+    for heading in ("**Data**", "**Date**", "## Recipe", "## Versions", "bpnet-fer"):
+        assert heading in text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
+
+
+def test_fer_compare_save_models_refits_both_recipes(tmp_path, one_torch_thread, capsys):
+    out = tmp_path / "run"
+    assert compare.main(["--quick", "--synthetic-per-class", "6", "--folds", "2",
+                         "--no-progress", "--save-models", "--out", str(out)]) == 0
+    models = out / "models"
+    assert sorted(p.name for p in models.iterdir()) == ["bp.md", "bp.npz", "resnet.md",
+                                                         "resnet.safetensors"]
+    doc = json.loads((out / "results.json").read_text())
+    names = doc["data"]["class_names"]
+    for kind, stem in (("bp", "bp"), ("resnet", "resnet")):
+        _card_checks((models / f"{stem}.md").read_text(),
+                     doc["summary"][kind]["fold_test_accuracy"], names)
+    faces = synthetic_faces(n_per_class=1, size=64, seed=11).images
+    for name in ("bp.npz", "resnet.safetensors"):
+        probs = load_model(models / name, names).predict_proba(faces)
+        assert probs.shape == (7, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    bp = load_model(models / "bp.npz").model
+    assert bp.net.n_hidden <= doc["settings"]["bp"]["n_hidden"]  # pruned, or not, as in CV
+    assert bp.info["recipe"]["epochs"] == doc["settings"]["bp"]["epochs"]
+    marker = json.loads((out / ".run.json").read_text())
+    assert "models" in marker["files"]  # so --force removes the models with the run
+
+
+def test_resnet_fer_train_final_writes_a_model_and_card(tmp_path, one_torch_thread, capsys):
+    out = tmp_path / "run"
+    assert resnet_main(["train", "--final", "--synthetic-per-class", "3", "--folds", "2",
+                        "--epochs", "1", "--size", "32", "--stem", "small", "--width", "8",
+                        "--batch-size", "8", "--no-progress", "--out", str(out)]) == 0
+    assert "models/resnet.safetensors" in capsys.readouterr().out
+    result = json.loads((out / "results.json").read_text())
+    card = (out / "models" / "resnet.md").read_text()
+    accs = result["summary"]["fold_test_accuracy"]
+    _card_checks(card, accs, result["class_names"])
+    model = load_model(out / "models" / "resnet.safetensors").model
+    assert model.config.epochs == 1 and model.data.face_crop == "none"
+
+
+def test_a_face_cropping_model_reports_the_box_it_used(tmp_path):
+    from resnet_fer.config import TrainConfig
+    from resnet_fer.model_file import ResNetModel
+    from resnet_fer.train import build_model
+
+    config = TrainConfig(size=32, stem="small", width=8)
+    model = ResNetModel(build_model(config, 3).eval(), config,
+                        DataConfig(face_crop="haar", decode_size=32), ("a", "b", "c"))
+    path = model.save(tmp_path / "m.pt")
+    blank = np.full((60, 80, 3), 127, np.uint8)  # no face: the centre square, face_found False
+    pred = load_model(path).predict([blank])[0]
+    assert pred.face_found is False and pred.box == (10, 0, 60, 60)
+    assert np.array_equal(load_model(path).predict_proba([blank]),
+                          Predictor(model).predict_proba([blank]))
