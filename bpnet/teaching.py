@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # matplotlib is needed only to draw
     from matplotlib.axes import Axes
 
@@ -104,7 +106,14 @@ class Value:
         return self * -1.0
 
     def __sub__(self, other: Value | float) -> Value:
-        return self + (-_value(other))
+        other = _value(other)
+        out = Value(self.data - other.data, _parents=(self, other), _op="-")
+
+        def backward():  # d(a - b)/da = 1, d(a - b)/db = -1
+            self.grad += out.grad
+            other.grad -= out.grad
+        out._backward = backward
+        return out
 
     def __radd__(self, other: float) -> Value:
         return self + other
@@ -147,7 +156,38 @@ class Value:
 
 
 def _value(x: Value | float) -> Value:
-    return x if isinstance(x, Value) else Value(x)
+    return x if isinstance(x, Value) else Value(x, f"{x:g}")  # a constant, named by its value
+
+
+def two_moons(n: int = 300, noise: float = 0.12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D toy problem: two interleaved half circles, standardised.
+
+    No straight line separates the classes, one hidden layer of a few units does: small
+    enough to draw the decision boundary, hard enough to need the hidden layer.
+
+    Parameters
+    ----------
+    n : int
+        Number of points (each class gets about half).
+    noise : float
+        Standard deviation of the Gaussian noise added to each coordinate.
+    seed : int
+        Seed of the ``np.random.Generator`` that draws the points.
+
+    Returns
+    -------
+    X : (n, 2)
+        The points, each column standardised to mean 0 and standard deviation 1.
+    y : (n,)
+        Class labels, 0 (upper moon) or 1 (lower moon).
+    """
+    rng = np.random.default_rng(seed)
+    angle = rng.uniform(0, np.pi, n)
+    y = rng.integers(0, 2, n)
+    X = np.column_stack([np.where(y == 0, np.cos(angle), 1 - np.cos(angle)),
+                         np.where(y == 0, np.sin(angle), 0.5 - np.sin(angle))])
+    X = X + rng.normal(scale=noise, size=X.shape)
+    return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
 def draw_graph(root: Value, ax: Axes | None = None, *, fontsize: float = 8) -> Axes:
@@ -185,16 +225,21 @@ def draw_graph(root: Value, ax: Axes | None = None, *, fontsize: float = 8) -> A
             pos[id(v)] = (d, (len(vs) - 1) / 2 - k)
     if ax is None:
         height = max(len(vs) for vs in columns.values())
-        _, ax = plt.subplots(figsize=(2.0 * len(columns) + 1, 1.1 * height + 1))
+        _, ax = plt.subplots(figsize=(1.7 * len(columns) + 0.5, 0.9 * height + 1))
     for v in order:
         for p in v.parents:
             ax.annotate("", xy=pos[id(v)], xytext=pos[id(p)],
                         arrowprops={"arrowstyle": "->", "color": "grey", "shrinkA": 22,
                                     "shrinkB": 22})
     for v in order:
-        name = v.label or v.op
-        if v.label and v.op:
-            name = f"{v.label} = {v.op}"
+        names = [p.label or "." for p in v.parents]
+        if v.op.startswith("**"):
+            expr = f"{names[0]}{v.op}"
+        elif len(names) == 2:
+            expr = f"{names[0]} {v.op} {names[1]}"
+        else:
+            expr = f"{v.op}({', '.join(names)})" if v.op else ""
+        name = f"{v.label} = {expr}" if v.label and expr else v.label or expr
         ax.text(*pos[id(v)], f"{name}\ndata {v.data:.4f}\ngrad {v.grad:.4f}", ha="center",
                 va="center", fontsize=fontsize,
                 bbox={"boxstyle": "round", "fc": "lightyellow" if not v.parents else "white",
