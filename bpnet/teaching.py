@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # matplotlib is needed only to draw
-    from matplotlib.axes import Axes
+    import matplotlib.axes
 
 
 class Value:
@@ -190,7 +190,8 @@ def two_moons(n: int = 300, noise: float = 0.12, seed: int = 0) -> tuple[np.ndar
     return (X - X.mean(axis=0)) / X.std(axis=0), y
 
 
-def draw_graph(root: Value, ax: Axes | None = None, *, fontsize: float = 8) -> Axes:
+def draw_graph(root: Value, ax: matplotlib.axes.Axes | None = None, *,
+               fontsize: float = 8) -> matplotlib.axes.Axes:
     """Draw the graph that computed ``root``, each node with its value and gradient.
 
     Nodes are placed left to right by depth (leaves at the left, ``root`` at the right);

@@ -293,3 +293,12 @@ def test_solutions_are_not_shipped_in_the_package():
     for ex in EXERCISES:
         if ex.key != "bug":  # the bug exercise ships working code with one wrong line
             assert "raise NotImplementedError" in ex.stub.read_text(), ex.filename
+
+
+def test_the_sample_report_on_the_exercises_page_is_what_check_prints(tmp_path):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "exercises.rst").read_text()
+    sample = page.split("    Exercise 2 (tanh", 1)[1].split("      ...", 1)[0]
+    sample_lines = [line.strip() for line in ("Exercise 2 (tanh" + sample).splitlines() if line]
+    report = grade(find_exercise("tanh"), _with("tanh", WRONG["tanh"][0][1], tmp_path)).report()
+    report_lines = [line.strip() for line in report.splitlines()]
+    assert sample_lines == report_lines[:len(sample_lines)]

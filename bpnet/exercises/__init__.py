@@ -19,6 +19,7 @@ tree, beside the tests that run every starter file with them).
 The network core never imports this package (an import-linter contract in setup.cfg).
 """
 from .catalog import EXERCISES, Exercise, find_exercise
-from .grading import CaseResult, Grade, grade
+from .grading import Case, CaseResult, Failure, Grade, grade
 
-__all__ = ["EXERCISES", "Exercise", "find_exercise", "grade", "Grade", "CaseResult"]
+__all__ = ["EXERCISES", "Exercise", "Case", "Failure", "find_exercise", "grade", "Grade",
+           "CaseResult"]

@@ -34,10 +34,10 @@ EXERCISES: tuple[Exercise, ...] = (
              "gradient descent; moving averages", 20, ADAM),
     Exercise(8, "angle", "the distinctiveness angle",
              "compute Gedeon's angle between two units and decide whether one is redundant",
-             "the angle between two vectors", 15, ANGLE),
+             "the angle between two vectors", 10, ANGLE),
     Exercise(9, "merge", "the compensating merge",
              "remove a hidden unit and keep the network's outputs unchanged",
-             "exercise 8; least squares", 25, MERGE),
+             "exercise 8; least squares", 20, MERGE),
 )
 
 

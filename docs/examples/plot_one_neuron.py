@@ -4,8 +4,8 @@ From one neuron to the matrix form
 
 :Objective: compute backpropagation on a graph of single numbers, node by node, and
     recognise the same arithmetic in :class:`bpnet.BPNetwork`'s matrix backward pass.
-:Prerequisites: the chain rule for derivatives; Python classes.
-:Time: 20 minutes (lab 1, first).
+:Prerequisites: the chain rule for derivatives; Python classes; the toy problem example.
+:Time: 15 minutes (lab 1).
 
 Backpropagation is the chain rule applied to a graph of simple operations. Here every
 number is a node: :class:`bpnet.teaching.Value` records which operation made it and from

@@ -5,9 +5,8 @@ Pruning, before and after: the angle matrix and the network
 :Objective: read Gedeon's angle matrix, find the pairs the 15 and 165 degree thresholds
     catch, and check that the network still computes the same function after the
     redundant units are merged away.
-:Prerequisites: exercise 8 (the distinctiveness angle); "Distinctiveness pruning, with
-    and without compensation".
-:Time: 15 minutes (lab 2).
+:Prerequisites: the angle between two vectors; the documentation page on pruning.
+:Time: 10 minutes (lab 2).
 
 On the paper's SFEW features the distinctiveness rule removes only about one unit in
 three folds: the units of a small network trained on weak features are rarely

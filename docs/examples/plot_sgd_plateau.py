@@ -4,9 +4,8 @@ Why SGD stalls at 0.1224: a network that predicts the base rates
 
 :Objective: compute the loss of the best constant prediction, recognise it as a plateau
     in a training curve, and explain why plain SGD stays there while Adam leaves it.
-:Prerequisites: mean squared error with one-hot targets; "SGD, momentum and Adam (the
-    paper's Fig. 2)".
-:Time: 15 minutes (lab 2, first).
+:Prerequisites: mean squared error with one-hot targets; lab 1.
+:Time: 10 minutes (lab 2, first).
 
 In the paper's Fig. 2, SGD and SGD with momentum flatten out at a mean squared error of
 about 0.12, and a reader may take that for a result. It is the loss of a network that has

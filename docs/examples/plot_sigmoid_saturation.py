@@ -6,7 +6,7 @@ Sigmoid saturation: units that stop learning
     with the derivative ``a (1 - a)`` why their gradients vanish, and see what that does
     to the layer below them.
 :Prerequisites: "From one neuron to the matrix form"; the toy problem example.
-:Time: 15 minutes (lab 1).
+:Time: 10 minutes (lab 1 extension).
 
 The sigmoid's derivative, written from its output, is ``a (1 - a)``: at most 0.25 (at
 ``a = 0.5``), and almost 0 when the unit's output sits near 0 or 1. A unit whose

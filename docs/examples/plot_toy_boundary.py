@@ -4,9 +4,8 @@ A 2-D toy problem: the decision boundary as training goes on
 
 :Objective: see what a hidden layer buys (a curved decision boundary), and how the
     boundary forms during training, phase by phase.
-:Prerequisites: "From one neuron to the matrix form"; what an epoch and a learning rate
-    are.
-:Time: 10 minutes (lab 1).
+:Prerequisites: what a neuron, an epoch and a learning rate are.
+:Time: 10 minutes (lab 1, first).
 
 Facial-expression features have too many dimensions to look at. Two interleaved half
 moons (:func:`bpnet.teaching.two_moons`) have two: no straight line separates the

@@ -4,7 +4,7 @@ Objective: derive the compensating update that folds a removed unit's contributi
     the unit that stays and the output bias, and prove it by unchanged outputs.
 Prerequisites: exercise 8; linear least squares (``np.polyfit``); the gallery example
     "Distinctiveness pruning, with and without compensation".
-Time: 25 minutes.
+Time: 20 minutes.
 
 The output layer is linear in the hidden outputs: ``z = H @ W2 + b2``. If the removed
 unit ``j`` behaves like ``h_j = a * h_i + c`` on the training patterns (a duplicate:

@@ -2,9 +2,9 @@
 
 Objective: compute Gedeon's angle between two hidden units' activation vectors and
     decide whether the pair is similar, complementary or distinct.
-Prerequisites: the dot product and the angle between two vectors; the documentation page
-    "Distinctiveness pruning".
-Time: 15 minutes.
+Prerequisites: the angle between two vectors; the gallery example "Pruning, before and
+    after".
+Time: 10 minutes.
 
 A hidden unit's *activation vector* is its output over the training patterns. Gedeon's
 rule centres sigmoid outputs at 0.5 (so that "always 0.5" is the zero vector) and
