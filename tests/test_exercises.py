@@ -277,10 +277,16 @@ def test_check_prints_a_score_and_exits_0_only_when_all_pass(tmp_path, capsys, m
     (["check", "42", "x.py"], "no exercise '42'"),
     (["check", "2", "no_such_file.py"], "no file no_such_file.py"),
     (["check", "all", "no_such_folder"], "is not a folder"),
+    (["grade", "2"], "invalid choice: 'grade'"),
+    (["check"], "the following arguments are required: exercise"),
 ])
 def test_mistakes_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own checks end in SystemExit
+        status = exit_.code
+    assert status == 2
     err = capsys.readouterr().err
     assert err == f"bpnet.exercises: error: {err.split('error: ', 1)[1]}"
     assert message in err and err.count("\n") == 1

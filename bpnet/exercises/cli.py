@@ -21,10 +21,18 @@ class UsageError(Exception):
     """A mistake on the command line; main() prints it as one line and exits 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (argparse prints the usage first)."""
+
+    def error(self, message: str):
+        print(f"{PROG}: error: {message} (see `python -m {PROG} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Exercises on backpropagation, "
+    parser = _Parser(prog=PROG, description="Exercises on backpropagation, "
                                      "optimisers and pruning, with starter files and a grader.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("list", help="the exercises, with objective, prerequisites and time")
     start = sub.add_parser("start", help="write one starter file per exercise into DIR")
     start.add_argument("dir", type=Path)
@@ -91,13 +99,13 @@ def _check(name: str, file: Path | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)  # argparse itself prints one line and exits 2
+    args = parser.parse_args(argv)  # a usage mistake: one line, exit 2 (_Parser.error)
     try:
         if args.command == "list":
             return _list()
         if args.command == "start":
             return _start(args.dir, args.force)
         return _check(args.exercise, args.file)
-    except UsageError as exc:
+    except (UsageError, OSError) as exc:  # OSError: a folder that cannot be written
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
