@@ -308,3 +308,12 @@ def test_the_sample_report_on_the_exercises_page_is_what_check_prints(tmp_path):
     report = grade(find_exercise("tanh"), _with("tanh", WRONG["tanh"][0][1], tmp_path)).report()
     report_lines = [line.strip() for line in report.splitlines()]
     assert sample_lines == report_lines[:len(sample_lines)]
+
+
+def test_the_starter_files_are_package_data():
+    """``start`` copies them from the installed package: setup.cfg must ship them."""
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    assert "stubs/*.py" in cfg["options.package_data"]["bpnet.exercises"].split()
