@@ -50,6 +50,11 @@ class Value:
         self.parents: tuple[Value, ...] = _parents
         self._backward = lambda: None  # sends self.grad on to the parents
 
+    def named(self, label: str) -> Value:
+        """Give the node a label for drawings; returns the node, so ``(w * x).named("n")``."""
+        self.label = label
+        return self
+
     def __repr__(self) -> str:
         return f"Value({self.label or self.op or 'leaf'}: data={self.data:.4g}, grad={self.grad:.4g})"
 

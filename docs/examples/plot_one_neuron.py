@@ -26,21 +26,15 @@ from bpnet.teaching import Value, draw_graph
 # One neuron, one number at a time
 # --------------------------------
 # Two inputs, two weights, a bias, a sigmoid, and the squared error against the target
-# ``t = 1``. Each line makes one node. The labels are only for the drawing.
+# ``t = 1``. Each line makes one node; ``named`` labels it for the drawing.
 x1, x2 = Value(2.0, "x1"), Value(-1.0, "x2")
 w1, w2, b = Value(-0.5, "w1"), Value(0.8, "w2"), Value(0.3, "b")
-n1 = w1 * x1
-n1.label = "n1"
-n2 = w2 * x2
-n2.label = "n2"
-s = n1 + n2 + b
-s.label = "s"
-h = s.sigmoid()
-h.label = "h"
-e = h - 1.0
-e.label = "e"
-L = e ** 2
-L.label = "L"
+n1 = (w1 * x1).named("n1")
+n2 = (w2 * x2).named("n2")
+s = (n1 + n2 + b).named("s")
+h = s.sigmoid().named("h")
+e = (h - 1.0).named("e")
+L = (e ** 2).named("L")
 L.backward()
 for v in (L, e, h, s, n1, n2, w1, w2, b, x1, x2):
     print(f"{v.label:>2}: value {v.data:+.4f}   dL/d{v.label} = {v.grad:+.4f}")
