@@ -1,5 +1,9 @@
 """Sphinx configuration: autodoc + napoleon (numpydoc docstrings) + mathjax, and a gallery.
 
+The site works offline: MathJax is bundled into ``_static/mathjax`` by
+``sphinx-mathjax-offline`` (no CDN), and the furo theme loads nothing from the network;
+``tests/test_docs.py`` checks that the built HTML references no remote script or style.
+
 Build the site, running every gallery script, with warnings as errors and every
 cross-reference checked (what CI does, through ``tests/test_docs.py``)::
 
@@ -18,6 +22,11 @@ import re
 import sys
 from pathlib import Path
 
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+from sphinx.util.nodes import nested_parse_with_titles
+
 # The packages documented: this checkout's, or the one named by $BPNET_FER_ROOT (the docs
 # test builds a copy of docs/ elsewhere and points back here).
 ROOT = Path(os.environ.get("BPNET_FER_ROOT", Path(__file__).resolve().parents[1]))
@@ -27,9 +36,13 @@ project = "bpnet-fer"
 author = "The bpnet-fer authors"
 release = "0.1.0"
 extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
+              "sphinx-mathjax-offline",  # MathJax from the package, not from a CDN
               "sphinx.ext.viewcode", "sphinx_gallery.gen_gallery"]
 exclude_patterns = ["_build", "examples"]  # the gallery's sources: sphinx-gallery reads them
-html_theme = "alabaster"
+# furo: widely used for scientific Python docs, works without JavaScript from the
+# network, and scrolls long code lines inside their block instead of cutting them off.
+html_theme = "furo"
+html_title = "bpnet-fer"
 suppress_warnings = ["ref.python"]  # same short names (CVResult, y) in bpnet and resnet_fer
 
 # --- autodoc and napoleon ----------------------------------------------------------------
@@ -69,7 +82,10 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "reset_modules": ("matplotlib",),
-    "min_reported_time": 1,
+    "min_reported_time": 0,  # every page says how long its example ran
+    # the summary pages of run times load jQuery and DataTables from a CDN; the run time
+    # of each example still ends its own page
+    "write_computation_times": False,
     "show_signature": False,
 }
 
@@ -116,6 +132,34 @@ def _parsable_signature(app, what, name, obj, options, signature, return_annotat
     return None
 
 
+class ExerciseList(Directive):
+    """``.. exercise-list::``: every exercise of :mod:`bpnet.exercises`, from its catalog.
+
+    One section per exercise with its objective, prerequisites, time and starter file, so
+    the page and ``python -m bpnet.exercises start`` can never disagree.
+    """
+
+    def run(self):
+        from bpnet.exercises import EXERCISES
+
+        lines = []
+        for ex in EXERCISES:
+            title = f"{ex.number}. {ex.title[0].upper()}{ex.title[1:]}"
+            lines += [title, "-" * len(title), "",
+                      f":Objective: {ex.objective}.", f":Prerequisites: {ex.prerequisites}.",
+                      f":Time: {ex.minutes} minutes.",
+                      f":Grade it: ``python -m bpnet.exercises check {ex.number} "
+                      f"{ex.filename}`` ({len(ex.cases)} checks)", "",
+                      f"The starter file ``{ex.filename}``:", "", ".. code-block:: python", ""]
+            lines += [f"   {line}" if line else "" for line in ex.stub.read_text().splitlines()]
+            lines.append("")
+        holder = nodes.section()
+        holder.document = self.state.document
+        nested_parse_with_titles(self.state, StringList(lines, source="bpnet.exercises"), holder)
+        return holder.children
+
+
 def setup(app):
+    app.add_directive("exercise-list", ExerciseList)
     app.connect("missing-reference", _resolve_reexport)
     app.connect("autodoc-process-signature", _parsable_signature)

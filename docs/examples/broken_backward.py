@@ -2,6 +2,11 @@
 Finding a bug with the gradient checker
 =======================================
 
+:Objective: use the gradient checker on a network that is not bpnet's, and recognise
+    the most common backpropagation bug from its report.
+:Prerequisites: "Backpropagation by hand, for one pattern".
+:Time: 5 minutes (lab 1 extension).
+
 ``bpnet.gradcheck`` only needs an object with a ``params`` dict and a
 ``loss_and_grads(X, y)`` method, so it checks networks that are not bpnet's.
 This one is a tiny sigmoid -> linear regression net written from scratch. Its

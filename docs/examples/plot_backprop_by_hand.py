@@ -2,6 +2,11 @@
 Backpropagation by hand, for one pattern
 ========================================
 
+:Objective: follow one pattern through the paper's network in matrix form, forward and
+    backward, and check every array against ``bpnet`` and a finite difference.
+:Prerequisites: "From one neuron to the matrix form"; exercise 1.
+:Time: 10 minutes (lab 1).
+
 The paper's network (sigmoid hidden layer, sigmoid outputs, mean squared error) is small
 enough to follow one pattern through it number by number: the forward pass, the loss, and
 the chain rule back to every weight. We then check each hand-computed array against

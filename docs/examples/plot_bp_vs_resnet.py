@@ -2,6 +2,11 @@
 BP network on features vs ResNet on pixels
 ==========================================
 
+:Objective: see how the two branches of the project are compared fairly: same faces,
+    same person-independent folds, same metrics.
+:Prerequisites: "The k-fold engine"; PyTorch installed.
+:Time: 10 minutes (further reading, not in the labs).
+
 The paper's two branches on the same faces and the same person-independent folds: the
 BP network sees ten numbers per face (the first five principal components of LPQ and of
 PHOG descriptors, the paper's dataset 1), the ResNet sees the image. Both are scored on

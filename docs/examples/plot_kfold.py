@@ -2,6 +2,11 @@
 The k-fold engine: every fold trained at once
 =============================================
 
+:Objective: understand how k-fold cross-validation trains all folds as one stacked
+    network, with per-fold normalisation and nothing leaking from the test fold.
+:Prerequisites: "SGD, momentum and Adam".
+:Time: 10 minutes (further reading, not in the labs).
+
 The paper scores its BP network by k-fold cross-validation: split the data into K folds,
 train on K - 1 of them, test on the one left out, K times. :func:`bpnet.cross_validate`
 trains the K networks as *one* stacked network (``n_models=K``): every parameter gets a

@@ -2,6 +2,11 @@
 Distinctiveness pruning, with and without compensation
 ======================================================
 
+:Objective: recognise the three kinds of redundant unit (duplicate, complement,
+    constant), and measure what compensation saves and why merging incoming weights fails.
+:Prerequisites: "Pruning, before and after"; exercise 8.
+:Time: 10 minutes (lab 2).
+
 Distinctiveness pruning (Gedeon & Harris, 1991; the paper's method) looks at what every
 hidden unit outputs over the training patterns, its *activation vector*, and removes
 units that add nothing distinct: a unit that is (almost) constant, and one of two units
