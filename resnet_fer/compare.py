@@ -63,6 +63,26 @@ def default_threads() -> int:
     return 1
 
 
+#: measured wall times (s) of the default synthetic run on 2 cores, one torch thread:
+#: (idle, every core busy with another process) for the full run and for ``--quick``
+#: (benchmarks/bench_threads.py --full; docs/compare.rst, "Threads")
+MEASURED_SECONDS = {"default": (IDLE_S, BUSY_S), "quick": (QIDLE_S, QBUSY_S)}
+
+
+def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str | None:
+    """The banner's estimate, from the measured runs, or None where nothing was measured."""
+    if device != "cpu" or not synthetic:
+        return None
+    idle, busy = MEASURED_SECONDS["quick" if quick else "default"]
+    scale = folds / 5  # the ResNet's folds are most of the time
+
+    def human(seconds: float) -> str:
+        return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+    return (f"about {human(idle * scale)} on 2 idle cores, {human(busy * scale)} with every "
+            "core busy (measured; more cores are not used by default)")
+
+
 def resnet_recipe(device: str, synthetic: bool, quick: bool,
                   preset: str = "auto") -> tuple[dict[str, Any], str, str | None]:
     """The ResNet settings for this device and data, a sentence saying why, and the preset.
@@ -389,6 +409,9 @@ def run_comparison(args: argparse.Namespace) -> Path:
                    "versions": {"bpnet-fer": bpnet.__version__, "numpy": np.__version__}}
         cmp.say(f"fer-compare: {'resuming ' if run.resumed else ''}into {run.path}; "
                 f"ResNet recipe: {why}")
+        guess = expected_time(device, args.data is None, args.quick, args.folds)
+        if guess:
+            cmp.say(f"  expected time: {guess}")
         cmp.say("[1/5] data")
         t0 = time.perf_counter()
         data = load_data(args, config.size, run, progress, preset)

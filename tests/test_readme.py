@@ -50,16 +50,19 @@ QUICK = {"fer-compare": ["--quick", "--no-progress"],
          "bpnet features": ["--size", "48", "--no-progress"]}
 
 
-def readme_commands() -> list[str]:
-    """Every command line of the README's ``bash`` blocks, comments and ``pip install`` removed."""
-    commands = []
+def readme_blocks() -> list[list[str]]:
+    """The command lines of each README ``bash`` block, comments and installs removed."""
+    blocks = []
     for block in re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S):
+        commands = []
         for line in block.replace("\\\n", " ").splitlines():
             line = line.split(" #")[0].strip()
             for part in (p.strip() for p in line.split("&&")):
                 if part and not part.startswith(("pip install", "python -m pytest")):
                     commands.append(part)
-    return commands
+        if commands:
+            blocks.append(commands)
+    return blocks
 
 
 def _argv(command: str, sfew: Path | None, cuda: bool) -> tuple[list[str], str]:
@@ -78,7 +81,8 @@ def _argv(command: str, sfew: Path | None, cuda: bool) -> tuple[list[str], str]:
     return argv, expect
 
 
-COMMANDS = readme_commands()
+BLOCKS = readme_blocks()
+COMMANDS = [c for block in BLOCKS for c in block]
 
 
 def test_readme_shows_the_main_commands():
@@ -90,22 +94,25 @@ def test_readme_shows_the_main_commands():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", COMMANDS)
-def test_readme_command_runs(command, tmp_path):
+@pytest.mark.parametrize("block", BLOCKS, ids=[b[0] for b in BLOCKS])
+def test_readme_commands_run(block, tmp_path):
+    """Each block's commands, in order, in one fresh folder (a later one may use an earlier
+    one's output), each as written plus the options that make it quick."""
     from conftest import find_sfew_dir
 
     sfew = find_sfew_dir()
-    if "SFEW/" in command and sfew is None:
+    if any("SFEW/" in c for c in block) and sfew is None:
         pytest.skip("needs SFEW: set $SFEW_DIR or place it in ../shared/data/sfew")
     torch = pytest.importorskip("torch")
-    argv, expect = _argv(command, sfew, torch.cuda.is_available())
     env = {**os.environ, "PYTHONPATH": str(README.parent), "OMP_NUM_THREADS": "1",
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "MPLBACKEND": "Agg"}
-    done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=900)
-    if expect == "cuda-error":  # on a machine without a GPU: one line that says so, exit 2
-        assert done.returncode == 2, done.stderr[-2000:]
-        lines = done.stderr.strip().splitlines()
-        assert len(lines) == 1 and "error:" in lines[0] and "CUDA" in lines[0], lines
-        return
-    assert done.returncode == 0, f"{argv}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+    for command in block:
+        argv, expect = _argv(command, sfew, torch.cuda.is_available())
+        done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=900)
+        if expect == "cuda-error":  # without a GPU: one line that says so, exit 2
+            assert done.returncode == 2, done.stderr[-2000:]
+            lines = done.stderr.strip().splitlines()
+            assert len(lines) == 1 and "error:" in lines[0] and "CUDA" in lines[0], lines
+            continue
+        assert done.returncode == 0, f"{argv}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
