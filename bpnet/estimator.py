@@ -33,7 +33,6 @@ from ._fitting import (
     hold_out,
     in_float64,
     loss_weights,
-    resolve_class_weight,
     summary_line,
     to_arrays,
 )
@@ -47,10 +46,11 @@ from ._validation import (
 )
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError, make_optimizer
+from .settings import class_weights
 from .training import EarlyStopping, predict_outputs, train
 
 __all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError",
-           "build_network", "build_optimizer", "resolve_class_weight", "training_settings"]
+           "build_network", "build_optimizer", "training_settings"]
 
 #: BPClassifier's arguments that define the network and how it is trained
 TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "epochs",
@@ -269,7 +269,7 @@ class BPClassifier:
                 raise ValueError(f"need samples of at least two classes to fit, got 1 class: "
                                  f"{classes.tolist()}")
         y_enc = encode_labels(y, classes)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        cw = class_weights(y_enc, len(classes), self.class_weight, classes)
         loss_w, sw = loss_weights(sample_weight, y_enc, cw, self.loss)
         rng = np.random.default_rng(self.random_state)
         if warm:
@@ -345,7 +345,7 @@ class BPClassifier:
                                  f"the classifier was set up with, {self.classes_.tolist()}")
             classes = self.classes_
         y_enc = encode_labels(y, classes)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        cw = class_weights(y_enc, len(classes), self.class_weight, classes)
         loss_w, _ = loss_weights(sample_weight, y_enc, cw, self.loss)
         if first:
             self._initialise(X.shape[1], classes, cw, np.random.default_rng(self.random_state))

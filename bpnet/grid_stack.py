@@ -40,6 +40,7 @@ from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
 from .optim import FlatParams, make_optimizer
 from .preprocessing import Normalizer
+from .settings import class_weights
 from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
 
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS", "STACK_BYTES",
@@ -209,12 +210,6 @@ class _BlockData:
         return self._cache[b]
 
 
-def _class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """``n / (C * count_c)`` of a model's own training labels (scikit-learn's "balanced")."""
-    counts = np.bincount(y, minlength=n_classes)
-    return len(y) / (n_classes * np.maximum(counts, 1))
-
-
 def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_classes: int,
                  cfg: dict) -> BPNetwork:
     """A stack whose model k starts as ``BPNetwork(n_inputs, h_k, C, seed=block seed)``."""
@@ -261,8 +256,8 @@ class _Stack:
                                     [y[np.r_[b.train, b.val]][:m] for b, m in zip(blks, keep)], dt)
         self.sw, self.val = np.zeros_like(mask), mask.copy()
         for k, (b, m) in enumerate(zip(blks, n_fit)):
-            cw = (_class_weights(y[b.train], n_classes)[y[b.train]]
-                  if specs[k].setting["class_weight"] == "balanced" else 1.0)
+            cw = class_weights(y[b.train], n_classes, specs[k].setting["class_weight"])
+            cw = 1.0 if cw is None else cw[y[b.train]]
             self.sw[k, :m] = cw
             self.val[k, :m] = 0.0
         self.held_out = None  # validation rows kept out of the stack, scored at checkpoints

@@ -15,12 +15,14 @@ from typing import Sequence
 import numpy as np
 
 from .crossval import fold_masks
-from .estimator import build_network, build_optimizer, resolve_class_weight, training_settings
+from .estimator import build_network, build_optimizer, training_settings
+from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
 from .preprocessing import Normalizer
 from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .results import CURVES, CVResult, FoldResult
+from .settings import class_weights
 from .training import evaluate, predict_outputs, train
 
 
@@ -60,7 +62,8 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         ``loss``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``weight_decay``,
         ``momentum``, ``class_weight``, ``init``, ``dtype``) with the same defaults, except
         ``dtype``: float32 here (set ``dtype="float64"`` for exact comparisons).
-        ``class_weight="balanced"`` counts the labels of all rows.
+        Class weights are fitted on each fold's training rows alone
+        (:func:`bpnet.settings.class_weights`): a fold's test labels never reach its training.
     n_classes : int, optional
         Default ``max(y) + 1``.
     class_names, sample_ids : sequence of str, optional
@@ -93,17 +96,20 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     else:
         Xs = X
     rng = np.random.default_rng(random_state)
-    cw = resolve_class_weight(cfg["class_weight"], y, n_classes)
-    net = build_network(cfg, X.shape[1], n_classes, cw, rng, n_models=K)
-    opt = build_optimizer(cfg, net.params)
     train_w, test_w = train_m.astype(float), test_m.astype(float)
+    cw = _fold_class_weights(cfg["class_weight"], y, train_m, n_classes)
+    if cw is not None and cfg["loss"] != "cross_entropy":  # MSE: on the samples, as in fit
+        train_w = train_w * class_weight_of_rows(cw, y)
+    net = build_network(cfg, X.shape[1], n_classes,
+                        cw if cfg["loss"] == "cross_entropy" else None, rng, n_models=K)
+    opt = build_optimizer(cfg, net.params)
     log = train(net, Xs, y, opt, cfg["epochs"], sample_weight=train_w, monitor={"test": test_w},
                 batch_size=cfg["batch_size"], rng=rng, progress=progress,
                 desc=f"{K}-fold training", unit="fold")
     extra: dict = {}
     if prune:
         pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()
-        before = _fold_results(net, Xs, y, splits, train_w, log.curves)
+        before = _fold_results(net, Xs, y, splits, train_m, log.curves)
         extra["before_pruning"] = {
             "n_hidden": np.asarray(net.n_live_units()).tolist(),
             "test_accuracy": [f.test_accuracy for f in before],
@@ -113,7 +119,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
                                     sample_weight=train_w, validation_data=(Xs, y, test_w),
                                     progress=progress)
         extra["pruning"] = history.to_dict()
-    folds = _fold_results(net, Xs, y, splits, train_w, log.curves)
+    folds = _fold_results(net, Xs, y, splits, train_m, log.curves)
     n_hidden = np.asarray(net.n_live_units())
     extra["n_hidden"] = n_hidden.tolist()
     extra["summary"] = {"n_hidden_mean": float(n_hidden.mean())}
@@ -135,10 +141,18 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
                     trained=net)
 
 
-def _fold_results(net, Xs, y, splits, train_w, curves) -> list[FoldResult]:
+def _fold_class_weights(mode, y: np.ndarray, train_m: np.ndarray,
+                        n_classes: int) -> np.ndarray | None:
+    """``(K, C)``: each fold's class weights, from its own training labels only."""
+    if mode is None:
+        return None
+    return np.stack([class_weights(y[m], n_classes, mode) for m in train_m])
+
+
+def _fold_results(net, Xs, y, splits, train_m, curves) -> list[FoldResult]:
     """Per-fold predictions, outputs and curves of the trained stack."""
     outputs = predict_outputs(net, Xs)  # (K, n, C)
-    train_acc = evaluate(net, Xs, y, train_w)[1]
+    train_acc = evaluate(net, Xs, y, train_m.astype(float))[1]
     folds = []
     for k, (tr, te) in enumerate(splits):
         te = np.asarray(te, np.int64)

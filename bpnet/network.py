@@ -72,7 +72,8 @@ class BPNetwork:
         sigmoid output. See :mod:`bpnet.losses`.
     class_weight : (n_outputs,) array, optional
         Per-class weights for ``cross_entropy``, with PyTorch's semantics
-        (a weighted mean for softmax, per-column rescaling for sigmoid).
+        (a weighted mean for softmax, per-column rescaling for sigmoid). A stack may give
+        each model its own: ``(n_models, n_outputs)`` (each fold's training rows' weights).
     init : {"torch", "xavier"}
         ``"torch"`` (default) draws weights and biases from
         ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the distribution of
@@ -123,9 +124,11 @@ class BPNetwork:
             if loss != "cross_entropy":
                 raise ValueError("class_weight is only defined for loss='cross_entropy'")
             class_weight = np.asarray(class_weight, dtype=self.dtype)
-            if class_weight.shape != (n_outputs,) or np.any(class_weight < 0):
+            shapes = [(n_outputs,)] + ([] if n_models is None else [(int(n_models), n_outputs)])
+            if class_weight.shape not in shapes or np.any(class_weight < 0):
                 raise ValueError(
-                    f"class_weight must be {n_outputs} non-negative numbers, got {class_weight!r}"
+                    f"class_weight must be {n_outputs} non-negative numbers (or one row of them "
+                    f"per model of a stack), got {class_weight!r}"
                 )
         self.class_weight = class_weight
         self.unit_mask = None

@@ -31,6 +31,7 @@ import numpy as np
 from ._batches import InputNoise, MiniBatches, normalise_rows
 from ._validation import check_memory, check_sample_weight, check_X, check_y
 from .fused import FusedPass
+from .losses import class_weight_of_rows
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError
 
@@ -112,7 +113,7 @@ class _Sets:
         self.loss_w, self.acc_w = {}, {}
         for name, raw in weights.items():
             raw = np.broadcast_to(np.atleast_2d(np.asarray(raw, dtype=net.dtype)), (K, n))
-            lw = raw * cw[y2] if cw is not None else raw  # torch's class-weighted mean
+            lw = raw * class_weight_of_rows(cw, y2) if cw is not None else raw  # torch's weighted mean
             self.loss_w[name] = normalise_rows(lw)
             self.acc_w[name] = normalise_rows(raw)
 

@@ -34,6 +34,7 @@ from torch import nn
 
 from bpnet.data.sfew import CLASS_NAMES
 from bpnet.results import CURVES, CVResult, FoldResult
+from bpnet.settings import class_weights
 
 from . import distributed
 from .checkpoint import (
@@ -144,9 +145,9 @@ class _Fold:
 
 
 def _class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
-    """Inverse class frequency of the training fold (0 for a class it lacks)."""
-    counts = np.bincount(y_train, minlength=n_classes)
-    w = np.divide(len(y_train), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    """``"balanced"`` weights of the training fold's labels (:func:`bpnet.settings.class_weights`:
+    the formula of the BP network, weight 1 for a class the fold lacks)."""
+    w = class_weights(y_train, n_classes, "balanced")
     return torch.tensor(w, dtype=torch.float32, device=device)
 
 

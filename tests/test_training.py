@@ -18,6 +18,8 @@ def _case(hidden, output, loss, n_models, masked, class_weighted, seed=1):
     rng = np.random.default_rng(seed)
     n, d, H, C = 23, 4, 6, 3
     cw = rng.uniform(0.5, 2, C) if class_weighted else None
+    if class_weighted == "per model":  # a stack's own weights per model (per-fold weights)
+        cw = rng.uniform(0.5, 2, (n_models, C))
     net = bpnet.BPNetwork(d, H, C, hidden=hidden, output=output, loss=loss, seed=2,
                           n_models=n_models, class_weight=cw)
     for k in net.params:
@@ -33,8 +35,9 @@ def _case(hidden, output, loss, n_models, masked, class_weighted, seed=1):
 
 
 CASES = [c for c in itertools.product(("sigmoid", "tanh", "relu"), OUTPUT_LOSS, (None, 3),
-                                      (False, True), (False, True))
-         if not (c[4] and c[1][1] != "cross_entropy")]
+                                      (False, True), (False, True, "per model"))
+         if not (c[4] and c[1][1] != "cross_entropy")
+         and not (c[4] == "per model" and c[2] is None)]
 
 
 @pytest.mark.parametrize("hidden,output_loss,n_models,masked,class_weighted", CASES)
