@@ -15,14 +15,13 @@ from typing import Sequence
 import numpy as np
 
 from .crossval import fold_masks
-from .estimator import build_network, build_optimizer, training_settings
 from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
 from .preprocessing import Normalizer
 from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .results import CURVES, CVResult, FoldResult
-from .settings import class_weights
+from .settings import Settings
 from .training import evaluate, predict_outputs, train
 
 
@@ -58,10 +57,11 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         Progress bar over epochs (and pruning rounds).
     **settings
         The network and its training, exactly as :class:`~bpnet.BPClassifier` takes them
-        (:data:`bpnet.estimator.TRAINING_PARAMS`: ``n_hidden``, ``hidden``, ``output``,
-        ``loss``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``weight_decay``,
-        ``momentum``, ``class_weight``, ``init``, ``dtype``) with the same defaults, except
-        ``dtype``: float32 here (set ``dtype="float64"`` for exact comparisons).
+        (the fields of :class:`bpnet.settings.Settings`: ``n_hidden``, ``hidden``,
+        ``output``, ``loss``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``,
+        ``weight_decay``, ``momentum``, ``class_weight``, ``init``, ``dtype``,
+        ``input_noise``) with the same defaults, except ``dtype``: float32 here (set
+        ``dtype="float64"`` for exact comparisons).
         Class weights are fitted on each fold's training rows alone
         (:func:`bpnet.settings.class_weights`): a fold's test labels never reach its training.
     n_classes : int, optional
@@ -83,7 +83,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     equals :meth:`BPClassifier.fit <bpnet.BPClassifier.fit>` with the same settings and
     seed bit for bit.
     """
-    cfg = training_settings(settings, dtype="float32")
+    cfg = Settings.from_dict(settings, dtype="float32")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
@@ -92,19 +92,22 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     t0 = time.perf_counter()
     if normalize:
         Xs = normalize_per_fold(X, train_m, **(normalize if isinstance(normalize, dict) else {}))
-        _check_range(X, Xs, np.dtype(cfg["dtype"]))
+        _check_range(X, Xs, np.dtype(cfg.dtype))
     else:
         Xs = X
     rng = np.random.default_rng(random_state)
     train_w, test_w = train_m.astype(float), test_m.astype(float)
-    cw = _fold_class_weights(cfg["class_weight"], y, train_m, n_classes)
-    if cw is not None and cfg["loss"] != "cross_entropy":  # MSE: on the samples, as in fit
+    # each fold's class weights from its own training labels only: (K, C)
+    cw = None if cfg.class_weight is None else np.stack(
+        [cfg.class_weights(y[m], n_classes) for m in train_m])
+    if cw is not None and cfg.loss != "cross_entropy":  # MSE: on the samples, as in fit
         train_w = train_w * class_weight_of_rows(cw, y)
-    net = build_network(cfg, X.shape[1], n_classes,
-                        cw if cfg["loss"] == "cross_entropy" else None, rng, n_models=K)
-    opt = build_optimizer(cfg, net.params)
-    log = train(net, Xs, y, opt, cfg["epochs"], sample_weight=train_w, monitor={"test": test_w},
-                batch_size=cfg["batch_size"], rng=rng, progress=progress,
+    net = cfg.build_network(X.shape[1], n_classes, rng, n_models=K,
+                            class_weight=cw if cfg.loss == "cross_entropy" else None)
+    opt = cfg.build_optimizer(net.params)
+    log = train(net, Xs, y, opt, cfg.epochs, sample_weight=train_w, monitor={"test": test_w},
+                batch_size=cfg.batch_size, rng=rng, input_noise=cfg.input_noise,
+                progress=progress,
                 desc=f"{K}-fold training", unit="fold")
     extra: dict = {}
     if prune:
@@ -129,7 +132,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         extra["summary"].update(test_accuracy_mean_before_pruning=b_mean,
                                 test_accuracy_std_before_pruning=b_std,
                                 n_hidden_mean_before_pruning=float(np.mean(b["n_hidden"])))
-    settings = {**cfg, "class_weight": _plain(cfg["class_weight"]), "random_state":
+    settings = {**cfg.to_dict(), "class_weight": _plain(cfg.class_weight), "random_state":
                 random_state if isinstance(random_state, (int, type(None))) else None,
                 "normalize": normalize if isinstance(normalize, (bool, dict)) else True,
                 "prune": None if not prune else {"criterion": pruner.criterion,
@@ -139,14 +142,6 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
                     list(sample_ids) if sample_ids is not None else None, settings,
                     {"seconds": time.perf_counter() - t0, "numpy": np.__version__}, extra,
                     trained=net)
-
-
-def _fold_class_weights(mode, y: np.ndarray, train_m: np.ndarray,
-                        n_classes: int) -> np.ndarray | None:
-    """``(K, C)``: each fold's class weights, from its own training labels only."""
-    if mode is None:
-        return None
-    return np.stack([class_weights(y[m], n_classes, mode) for m in train_m])
 
 
 def _fold_results(net, Xs, y, splits, train_m, curves) -> list[FoldResult]:

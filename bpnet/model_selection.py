@@ -63,7 +63,7 @@ def expand_grid(param_grid) -> list[dict]:
     param_grid : dict or list of dict
         Name -> list of values (scikit-learn's ``ParameterGrid``); a list of such dicts
         is the union of their grids. Names are those of
-        :data:`bpnet.estimator.TRAINING_PARAMS` and ``input_noise``.
+        :class:`bpnet.settings.Settings`.
 
     Raises
     ------
@@ -133,7 +133,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     X : (n, d) raw features (normalised per model on its own training rows)
     y : (n,) int labels ``0..C-1``
     param_grid : dict or list of dict
-        Name -> list of values, names from :data:`bpnet.estimator.TRAINING_PARAMS` (see
+        Name -> list of values, names from :class:`bpnet.settings.Settings` (see
         :func:`expand_grid`). ``n_hidden``, ``lr`` and ``weight_decay`` vary within one
         stack; any other name (``loss``, ``output``, ``hidden``, ``epochs``...) gives one
         group of stacks per value.
@@ -175,7 +175,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     progress : bool
         A progress bar over the models.
     **settings
-        Fixed training settings, with :class:`~bpnet.estimator.BPClassifier`'s names and defaults
+        Fixed training settings (:class:`bpnet.settings.Settings`: BPClassifier's names and defaults)
         except ``dtype`` (float32 here). ``epochs`` is the most each model trains; its
         best epoch is then chosen on its validation rows.
 
