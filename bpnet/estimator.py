@@ -46,7 +46,7 @@ from ._validation import (
 )
 from .optim import Optimizer, TrainingError
 from .settings import PARAMS, Settings, class_weights
-from .training import EarlyStopping, predict_outputs, train
+from .training import Curves, EarlyStopping, OnEpoch, Progress, Rows, predict_outputs, train
 
 __all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError"]
 
@@ -403,11 +403,14 @@ class BPClassifier:
         def print_epoch(epoch: int, values: dict) -> None:
             print(epoch_line(done + epoch, values))
 
-        log = train(self.net_, X, y_enc, self._optimizer_for(keep_optimizer), epochs,
-                    sample_weight=weights, monitor=monitor, batch_size=self.batch_size,
-                    rng=rng, early_stopping=early_stopping, input_noise=self.input_noise,
-                    progress=bool(self.verbose) and not lines, desc=desc,
-                    on_epoch=print_epoch if lines else None)
+        callbacks = [Curves()] + ([early_stopping] if early_stopping is not None else [])
+        if lines:
+            callbacks.append(OnEpoch(print_epoch))
+        elif self.verbose:
+            callbacks.append(Progress(desc))
+        log = train(self.net_, Rows(X, y_enc, weights, monitor),
+                    self._optimizer_for(keep_optimizer), epochs, callbacks,
+                    steps=self._settings().steps(), rng=rng)
         self._rng = rng
         extend_history(self.history_, log.curves)
         return log

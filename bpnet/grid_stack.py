@@ -10,7 +10,7 @@ do so:
   and gets no gradient, so a model of 16 units in a stack of 64 trains exactly as a
   16-unit network);
 * **learning rate and weight decay** are ``(K,)`` arrays of the optimiser, and the
-  **input noise** a ``(K,)`` array of :func:`~bpnet.training.train`;
+  **input noise** a ``(K,)`` array of the step rule (:mod:`bpnet.steps`);
 * **rows** differ per model: each model holds its own block's rows, normalised with
   statistics of its training rows only, padded to the longest block with rows of weight 0;
 * **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
@@ -39,7 +39,7 @@ import numpy as np
 from .network import BPNetwork
 from .preprocessing import Normalizer
 from .settings import PARAMS, Settings, class_weights
-from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
+from .training import Curves, EarlyStopping, Rows, TrainLog, evaluate, make_steps, predict_outputs, train
 
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS", "STACK_BYTES",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
@@ -266,9 +266,10 @@ class _Stack:
         self.batch_size = cfg["batch_size"]
         self.specs, self.blocks, self.data = specs, blocks, data
 
-    def train(self, epochs: int, rng, **kw) -> TrainLog:
-        return train(self.net, self.X, self.y, self.opt, epochs, sample_weight=self.sw,
-                     batch_size=self.batch_size, rng=rng, input_noise=self.noise, **kw)
+    def train(self, epochs: int, rng, callbacks=(), monitor=None, active=None) -> TrainLog:
+        return train(self.net, Rows(self.X, self.y, self.sw, monitor), self.opt, epochs,
+                     callbacks, steps=make_steps(self.batch_size, self.noise), rng=rng,
+                     active=active)
 
     def outputs(self) -> list:
         """Each model's outputs on its block's predict rows, now."""
@@ -294,7 +295,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
     if has_val.all() and checkpoints is None:  # each model keeps its best epoch
         stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
-        log = st.train(int(cfg["epochs"]), rng, monitor={"val": st.val}, early_stopping=stop)
+        log = st.train(int(cfg["epochs"]), rng, [Curves(), stop], monitor={"val": st.val})
         best = np.asarray(log.best_epoch)
         res.best_epoch[idx, 0] = best
         res.val_accuracy[idx, 0] = log.curves["val_accuracy"][np.maximum(best - 1, 0), cols]
@@ -305,7 +306,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
         done, outs = 0, [[] for _ in range(K)]
         for p, target in enumerate(checkpoints):
-            st.train(target - done, rng, curves=False)  # scored here, not every epoch
+            st.train(target - done, rng)  # no curves: scored here, not every epoch
             loss, acc = evaluate(st.net, *st.held_out)
             res.val_accuracy_curves[idx, target - 1] = acc
             res.best_epoch[idx, p] = target
@@ -321,7 +322,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
                            for s in specs])
         done = 0
         for target in np.unique(epochs):
-            st.train(int(target - done), rng, active=epochs > done, curves=False)
+            st.train(int(target - done), rng, active=epochs > done)
             done = int(target)
         res.best_epoch[idx, 0] = epochs
         for k, out in enumerate(st.outputs()):

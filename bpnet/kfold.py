@@ -22,7 +22,7 @@ from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .results import CURVES, CVResult, FoldResult
 from .settings import Settings
-from .training import evaluate, predict_outputs, train
+from .training import Curves, Progress, Rows, evaluate, predict_outputs, train
 
 
 def normalize_per_fold(X: np.ndarray, train_masks: np.ndarray, **normalizer_kwargs) -> np.ndarray:
@@ -105,10 +105,9 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     net = cfg.build_network(X.shape[1], n_classes, rng, n_models=K,
                             class_weight=cw if cfg.loss == "cross_entropy" else None)
     opt = cfg.build_optimizer(net.params)
-    log = train(net, Xs, y, opt, cfg.epochs, sample_weight=train_w, monitor={"test": test_w},
-                batch_size=cfg.batch_size, rng=rng, input_noise=cfg.input_noise,
-                progress=progress,
-                desc=f"{K}-fold training", unit="fold")
+    callbacks = [Curves()] + ([Progress(f"{K}-fold training")] if progress else [])
+    log = train(net, Rows(Xs, y, train_w, {"test": test_w}), opt, cfg.epochs, callbacks,
+                steps=cfg.steps(), rng=rng, unit="fold")
     extra: dict = {}
     if prune:
         pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()

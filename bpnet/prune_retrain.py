@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .pruning import DistinctivenessPruner
-from .training import evaluate, train
+from .training import Rows, evaluate, train
 
 
 def _jsonable(value):
@@ -140,8 +140,8 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
             break
         rnd += 1
         pruned, val_pruned = measure()
-        train(net, X, y, optimizer, epochs_per_round, sample_weight=sample_weight,
-              active=~done if stacked else None, desc=f"retraining, round {rnd}")
+        train(net, Rows(X, y, sample_weight), optimizer, epochs_per_round,
+              active=~done if stacked else None)
         after, val_after = measure()
         history.rounds.append(PruningRound(rnd, n_hidden, [r.to_dict() for r in removed],
                                            before, pruned, after, val_before, val_pruned,

@@ -21,6 +21,7 @@ import numpy as np
 
 from .network import BPNetwork
 from .optim import FlatParams, Optimizer, make_optimizer
+from .steps import FullBatch, MiniBatch, make_steps
 
 __all__ = ["PARAMS", "Settings", "class_weights"]
 
@@ -90,6 +91,10 @@ class Settings:
         if flat:
             return FlatParams(str(self.optimizer), params, stacked=True, **kwargs)
         return make_optimizer(self.optimizer, params, **kwargs)
+
+    def steps(self) -> FullBatch | MiniBatch:
+        """The step rule of :func:`bpnet.training.train`: ``batch_size`` and ``input_noise``."""
+        return make_steps(self.batch_size, self.input_noise)
 
     def class_weights(self, y_train, n_classes: int, classes=None) -> np.ndarray | None:
         """:func:`class_weights` of this ``class_weight``, fitted on ``y_train`` only."""
