@@ -12,6 +12,7 @@ import numpy as np
 from . import io
 from ._validation import check_labels, check_sample_weight
 from .crossval import stratified_holdout
+from .json_values import to_json_value
 from .network import BPNetwork
 
 #: a curve of :func:`bpnet.training.train` (``<set>_<metric>``) -> its key in ``history_``
@@ -137,7 +138,7 @@ def to_arrays(clf) -> tuple[dict, dict]:
     params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
               for k, v in clf.get_params().items()}
     if isinstance(params["class_weight"], dict):  # JSON object keys would all become strings
-        params["class_weight"] = {"items": [[_plain(k), float(v)]
+        params["class_weight"] = {"items": [[to_json_value(k), float(v)]
                                             for k, v in params["class_weight"].items()]}
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a Generator is not serialisable; it was used up
@@ -175,7 +176,3 @@ def from_arrays(cls: type, meta: dict, arrays: dict):
     clf._optimizer = clf._optimizer_key = None
     return clf
 
-
-def _plain(value):
-    """A label as a JSON value (NumPy scalars -> Python)."""
-    return value.item() if isinstance(value, np.generic) else value

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .crossval import fold_masks
+from .json_values import to_json_value
 from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
 from .preprocessing import Normalizer
@@ -131,7 +132,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         extra["summary"].update(test_accuracy_mean_before_pruning=b_mean,
                                 test_accuracy_std_before_pruning=b_std,
                                 n_hidden_mean_before_pruning=float(np.mean(b["n_hidden"])))
-    settings = {**cfg.to_dict(), "class_weight": _plain(cfg.class_weight), "random_state":
+    settings = {**cfg.to_dict(), "class_weight": to_json_value(cfg.class_weight), "random_state":
                 random_state if isinstance(random_state, (int, type(None))) else None,
                 "normalize": normalize if isinstance(normalize, (bool, dict)) else True,
                 "prune": None if not prune else {"criterion": pruner.criterion,
@@ -169,6 +170,3 @@ def _check_range(X: np.ndarray, Xs: np.ndarray, dtype: np.dtype) -> None:
 def _default_names(n_classes: int) -> tuple[str, ...]:
     return tuple(f"class {c}" for c in range(n_classes))
 
-
-def _plain(value):
-    return np.asarray(value).tolist() if value is not None and not isinstance(value, str) else value

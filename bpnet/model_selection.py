@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from .crossval import group_kfold, stratified_kfold
+from .crossval import make_splits
 from .grid_results import (
     GridSearchResult,
     OuterScores,
@@ -98,10 +98,8 @@ def _inner_splits(inner_splits, splits, y, groups, rng_root: int) -> list[list]:
             inner = [(np.asarray(a), np.asarray(b)) for a, b in inner_splits[o]]
         else:
             seed = np.random.default_rng([rng_root, o, 1])
-            if groups is None:
-                local = stratified_kfold(y[tr], inner_splits, seed=seed)
-            else:
-                local = group_kfold(y[tr], groups[tr], inner_splits, seed=seed)
+            local = make_splits("stratified" if groups is None else "group", y[tr],
+                                None if groups is None else groups[tr], inner_splits, seed)
             inner = [(tr[a], tr[b]) for a, b in local]
         in_train = np.zeros(len(y), bool)
         in_train[tr] = True

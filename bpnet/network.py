@@ -48,7 +48,7 @@ def one_hot(y: np.ndarray, n_classes: int, dtype=np.float64) -> np.ndarray:
     return np.eye(n_classes, dtype=dtype)[y]
 
 
-def T(a: np.ndarray) -> np.ndarray:
+def transpose(a: np.ndarray) -> np.ndarray:
     """The transpose of a matrix ``(m, n) -> (n, m)``, or of every matrix of a stack
     ``(K, m, n) -> (K, n, m)`` (``a.T`` would reverse all three axes)."""
     return np.swapaxes(a, -1, -2)
@@ -261,14 +261,14 @@ class BPNetwork:
             A1, Z2, out = self._forward(X)
             loss, g = self._loss.value_and_grad(out, Z2, targets, w, self.class_weight)
             dZ2 = g if self._loss.grad_wrt_logits else get_activation(self.output).backward(out, g)
-            dA1 = dZ2 @ T(p["W2"])
+            dA1 = dZ2 @ transpose(p["W2"])
             if self.unit_mask is not None:
                 dA1 = dA1 * self.unit_mask[..., None, :]
             dZ1 = get_activation(self.hidden).backward(A1, dA1)
             grads = {
-                "W1": T(X) @ dZ1,
+                "W1": transpose(X) @ dZ1,
                 "b1": dZ1.sum(axis=-2),
-                "W2": T(A1) @ dZ2,
+                "W2": transpose(A1) @ dZ2,
                 "b2": dZ2.sum(axis=-2),
             }
         return self._finish_loss(loss), grads

@@ -158,7 +158,7 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from bpnet.crossval import group_kfold, stratified_kfold
+    from bpnet.crossval import make_splits
     from bpnet.results import CVResult
 
     from . import distributed
@@ -183,10 +183,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
             if info.is_main:
                 print(data.describe(), flush=True)
-            if args.split == "group":
-                splits = group_kfold(data.y, data.groups, n_splits=args.folds, seed=args.split_seed)
-            else:
-                splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
+            splits = make_splits(args.split, data.y, data.groups, args.folds, args.split_seed)
             runs = []
             for i, name in enumerate(seed_dirs):  # several seeds: softmax outputs averaged
                 run_config = dataclasses.replace(config, seed=config.seed + i)

@@ -346,7 +346,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     import torch  # first: a missing PyTorch is reported before any work
 
     import bpnet
-    from bpnet.crossval import group_kfold, stratified_kfold
+    from bpnet.crossval import make_splits
 
     t_start = time.perf_counter()
     if args.threads is not None:
@@ -384,10 +384,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
                 f"{len(np.unique(data.groups))} groups")
         cmp.say(f"[2/5] {args.folds}-fold {args.split} split, the same for both branches")
-        if args.split == "group":
-            splits = group_kfold(data.y, data.groups, args.folds, seed=args.seed)
-        else:
-            splits = stratified_kfold(data.y, args.folds, seed=args.seed)
+        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
         saved = cmp.stage("splits", lambda: {"test_ids": test_ids})
         if saved["test_ids"] != test_ids:
