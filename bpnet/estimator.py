@@ -50,8 +50,8 @@ from .training import Curves, EarlyStopping, OnEpoch, Progress, Rows, predict_ou
 
 __all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError"]
 
-#: BPClassifier's arguments that define the network and how it is trained: the fields of
-#: :class:`bpnet.settings.Settings`
+#: BPClassifier's arguments that define the network and how it is trained, which are the
+#: fields of :class:`bpnet.settings.Settings`
 TRAINING_PARAMS = PARAMS
 #: BPClassifier's arguments that say how a call to ``fit`` proceeds (not part of the network)
 FIT_PARAMS = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol", "warm_start")

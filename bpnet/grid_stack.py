@@ -13,7 +13,7 @@ do so:
   **input noise** a ``(K,)`` array of the step rule (:mod:`bpnet.steps`);
 * **rows** differ per model: each model holds its own block's rows, normalised with
   statistics of its training rows only, padded to the longest block with rows of weight 0;
-* **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
+* **the best epoch** is kept per model (:class:`~bpnet.callbacks.EarlyStopping` on its
   validation rows, held in the stack with weight 0 and measured every epoch;
   ``patience=None``: every epoch is trained and the best one restored);
 * or, for a grid over epochs, each model is scored at **checkpoints**: trained once for
@@ -44,7 +44,7 @@ from .training import Curves, EarlyStopping, Rows, TrainLog, evaluate, make_step
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS", "STACK_BYTES",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
 
-#: The names a setting of model selection may use: those of :class:`bpnet.settings.Settings`
+#: The names a setting of model selection may use, those of :class:`bpnet.settings.Settings`
 SELECTION_PARAMS = PARAMS
 #: settings that may differ between the models of one stack
 STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")

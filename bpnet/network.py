@@ -20,7 +20,7 @@ A *stack* of ``K`` independent networks (``n_models=K``) puts a leading ``K``
 axis on every parameter; NumPy's broadcasting ``matmul`` then evaluates all of
 them in one call, which is how K cross-validation folds train as one array
 program. ``X`` may be shared ``(n, n_in)`` or per model ``(K, n, n_in)``. The
-code below reads like the formulas above: :func:`T` is ``.T`` for one matrix
+code below reads like the formulas above: :func:`transpose` is ``.T`` for one matrix
 and for every matrix of a stack alike.
 
 This module is the reference, written to be read and checked (finite

@@ -18,7 +18,7 @@ from .fused import FusedPass
 from .network import BPNetwork
 from .optim import Optimizer
 
-__all__ = ["FullBatch", "MiniBatch", "make_steps"]
+__all__ = ["BoundSteps", "FullBatch", "MiniBatch", "make_steps"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class FullBatch:
     input_noise: Any = 0.0
 
     def bind(self, net: BPNetwork, full: FusedPass, XaT: np.ndarray, T: np.ndarray,
-             sw: np.ndarray, w_train: np.ndarray) -> "_Steps":
+             sw: np.ndarray, w_train: np.ndarray) -> "BoundSteps":
         """The steps of one call: ``full`` is the pass over all rows, ``sw`` the raw and
         ``w_train`` the normalised training weights, ``(K, n)``."""
         noise = InputNoise.make(self.input_noise, len(sw), net.dtype)
@@ -61,7 +61,7 @@ class MiniBatch:
     input_noise: Any = 0.0
 
     def bind(self, net: BPNetwork, full: FusedPass, XaT: np.ndarray, T: np.ndarray,
-             sw: np.ndarray, w_train: np.ndarray) -> "_Steps":
+             sw: np.ndarray, w_train: np.ndarray) -> "BoundSteps":
         """See :meth:`FullBatch.bind`."""
         b = self.batch_size
         n_rows = int((sw > 0).sum(axis=1).max())
@@ -78,17 +78,21 @@ def make_steps(batch_size: int | None = None, input_noise=0.0) -> FullBatch | Mi
     return FullBatch(input_noise) if batch_size is None else MiniBatch(batch_size, input_noise)
 
 
-class _Steps:
+class BoundSteps:
+    """A step rule bound to the arrays of one call of :func:`~bpnet.training.train`: its
+    :meth:`epoch` trains every active model for one epoch."""
+
     #: the forward pass that measured the network after an epoch is the next step's
     reuses_forward = False
     #: draws from the rng (shuffles, noise)
     random = True
 
     def epoch(self, optimizer: Optimizer, rng, active) -> None:
+        """One epoch of steps of ``optimizer``; ``active`` (K,) bool or None (all models)."""
         raise NotImplementedError
 
 
-class _Clean(_Steps):
+class _Clean(BoundSteps):
     reuses_forward, random = True, False
 
     def __init__(self, full, XaT, T, w):
@@ -99,7 +103,7 @@ class _Clean(_Steps):
         optimizer.step(self.full.backward(self.XaT, self.T, self.w), active=active)
 
 
-class _Noisy(_Steps):
+class _Noisy(BoundSteps):
     def __init__(self, full, XaT, T, w, noise: InputNoise):
         self.full, self.XaT, self.T, self.w, self.noise = full, XaT, T, w, noise
 
@@ -109,7 +113,7 @@ class _Noisy(_Steps):
         optimizer.step(self.full.backward(Xn, self.T, self.w), active=active)
 
 
-class _Batches(_Steps):
+class _Batches(BoundSteps):
     def __init__(self, batches: MiniBatches):
         self.batches = batches
 

@@ -18,8 +18,9 @@ measures the last epoch). The arithmetic is :class:`bpnet.fused.FusedPass`; its 
 are allocated once per call, and the inputs are validated and laid out once per call.
 
 Curves hold the loss (the training objective's weighting, class weights included) and the
-accuracy of the network *after* each epoch, per model. :class:`EarlyStopping` stops each
-model of a stack on its own and keeps its best epoch.
+accuracy of the network *after* each epoch, per model.
+:class:`~bpnet.callbacks.EarlyStopping` stops each model of a stack on its own and keeps
+its best epoch.
 """
 from __future__ import annotations
 
@@ -107,19 +108,21 @@ def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
     ----------
     net : BPNetwork
         One network or a stack of ``K``.
-    data : Rows or tuple
+    data : bpnet.training.Rows or tuple
         The rows: a :class:`Rows`, or ``(X, y)`` / ``(X, y, sample_weight)``.
     optimizer : Optimizer
         Built on ``net.params``.
     epochs : int
     callbacks : sequence of Callback
-        What happens after every epoch (:mod:`bpnet.callbacks`): :class:`Curves` records
-        the curves, :class:`EarlyStopping` stops models and keeps their best epochs,
-        :class:`Progress` shows a bar, :class:`OnEpoch` calls a function. The loop measures
+        What happens after every epoch (:mod:`bpnet.callbacks`):
+        :class:`~bpnet.callbacks.Curves` records the curves,
+        :class:`~bpnet.callbacks.EarlyStopping` stops models and keeps their best epochs,
+        :class:`~bpnet.callbacks.Progress` shows a bar, :class:`~bpnet.callbacks.OnEpoch`
+        calls a function. The loop measures
         every set after an epoch only when a callback needs it (``measures``); without
         such a callback it only trains (about a fifth of an epoch less work, and a
         diverging model is reported by the optimiser's check of every gradient).
-    steps : FullBatch or MiniBatch, optional
+    steps : bpnet.steps.FullBatch or bpnet.steps.MiniBatch, optional
         How an epoch steps (:mod:`bpnet.steps`); default full batch without input noise.
     rng : np.random.Generator, optional
         Shuffles the mini-batches and draws the input noise.
@@ -130,7 +133,7 @@ def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
 
     Returns
     -------
-    TrainLog
+    bpnet.callbacks.TrainLog
 
     Raises
     ------
@@ -139,6 +142,9 @@ def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
     ValueError
         Bad shapes, labels or weights; a model with no training rows.
     """
+    if not hasattr(optimizer, "step"):  # the old train(net, X, y, optimizer, epochs, ...)
+        raise TypeError("train(net, data, optimizer, epochs, callbacks): pass the rows as "
+                        "Rows(X, y, sample_weight, monitor) or a tuple (X, y[, sample_weight])")
     data = data if isinstance(data, Rows) else Rows(*data)
     if int(epochs) != epochs or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")

@@ -52,7 +52,7 @@ from .model import ResNet, resnet18
 __all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
            "cross_validate"]
 
-#: What every fold records per epoch: :data:`bpnet.results.CURVES` (train figures are running
+#: What every fold records per epoch, :data:`bpnet.results.CURVES` (train figures are running
 #: means over the epoch's augmented batches, test figures a clean pass over the test fold)
 #: and the learning rate at the epoch's start.
 EPOCH_CURVES = (*CURVES, "lr")

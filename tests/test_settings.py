@@ -46,6 +46,8 @@ def _imbalanced(n=60, d=4, seed=0):
 
 
 @pytest.mark.parametrize("extra", [
+    {},
+    {"batch_size": 16},
     {"input_noise": 0.3},
     {"loss": "cross_entropy", "output": "softmax", "class_weight": "balanced"},
     {"loss": "cross_entropy", "output": "sigmoid", "class_weight": "balanced"},

@@ -88,16 +88,7 @@ def _blobs(n=60, d=4, C=3, seed=0):
     return rng.normal(size=(n, d)) + y[:, None], y
 
 
-@pytest.mark.parametrize("batch_size", [None, 16])
-def test_one_fold_cross_validation_is_bpclassifier_fit_bit_for_bit(batch_size):
-    X, y = _blobs()
-    settings = dict(n_hidden=5, epochs=30, lr=0.03, dtype="float64", batch_size=batch_size)
-    clf = bpnet.BPClassifier(**settings, random_state=7).fit(X, y)
-    res = cross_validate(X, y, [(np.arange(len(y)), np.array([], dtype=int))], normalize=False,
-                         random_state=7, **settings)
-    for name, p in clf.net_.params.items():
-        np.testing.assert_array_equal(res.trained.params[name][0], p)
-    np.testing.assert_array_equal(res.curves["train_loss"][:, 0], clf.history_["loss"])
+# one-fold cross-validation equals BPClassifier.fit bit for bit: tests/test_settings.py
 
 
 def test_curves_are_the_network_after_each_epoch():
@@ -210,6 +201,8 @@ def test_bad_arguments_get_clear_errors():
         train(net, (X, y), opt, 1, [EarlyStopping("val")])
     with pytest.raises(ValueError, match="batch_size"):
         train(net, (X, y), opt, 1, steps=MiniBatch(0))
+    with pytest.raises(TypeError, match=r"pass the rows as Rows\(X, y"):  # the old signature
+        train(net, X, y, opt, 1)
 
 
 def test_float32_training_stays_float32_and_predicts_like_the_reference():
