@@ -305,6 +305,8 @@ class BPNetwork:
         new.n_models = None
         new.params = {name: v[k].copy() for name, v in self.params.items()}
         new.unit_mask = None if self.unit_mask is None else self.unit_mask[k].copy()
+        if self.class_weight is not None and self.class_weight.ndim == 2:  # per-fold weights
+            new.class_weight = self.class_weight[k].copy()
         if compact and new.unit_mask is not None:
             live = new.unit_mask != 0
             new.params["W1"] = new.params["W1"][:, live]

@@ -74,6 +74,9 @@ def test_cross_validate_weighs_each_fold_by_its_own_training_rows():
     for k, (tr, _) in enumerate(splits):
         np.testing.assert_allclose(net.class_weight[k], class_weights(y[tr], 3, "balanced"),
                                    rtol=1e-6)
+        one = net.select_model(k)  # a fold exported alone keeps its own weights
+        np.testing.assert_array_equal(one.class_weight, net.class_weight[k])
+        np.testing.assert_array_equal(one.loss_value(X, y), net.loss_value(X, y)[k])
 
 
 def test_grid_search_trains_without_the_outer_test_labels():
