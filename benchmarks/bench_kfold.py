@@ -45,6 +45,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import bpnet
 from bpnet.crossval import fold_masks, stratified_kfold
 from bpnet.preprocessing import Normalizer
+from bpnet.training import Curves, Rows
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ def scaling(cfg: Config) -> list[dict]:
             opt = bpnet.Adam(net.params, lr=cfg.lr)
 
             def run(epochs, net=net, Xs=Xs, y=y, opt=opt, train_m=train_m, test_m=test_m):
-                bpnet.train(net, Xs, y, opt, epochs, sample_weight=train_m,
-                            monitor={"test": test_m})
+                bpnet.train(net, Rows(Xs, y, train_m, {"test": test_m}), opt, epochs,
+                            [Curves()])
 
             epochs = max(cfg.scaling_epochs, int(cfg.scaling_budget // (n * K)))
             run(1)

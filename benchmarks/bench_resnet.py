@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from resnet_fer.config import TrainConfig
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images
-from resnet_fer.engine import Engine, make_optimizer, make_scheduler
+from resnet_fer.engine import Engine, build_optimizer, make_scheduler
 from resnet_fer.train import build_model, cross_validate
 
 #: Dense bf16 tensor-core peaks (FLOP/s) for the model FLOP utilisation.
@@ -154,7 +154,7 @@ def _engine(cfg: Config, images, y, device: torch.device, budget: int | None = N
 def bench_resnet_fer(cfg: Config, engine: Engine) -> tuple[float, float]:
     """(b) images/s of ``Engine.train_epoch`` and peak device memory (MiB)."""
     device, n = engine.device, len(engine.store)
-    opt = make_optimizer(engine.model, engine.config, device)
+    opt = build_optimizer(engine.model, engine.config, device)
     sched = make_scheduler(opt, engine.config, 10 ** 6)
 
     def run(steps, seed):
@@ -175,7 +175,7 @@ def bench_model_only(cfg: Config, engine: Engine) -> float:
     x = torch.randn(cfg.batch, 3, cfg.size, cfg.size, device=device, dtype=engine.input_dtype)
     x = x.contiguous(memory_format=fmt)
     y = torch.randint(0, 7, (cfg.batch,), device=device)
-    opt = make_optimizer(engine.model, engine.config, device)
+    opt = build_optimizer(engine.model, engine.config, device)
 
     def step():
         with engine.autocast():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fused import FusedPass
+from .losses import class_weight_of_rows
 from .network import BPNetwork
 from .optim import Optimizer
 
@@ -87,7 +88,7 @@ class MiniBatches:
                 Xb = self.noise.add(Xb, rng)
             wb = np.take_along_axis(self.sw, idx, axis=1) * ok
             if net.loss_fn.class_weighted_mean and net.class_weight is not None:
-                wb = wb * net.class_weight[Tb.argmax(axis=1)]
+                wb = wb * class_weight_of_rows(net.class_weight, Tb.argmax(axis=1))
             has_rows = wb.sum(axis=1) > 0
             step_active = has_rows if active is None else (has_rows & active)
             fused.forward(Xb)

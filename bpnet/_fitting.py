@@ -1,6 +1,6 @@
 """The pieces of :class:`~bpnet.BPClassifier` that are plain functions.
 
-Class weights, the settings of a fit, the rows held out for early stopping, the history
+The settings of a fit, the rows held out for early stopping, the history
 kept across warm fits and ``partial_fit`` calls, the ``verbose`` lines, and the file form
 of a fitted classifier. :mod:`bpnet.estimator` holds the estimator protocol and calls
 these.
@@ -12,45 +12,11 @@ import numpy as np
 from . import io
 from ._validation import check_labels, check_sample_weight
 from .crossval import stratified_holdout
+from .json_values import to_json_value
 from .network import BPNetwork
 
 #: a curve of :func:`bpnet.training.train` (``<set>_<metric>``) -> its key in ``history_``
 _HISTORY_PREFIX = {"train": "", "val": "val_", "holdout": "holdout_"}
-
-
-def resolve_class_weight(class_weight, y_enc: np.ndarray, n_classes: int, classes=None):
-    """Per-class weights ``(n_classes,)`` or None.
-
-    ``class_weight`` is None, ``"balanced"`` (``n_samples / (n_classes * count_c)``), a
-    dict from label to weight (labels of ``classes``, default ``0..n_classes-1``; a label
-    left out weighs 1, as in scikit-learn), or one number per class.
-    """
-    if class_weight is None:
-        return None
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be None, 'balanced', a dict or an array, "
-                             f"got {class_weight!r}")
-        counts = np.bincount(y_enc, minlength=n_classes)
-        return len(y_enc) / (n_classes * np.maximum(counts, 1))
-    if isinstance(class_weight, dict):
-        labels = (np.arange(n_classes) if classes is None else np.asarray(classes)).tolist()
-        weights = np.array([class_weight.get(c, 1.0) for c in labels], dtype=np.float64)
-        missing = [c for c in labels if c not in class_weight]
-        extra = [k for k in class_weight if k not in set(labels)]
-        # A label absent from this fit's data is fine (a fold without a rare class); one
-        # that is no class while a class goes unweighted is likely misspelt.
-        if missing and extra:
-            raise ValueError(f"class_weight names {extra}, which are not classes, and leaves "
-                             f"out {missing}; the classes are {labels}")
-    else:
-        weights = np.asarray(class_weight, dtype=np.float64)
-        if weights.shape != (n_classes,):
-            raise ValueError(f"class_weight must have one weight per class ({n_classes}), "
-                             f"got shape {weights.shape}")
-    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"class weights must be finite and non-negative, got {weights.tolist()}")
-    return weights
 
 
 def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -172,7 +138,7 @@ def to_arrays(clf) -> tuple[dict, dict]:
     params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
               for k, v in clf.get_params().items()}
     if isinstance(params["class_weight"], dict):  # JSON object keys would all become strings
-        params["class_weight"] = {"items": [[_plain(k), float(v)]
+        params["class_weight"] = {"items": [[to_json_value(k), float(v)]
                                             for k, v in params["class_weight"].items()]}
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a Generator is not serialisable; it was used up
@@ -210,7 +176,3 @@ def from_arrays(cls: type, meta: dict, arrays: dict):
     clf._optimizer = clf._optimizer_key = None
     return clf
 
-
-def _plain(value):
-    """A label as a JSON value (NumPy scalars -> Python)."""
-    return value.item() if isinstance(value, np.generic) else value

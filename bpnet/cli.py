@@ -127,7 +127,7 @@ def _run_dir(args: argparse.Namespace, tool: str):
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
-    from .crossval import group_kfold, stratified_kfold
+    from .crossval import make_splits
     from .kfold import cross_validate
     from .metrics import format_table
     from .pruning import DistinctivenessPruner
@@ -143,10 +143,7 @@ def _cmd_cv(args: argparse.Namespace) -> int:
             ds = load_feature_data(args.data, seed=args.seed, progress=not args.no_progress)
         for w in caught:
             print(f"note: {w.message}", file=sys.stderr)
-        if args.split == "stratified":
-            splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
-        else:
-            splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
+        splits = make_splits(args.split, ds.y, ds.groups, args.folds, args.seed)
         pruner = (DistinctivenessPruner(args.criterion, compensate=args.compensate)
                   if args.prune else False)
         res = cross_validate(ds.X, ds.y, splits, n_hidden=args.hidden, epochs=args.epochs,
@@ -227,7 +224,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _tune(args, run, grid, fixed, n_init) -> int:
-    from .crossval import group_kfold, stratified_kfold
+    from .crossval import make_splits
     from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
     from .training import TrainingError
 
@@ -235,10 +232,7 @@ def _tune(args, run, grid, fixed, n_init) -> int:
         warnings.simplefilter("always")
         try:
             ds = load_feature_data(args.data, seed=args.seed, progress=not args.no_progress)
-            if args.split == "stratified":
-                splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
-            else:
-                splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
+            splits = make_splits(args.split, ds.y, ds.groups, args.folds, args.seed)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     for w in caught:

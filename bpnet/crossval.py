@@ -17,7 +17,11 @@ from numpy.typing import ArrayLike
 
 from ._validation import check_labels
 
-__all__ = ["fold_masks", "group_kfold", "stratified_holdout", "stratified_kfold"]
+__all__ = ["SPLIT_KINDS", "fold_masks", "group_kfold", "make_splits", "stratified_holdout",
+           "stratified_kfold"]
+
+#: The kinds of :func:`make_splits`: folds stratified by class, or folds that keep groups whole
+SPLIT_KINDS = ("stratified", "group")
 
 Seed = int | np.random.Generator | None
 Split = tuple[np.ndarray, np.ndarray]
@@ -271,3 +275,43 @@ def fold_masks(splits: Sequence[Split], n_samples: int) -> tuple[np.ndarray, np.
     if np.any(train_mask & test_mask):
         raise ValueError("a sample is in both train and test of the same fold")
     return train_mask, test_mask
+
+
+def make_splits(kind: str, y: ArrayLike, groups: ArrayLike | None = None, k: int = 5,
+                seed: Seed = 0, repeats: int = 1) -> list[Split]:
+    """The one place a protocol's splits are chosen: ``k`` folds of ``kind``, ``repeats`` times.
+
+    Parameters
+    ----------
+    kind : {"stratified", "group"}
+        :func:`stratified_kfold`, or :func:`group_kfold` (needs ``groups``: no group is
+        split between training and test).
+    y : (n,) labels
+    groups : (n,) array, optional
+        The group of each row (the movie); required for ``"group"``.
+    k : int
+        Folds per repetition.
+    seed : int or np.random.Generator
+        One generator serves every repetition in turn, so ``repeats=1`` is exactly the
+        splitter called with ``seed``.
+    repeats : int
+        Repetitions of the k-fold split with fresh random assignments; each row lies in one
+        test fold per repetition. The result holds ``k * repeats`` splits, repetition by
+        repetition.
+
+    Returns
+    -------
+    list of (train_idx, test_idx)
+    """
+    if kind not in SPLIT_KINDS:
+        raise ValueError(f"kind must be one of {SPLIT_KINDS}, got {kind!r}")
+    if isinstance(repeats, bool) or int(repeats) != repeats or repeats < 1:
+        raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
+    if kind == "group" and groups is None:
+        raise ValueError("group splits need the groups (one per row)")
+    rng = np.random.default_rng(seed)
+    splits: list[Split] = []
+    for _ in range(int(repeats)):
+        splits += (stratified_kfold(y, k, seed=rng) if kind == "stratified"
+                   else group_kfold(y, groups, k, seed=rng))
+    return splits

@@ -6,10 +6,10 @@ scikit-learn import, yet passes scikit-learn's own estimator checks and works in
 its tools (pipelines, ``GridSearchCV``, ``cross_val_predict``, calibration; see the
 docs page "Using BPClassifier with scikit-learn").
 
-The classifier's arguments are also *the* definition of a network and its training:
-:data:`TRAINING_PARAMS` names them, and :func:`bpnet.cross_validate` takes the same
-names with the same defaults (:func:`training_settings`), so a setting found with one
-means the same with the other. The arguments in :data:`FIT_PARAMS` only say how one
+The classifier's arguments that define a network and its training are the fields of
+:class:`bpnet.settings.Settings` (:data:`TRAINING_PARAMS`), the one description that
+:func:`bpnet.cross_validate` and model selection use too, with the same defaults, so a
+setting found with one means the same with the other. The arguments in :data:`FIT_PARAMS` only say how one
 call to ``fit`` proceeds (early stopping, warm start). Fitting runs the one training
 loop, :func:`bpnet.training.train`. What the outputs mean as scores and probabilities
 is ``bpnet._scores``; the plain functions of fitting (class weights, held-out rows,
@@ -33,7 +33,6 @@ from ._fitting import (
     hold_out,
     in_float64,
     loss_weights,
-    resolve_class_weight,
     summary_line,
     to_arrays,
 )
@@ -45,16 +44,15 @@ from ._validation import (
     check_labels,
     sklearn_flavoured,
 )
-from .network import BPNetwork
-from .optim import Optimizer, TrainingError, make_optimizer
-from .training import EarlyStopping, predict_outputs, train
+from .optim import Optimizer, TrainingError
+from .settings import PARAMS, Settings, class_weights
+from .training import Curves, EarlyStopping, OnEpoch, Progress, Rows, predict_outputs, train
 
-__all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError",
-           "build_network", "build_optimizer", "resolve_class_weight", "training_settings"]
+__all__ = ["BPClassifier", "FIT_PARAMS", "NotFittedError", "TRAINING_PARAMS", "TrainingError"]
 
-#: BPClassifier's arguments that define the network and how it is trained
-TRAINING_PARAMS = ("n_hidden", "hidden", "output", "loss", "optimizer", "lr", "epochs",
-                   "batch_size", "weight_decay", "momentum", "class_weight", "init", "dtype")
+#: BPClassifier's arguments that define the network and how it is trained, which are the
+#: fields of :class:`bpnet.settings.Settings`
+TRAINING_PARAMS = PARAMS
 #: BPClassifier's arguments that say how a call to ``fit`` proceeds (not part of the network)
 FIT_PARAMS = ("early_stopping", "validation_fraction", "n_iter_no_change", "tol", "warm_start")
 _OPTIMIZER_PARAMS = ("optimizer", "lr", "weight_decay", "momentum")
@@ -87,6 +85,10 @@ class BPClassifier:
         the sample weights (scikit-learn's meaning); with cross-entropy they are
         PyTorch's ``weight`` (see :class:`~bpnet.BPNetwork`).
     dtype : {"float64", "float32"}
+    input_noise : float
+        Standard deviation of Gaussian noise added to every input feature of the rows a
+        training step sees, drawn afresh each step (a regulariser; 0, the default, trains
+        on the inputs as they are). Scores and curves use the clean inputs.
     early_stopping : bool
         Hold out a stratified ``validation_fraction`` of the training rows, score the
         network on them (accuracy) after every epoch, stop once the score has not
@@ -164,7 +166,8 @@ class BPClassifier:
                  loss: str = "mse", optimizer: str = "adam", lr: float = 0.01,
                  epochs: int = 300, batch_size: int | None = None, weight_decay: float = 0.0,
                  momentum: float = 0.9, class_weight=None, init: str = "torch",
-                 dtype: str = "float64", early_stopping: bool = False,
+                 dtype: str = "float64", input_noise: float = 0.0,
+                 early_stopping: bool = False,
                  validation_fraction: float = 0.1, n_iter_no_change: int = 10,
                  tol: float = 1e-4, warm_start: bool = False, random_state=None,
                  verbose: bool | int = False):
@@ -181,6 +184,7 @@ class BPClassifier:
         self.class_weight = class_weight
         self.init = init
         self.dtype = dtype
+        self.input_noise = input_noise
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -269,7 +273,7 @@ class BPClassifier:
                 raise ValueError(f"need samples of at least two classes to fit, got 1 class: "
                                  f"{classes.tolist()}")
         y_enc = encode_labels(y, classes)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        cw = class_weights(y_enc, len(classes), self.class_weight, classes)
         loss_w, sw = loss_weights(sample_weight, y_enc, cw, self.loss)
         rng = np.random.default_rng(self.random_state)
         if warm:
@@ -345,7 +349,7 @@ class BPClassifier:
                                  f"the classifier was set up with, {self.classes_.tolist()}")
             classes = self.classes_
         y_enc = encode_labels(y, classes)
-        cw = resolve_class_weight(self.class_weight, y_enc, len(classes), classes)
+        cw = class_weights(y_enc, len(classes), self.class_weight, classes)
         loss_w, _ = loss_weights(sample_weight, y_enc, cw, self.loss)
         if first:
             self._initialise(X.shape[1], classes, cw, np.random.default_rng(self.random_state))
@@ -356,14 +360,14 @@ class BPClassifier:
         self.n_iter_ = 1
         return self
 
-    def _settings(self) -> dict:
-        return training_settings({k: getattr(self, k) for k in TRAINING_PARAMS})
+    def _settings(self) -> Settings:
+        return Settings.from_dict({k: getattr(self, k) for k in TRAINING_PARAMS})
 
     def _initialise(self, n_features: int, classes: np.ndarray, cw, rng) -> None:
         """A fresh network (the first draws of ``rng``, as :func:`bpnet.cross_validate`)."""
         settings = self._settings()
-        net_cw = cw if settings["loss"] == "cross_entropy" else None  # MSE: on the samples
-        self.net_ = build_network(settings, n_features, len(classes), net_cw, rng)
+        net_cw = cw if settings.loss == "cross_entropy" else None  # MSE: on the samples
+        self.net_ = settings.build_network(n_features, len(classes), rng, class_weight=net_cw)
         self.classes_ = classes
         self.n_features_in_ = n_features
         self.history_ = {}
@@ -378,7 +382,7 @@ class BPClassifier:
 
     def _check_same_network(self) -> None:
         """A warm fit or partial_fit trains the existing network: its shape must not change."""
-        changed = changed_network(self.net_, self._settings())
+        changed = changed_network(self.net_, self._settings().to_dict())
         if changed:
             raise ValueError(f"warm start: {', '.join(changed)} changed since the network was "
                              "built; set warm_start=False to start afresh")
@@ -386,7 +390,7 @@ class BPClassifier:
     def _optimizer_for(self, keep: bool) -> Optimizer:
         key = tuple(repr(getattr(self, k)) for k in _OPTIMIZER_PARAMS)
         if not (keep and self._optimizer is not None and self._optimizer_key == key):
-            self._optimizer = build_optimizer(self._settings(), self.net_.params)
+            self._optimizer = self._settings().build_optimizer(self.net_.params)
             self._optimizer_key = key
         return self._optimizer
 
@@ -399,11 +403,14 @@ class BPClassifier:
         def print_epoch(epoch: int, values: dict) -> None:
             print(epoch_line(done + epoch, values))
 
-        log = train(self.net_, X, y_enc, self._optimizer_for(keep_optimizer), epochs,
-                    sample_weight=weights, monitor=monitor, batch_size=self.batch_size,
-                    rng=rng, early_stopping=early_stopping,
-                    progress=bool(self.verbose) and not lines, desc=desc,
-                    on_epoch=print_epoch if lines else None)
+        callbacks = [Curves()] + ([early_stopping] if early_stopping is not None else [])
+        if lines:
+            callbacks.append(OnEpoch(print_epoch))
+        elif self.verbose:
+            callbacks.append(Progress(desc))
+        log = train(self.net_, Rows(X, y_enc, weights, monitor),
+                    self._optimizer_for(keep_optimizer), epochs, callbacks,
+                    steps=self._settings().steps(), rng=rng)
         self._rng = rng
         extend_history(self.history_, log.curves)
         return log
@@ -493,29 +500,3 @@ class BPClassifier:
 
 io.register_kind("BPClassifier", BPClassifier, to_arrays, functools.partial(from_arrays, BPClassifier))
 
-
-def training_settings(overrides: dict, **defaults) -> dict:
-    """BPClassifier's defaults for every name in :data:`TRAINING_PARAMS`, then ``defaults``,
-    then ``overrides``; an unknown name is a ValueError listing the valid ones."""
-    unknown = sorted(set(overrides) - set(TRAINING_PARAMS))
-    if unknown:
-        raise ValueError(f"unknown setting(s) {unknown}; valid: {', '.join(TRAINING_PARAMS)}")
-    sig = inspect.signature(BPClassifier.__init__).parameters
-    return {**{k: sig[k].default for k in TRAINING_PARAMS}, **defaults, **overrides}
-
-
-def build_network(settings: dict, n_inputs: int, n_classes: int, class_weight, rng,
-                  n_models: int | None = None) -> BPNetwork:
-    """The network that ``settings`` (see :func:`training_settings`) describe."""
-    return BPNetwork(n_inputs, settings["n_hidden"], n_classes, hidden=settings["hidden"],
-                     output=settings["output"], loss=settings["loss"], class_weight=class_weight,
-                     init=settings["init"], dtype=np.dtype(settings["dtype"]), seed=rng,
-                     n_models=n_models)
-
-
-def build_optimizer(settings: dict, params: dict) -> Optimizer:
-    """The optimiser that ``settings`` describe, on ``params`` (``momentum`` applies to SGD)."""
-    kwargs = {"lr": settings["lr"], "weight_decay": settings["weight_decay"]}
-    if str(settings["optimizer"]).lower() == "sgd":
-        kwargs["momentum"] = settings["momentum"]
-    return make_optimizer(settings["optimizer"], params, **kwargs)

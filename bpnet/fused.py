@@ -167,7 +167,7 @@ class FusedPass:
             tmp += np.maximum(Z, 0.0)
             tmp -= T * Z
             if net.class_weight is not None:
-                tmp *= net.class_weight[:, None]
+                tmp *= net.class_weight[..., None]  # (C, 1) or a stack's (K, C, 1)
             np.sum(tmp, axis=1, out=loss)
             loss /= C
         return loss
@@ -199,7 +199,7 @@ class FusedPass:
             if net.output == "sigmoid":
                 G /= C
                 if net.class_weight is not None:
-                    G *= net.class_weight[:, None]
+                    G *= net.class_weight[..., None]
         # output layer: [dW2.T | db2] = G @ [A; 1].T
         np.matmul(G, self.hidden.transpose(0, 2, 1), out=self.dP2)
         db2 = self.dP2[:, :, H].copy()

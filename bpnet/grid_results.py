@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .grid_stack import FitResult
+from .json_values import to_json_value
 from .metrics import accuracy_mean_std, confusion_matrix
 
 __all__ = ["GridSearchResult", "OuterScores", "plot_inner_accuracy", "score_outer_folds",
@@ -130,11 +131,11 @@ class GridSearchResult:
         if self.refit is not None:
             out["test_accuracy_mean_refit"] = _r(self.refit.mean_std[0])
         out["inner_accuracy_of_chosen_mean"] = _r(self.scores[np.arange(n_out), self.chosen].mean())
-        out["chosen"] = [{"fold": o, "setting": _jsonable(self.params[s]),
+        out["chosen"] = [{"fold": o, "setting": to_json_value(self.params[s], finite=False),
                           "inner_accuracy": _r(self.scores[o, s]),
                           "best_epoch_median": float(np.median(self.best_epoch[o, :, s]))}
                          for o, s in enumerate(self.chosen)]
-        out["fixed_settings"] = _jsonable(self.settings)
+        out["fixed_settings"] = to_json_value(self.settings, finite=False)
         out["seconds"] = round(self.seconds, 2)
         return out
 
@@ -144,7 +145,7 @@ class GridSearchResult:
         rows = []
         for s, p in enumerate(self.params):
             per_fold = self.scores[:, s]
-            rows.append({**_jsonable(p),
+            rows.append({**to_json_value(p, finite=False),
                          "inner_accuracy_mean": _r(per_fold.mean()),
                          "inner_accuracy_std": _r(per_fold.std()),
                          "inner_loss_mean": _r(self.inner_loss[:, :, s].mean()),
@@ -156,10 +157,6 @@ class GridSearchResult:
 
 def _r(x) -> float:
     return round(float(x), 6)
-
-
-def _jsonable(d: dict) -> dict:
-    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
 
 
 def score_outer_folds(outputs_per_fold: list, y, splits, n_classes: int) -> OuterScores:

@@ -10,10 +10,10 @@ do so:
   and gets no gradient, so a model of 16 units in a stack of 64 trains exactly as a
   16-unit network);
 * **learning rate and weight decay** are ``(K,)`` arrays of the optimiser, and the
-  **input noise** a ``(K,)`` array of :func:`~bpnet.training.train`;
+  **input noise** a ``(K,)`` array of the step rule (:mod:`bpnet.steps`);
 * **rows** differ per model: each model holds its own block's rows, normalised with
   statistics of its training rows only, padded to the longest block with rows of weight 0;
-* **the best epoch** is kept per model (:class:`~bpnet.training.EarlyStopping` on its
+* **the best epoch** is kept per model (:class:`~bpnet.callbacks.EarlyStopping` on its
   validation rows, held in the stack with weight 0 and measured every epoch;
   ``patience=None``: every epoch is trained and the best one restored);
 * or, for a grid over epochs, each model is scored at **checkpoints**: trained once for
@@ -36,18 +36,16 @@ from typing import Callable
 
 import numpy as np
 
-from .estimator import TRAINING_PARAMS, training_settings
 from .network import BPNetwork
-from .optim import FlatParams, make_optimizer
 from .preprocessing import Normalizer
-from .training import EarlyStopping, TrainLog, evaluate, predict_outputs, train
+from .settings import PARAMS, Settings, class_weights
+from .training import Curves, EarlyStopping, Rows, TrainLog, evaluate, make_steps, predict_outputs, train
 
 __all__ = ["Block", "FitResult", "ModelSpec", "SELECTION_PARAMS", "STACKED_PARAMS", "STACK_BYTES",
            "check_setting", "fit_models", "selection_settings", "stack_key"]
 
-#: The names a setting of model selection may use, the estimator's training settings
-#: and ``input_noise`` (the Gaussian input noise of :func:`bpnet.training.train`, default 0).
-SELECTION_PARAMS = TRAINING_PARAMS + ("input_noise",)
+#: The names a setting of model selection may use, those of :class:`bpnet.settings.Settings`
+SELECTION_PARAMS = PARAMS
 #: settings that may differ between the models of one stack
 STACKED_PARAMS = ("n_hidden", "lr", "weight_decay", "input_noise")
 #: Largest ``(K, H + C + 1, n)`` buffer of a stack's fused pass, in bytes: about a core's L2
@@ -57,12 +55,9 @@ STACK_BYTES = 2**20
 
 
 def selection_settings(overrides: dict, **defaults) -> dict:
-    """:func:`bpnet.estimator.training_settings` plus ``input_noise`` (default 0.0)."""
-    noise = {**defaults, **overrides}.get("input_noise", 0.0)
-    drop = ("input_noise",)
-    cfg = training_settings({k: v for k, v in overrides.items() if k not in drop},
-                            **{k: v for k, v in defaults.items() if k not in drop})
-    return {**cfg, "input_noise": noise}
+    """:meth:`Settings.from_dict <bpnet.settings.Settings.from_dict>` as a dict (a model's
+    setting, compared and grouped by name)."""
+    return Settings.from_dict(overrides, **defaults).to_dict()
 
 
 @dataclass(frozen=True)
@@ -144,7 +139,7 @@ class FitResult:
 
 
 def check_setting(setting: dict) -> dict:
-    """All of :data:`bpnet.estimator.TRAINING_PARAMS` for one model, checked before any
+    """All of :data:`bpnet.settings.PARAMS` for one model, checked before any
     training: a ValueError names the setting and what is wrong with it."""
     cfg = selection_settings(setting)
 
@@ -168,13 +163,13 @@ def check_setting(setting: dict) -> dict:
             bad(name, "must be non-negative")
     if cfg["class_weight"] not in (None, "balanced"):
         bad("class_weight", "must be None or 'balanced' in model selection")
-    kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
     if str(cfg["optimizer"]).lower() == "sgd":
-        kw["momentum"] = number("momentum")
+        number("momentum")
+    spec = Settings(**{**cfg, "optimizer": str(cfg["optimizer"])})
     try:  # the network and optimiser check activations, loss, init, dtype and the optimiser
-        net = BPNetwork(2, 1, 2, hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"],
-                        init=cfg["init"], dtype=cfg["dtype"])
-        make_optimizer(str(cfg["optimizer"]), net.params, **kw)
+        net = spec.build_network(2, 2, 0, n_hidden=1)
+        spec.build_optimizer(net.params, lr=float(cfg["lr"]),
+                             weight_decay=float(cfg["weight_decay"]))
     except (TypeError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     bs = cfg["batch_size"]
@@ -209,25 +204,18 @@ class _BlockData:
         return self._cache[b]
 
 
-def _class_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
-    """``n / (C * count_c)`` of a model's own training labels (scikit-learn's "balanced")."""
-    counts = np.bincount(y, minlength=n_classes)
-    return len(y) / (n_classes * np.maximum(counts, 1))
-
-
 def _build_stack(specs: list[ModelSpec], blocks: list[Block], n_inputs: int, n_classes: int,
                  cfg: dict) -> BPNetwork:
     """A stack whose model k starts as ``BPNetwork(n_inputs, h_k, C, seed=block seed)``."""
     hs = [int(s.setting["n_hidden"]) for s in specs]
     H, K = max(hs), len(specs)
-    kw = dict(hidden=cfg["hidden"], output=cfg["output"], loss=cfg["loss"], init=cfg["init"],
-              dtype=np.dtype(cfg["dtype"]))
-    net = BPNetwork(n_inputs, H, n_classes, n_models=K, seed=0, **kw)
+    settings = Settings(**cfg)
+    net = settings.build_network(n_inputs, n_classes, 0, n_models=K, n_hidden=H)
     for p in net.params.values():
         p[...] = 0.0  # padded units stay exactly zero: no gradient, no weight decay pull
     for k, (spec, h) in enumerate(zip(specs, hs)):
-        one = BPNetwork(n_inputs, h, n_classes, seed=np.random.default_rng(blocks[spec.block].seed),
-                        **kw)
+        one = settings.build_network(n_inputs, n_classes,
+                                     np.random.default_rng(blocks[spec.block].seed), n_hidden=h)
         net.params["W1"][k, :, :h] = one.params["W1"]
         net.params["b1"][k, :h] = one.params["b1"]
         net.params["W2"][k, :h, :] = one.params["W2"]
@@ -261,8 +249,8 @@ class _Stack:
                                     [y[np.r_[b.train, b.val]][:m] for b, m in zip(blks, keep)], dt)
         self.sw, self.val = np.zeros_like(mask), mask.copy()
         for k, (b, m) in enumerate(zip(blks, n_fit)):
-            cw = (_class_weights(y[b.train], n_classes)[y[b.train]]
-                  if specs[k].setting["class_weight"] == "balanced" else 1.0)
+            cw = class_weights(y[b.train], n_classes, specs[k].setting["class_weight"])
+            cw = 1.0 if cw is None else cw[y[b.train]]
             self.sw[k, :m] = cw
             self.val[k, :m] = 0.0
         self.held_out = None  # validation rows kept out of the stack, scored at checkpoints
@@ -270,19 +258,18 @@ class _Stack:
             self.held_out = _pad([data.get(s.block)[0][m:] for s, m in zip(specs, n_fit)],
                                  [y[b.val] for b in blks], dt)
         self.net = _build_stack(specs, blocks, d, n_classes, cfg)
-        kw = {"lr": np.array([float(s.setting["lr"]) for s in specs]),
-              "weight_decay": np.array([float(s.setting["weight_decay"]) for s in specs])}
-        if str(cfg["optimizer"]).lower() == "sgd":
-            kw["momentum"] = cfg["momentum"]
         # one update of all parameters per step: a step of small networks is mostly call cost
-        self.opt = FlatParams(str(cfg["optimizer"]), self.net.params, stacked=True, **kw)
+        self.opt = Settings(**cfg).build_optimizer(
+            self.net.params, flat=True, lr=np.array([float(s.setting["lr"]) for s in specs]),
+            weight_decay=np.array([float(s.setting["weight_decay"]) for s in specs]))
         self.noise = np.array([float(s.setting["input_noise"]) for s in specs])
         self.batch_size = cfg["batch_size"]
         self.specs, self.blocks, self.data = specs, blocks, data
 
-    def train(self, epochs: int, rng, **kw) -> TrainLog:
-        return train(self.net, self.X, self.y, self.opt, epochs, sample_weight=self.sw,
-                     batch_size=self.batch_size, rng=rng, input_noise=self.noise, **kw)
+    def train(self, epochs: int, rng, callbacks=(), monitor=None, active=None) -> TrainLog:
+        return train(self.net, Rows(self.X, self.y, self.sw, monitor), self.opt, epochs,
+                     callbacks, steps=make_steps(self.batch_size, self.noise), rng=rng,
+                     active=active)
 
     def outputs(self) -> list:
         """Each model's outputs on its block's predict rows, now."""
@@ -308,7 +295,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     K, cols, init = len(specs), np.arange(len(specs)), st.net.copy() if keep else None
     if has_val.all() and checkpoints is None:  # each model keeps its best epoch
         stop = EarlyStopping("val", metric=epoch_metric, patience=None, tol=0.0)
-        log = st.train(int(cfg["epochs"]), rng, monitor={"val": st.val}, early_stopping=stop)
+        log = st.train(int(cfg["epochs"]), rng, [Curves(), stop], monitor={"val": st.val})
         best = np.asarray(log.best_epoch)
         res.best_epoch[idx, 0] = best
         res.val_accuracy[idx, 0] = log.curves["val_accuracy"][np.maximum(best - 1, 0), cols]
@@ -319,7 +306,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
     elif has_val.all():  # scored after exactly each checkpoint's epochs, from one run
         done, outs = 0, [[] for _ in range(K)]
         for p, target in enumerate(checkpoints):
-            st.train(target - done, rng, curves=False)  # scored here, not every epoch
+            st.train(target - done, rng)  # no curves: scored here, not every epoch
             loss, acc = evaluate(st.net, *st.held_out)
             res.val_accuracy_curves[idx, target - 1] = acc
             res.best_epoch[idx, p] = target
@@ -335,7 +322,7 @@ def _fit_stack(specs, idx, blocks, data: _BlockData, y, n_classes, cfg, res: Fit
                            for s in specs])
         done = 0
         for target in np.unique(epochs):
-            st.train(int(target - done), rng, active=epochs > done, curves=False)
+            st.train(int(target - done), rng, active=epochs > done)
             done = int(target)
         res.best_epoch[idx, 0] = epochs
         for k, out in enumerate(st.outputs()):
@@ -374,7 +361,7 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     ----------
     X : (n, d) raw features; y : (n,) int labels ``0..C-1``
     specs : list of ModelSpec
-        Each ``setting`` holds every name of :data:`bpnet.estimator.TRAINING_PARAMS`
+        Each ``setting`` holds every name of :data:`bpnet.settings.PARAMS`
         (``class_weight`` may be None or ``"balanced"``: each model's training rows are
         weighted by its own training labels).
     blocks : list of Block

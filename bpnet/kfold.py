@@ -15,13 +15,15 @@ from typing import Sequence
 import numpy as np
 
 from .crossval import fold_masks
-from .estimator import build_network, build_optimizer, resolve_class_weight, training_settings
+from .json_values import to_json_value
+from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
 from .preprocessing import Normalizer
 from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .results import CURVES, CVResult, FoldResult
-from .training import evaluate, predict_outputs, train
+from .settings import Settings
+from .training import Curves, Progress, Rows, evaluate, predict_outputs, train
 
 
 def normalize_per_fold(X: np.ndarray, train_masks: np.ndarray, **normalizer_kwargs) -> np.ndarray:
@@ -56,11 +58,13 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         Progress bar over epochs (and pruning rounds).
     **settings
         The network and its training, exactly as :class:`~bpnet.BPClassifier` takes them
-        (:data:`bpnet.estimator.TRAINING_PARAMS`: ``n_hidden``, ``hidden``, ``output``,
-        ``loss``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``, ``weight_decay``,
-        ``momentum``, ``class_weight``, ``init``, ``dtype``) with the same defaults, except
-        ``dtype``: float32 here (set ``dtype="float64"`` for exact comparisons).
-        ``class_weight="balanced"`` counts the labels of all rows.
+        (the fields of :class:`bpnet.settings.Settings`: ``n_hidden``, ``hidden``,
+        ``output``, ``loss``, ``optimizer``, ``lr``, ``epochs``, ``batch_size``,
+        ``weight_decay``, ``momentum``, ``class_weight``, ``init``, ``dtype``,
+        ``input_noise``) with the same defaults, except ``dtype``: float32 here (set
+        ``dtype="float64"`` for exact comparisons).
+        Class weights are fitted on each fold's training rows alone
+        (:func:`bpnet.settings.class_weights`): a fold's test labels never reach its training.
     n_classes : int, optional
         Default ``max(y) + 1``.
     class_names, sample_ids : sequence of str, optional
@@ -80,7 +84,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     equals :meth:`BPClassifier.fit <bpnet.BPClassifier.fit>` with the same settings and
     seed bit for bit.
     """
-    cfg = training_settings(settings, dtype="float32")
+    cfg = Settings.from_dict(settings, dtype="float32")
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     n_classes = int(y.max()) + 1 if n_classes is None else n_classes
@@ -89,21 +93,26 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     t0 = time.perf_counter()
     if normalize:
         Xs = normalize_per_fold(X, train_m, **(normalize if isinstance(normalize, dict) else {}))
-        _check_range(X, Xs, np.dtype(cfg["dtype"]))
+        _check_range(X, Xs, np.dtype(cfg.dtype))
     else:
         Xs = X
     rng = np.random.default_rng(random_state)
-    cw = resolve_class_weight(cfg["class_weight"], y, n_classes)
-    net = build_network(cfg, X.shape[1], n_classes, cw, rng, n_models=K)
-    opt = build_optimizer(cfg, net.params)
     train_w, test_w = train_m.astype(float), test_m.astype(float)
-    log = train(net, Xs, y, opt, cfg["epochs"], sample_weight=train_w, monitor={"test": test_w},
-                batch_size=cfg["batch_size"], rng=rng, progress=progress,
-                desc=f"{K}-fold training", unit="fold")
+    # each fold's class weights from its own training labels only: (K, C)
+    cw = None if cfg.class_weight is None else np.stack(
+        [cfg.class_weights(y[m], n_classes) for m in train_m])
+    if cw is not None and cfg.loss != "cross_entropy":  # MSE: on the samples, as in fit
+        train_w = train_w * class_weight_of_rows(cw, y)
+    net = cfg.build_network(X.shape[1], n_classes, rng, n_models=K,
+                            class_weight=cw if cfg.loss == "cross_entropy" else None)
+    opt = cfg.build_optimizer(net.params)
+    callbacks = [Curves()] + ([Progress(f"{K}-fold training")] if progress else [])
+    log = train(net, Rows(Xs, y, train_w, {"test": test_w}), opt, cfg.epochs, callbacks,
+                steps=cfg.steps(), rng=rng, unit="fold")
     extra: dict = {}
     if prune:
         pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()
-        before = _fold_results(net, Xs, y, splits, train_w, log.curves)
+        before = _fold_results(net, Xs, y, splits, train_m, log.curves)
         extra["before_pruning"] = {
             "n_hidden": np.asarray(net.n_live_units()).tolist(),
             "test_accuracy": [f.test_accuracy for f in before],
@@ -113,7 +122,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
                                     sample_weight=train_w, validation_data=(Xs, y, test_w),
                                     progress=progress)
         extra["pruning"] = history.to_dict()
-    folds = _fold_results(net, Xs, y, splits, train_w, log.curves)
+    folds = _fold_results(net, Xs, y, splits, train_m, log.curves)
     n_hidden = np.asarray(net.n_live_units())
     extra["n_hidden"] = n_hidden.tolist()
     extra["summary"] = {"n_hidden_mean": float(n_hidden.mean())}
@@ -123,7 +132,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         extra["summary"].update(test_accuracy_mean_before_pruning=b_mean,
                                 test_accuracy_std_before_pruning=b_std,
                                 n_hidden_mean_before_pruning=float(np.mean(b["n_hidden"])))
-    settings = {**cfg, "class_weight": _plain(cfg["class_weight"]), "random_state":
+    settings = {**cfg.to_dict(), "class_weight": to_json_value(cfg.class_weight), "random_state":
                 random_state if isinstance(random_state, (int, type(None))) else None,
                 "normalize": normalize if isinstance(normalize, (bool, dict)) else True,
                 "prune": None if not prune else {"criterion": pruner.criterion,
@@ -135,10 +144,10 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
                     trained=net)
 
 
-def _fold_results(net, Xs, y, splits, train_w, curves) -> list[FoldResult]:
+def _fold_results(net, Xs, y, splits, train_m, curves) -> list[FoldResult]:
     """Per-fold predictions, outputs and curves of the trained stack."""
     outputs = predict_outputs(net, Xs)  # (K, n, C)
-    train_acc = evaluate(net, Xs, y, train_w)[1]
+    train_acc = evaluate(net, Xs, y, train_m.astype(float))[1]
     folds = []
     for k, (tr, te) in enumerate(splits):
         te = np.asarray(te, np.int64)
@@ -161,6 +170,3 @@ def _check_range(X: np.ndarray, Xs: np.ndarray, dtype: np.dtype) -> None:
 def _default_names(n_classes: int) -> tuple[str, ...]:
     return tuple(f"class {c}" for c in range(n_classes))
 
-
-def _plain(value):
-    return np.asarray(value).tolist() if value is not None and not isinstance(value, str) else value

@@ -79,7 +79,9 @@ def sigmoid_cross_entropy(out: np.ndarray, z: np.ndarray, T: np.ndarray, w: np.n
     computed as ``max(z, 0) + log1p(exp(-|z|))`` so it never overflows.
     """
     n_out = z.shape[-1]
-    cw = 1.0 if class_weight is None else class_weight
+    cw = 1.0 if class_weight is None else np.asarray(class_weight)
+    if np.ndim(cw) == 2:  # a stack's (K, C) weights against (K, n, C) logits
+        cw = cw[:, None, :]
     softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
     loss = np.einsum("...n,...nc->...", w, cw * (softplus - T * z)) / n_out
     # valid only for sigmoid output + this loss: d/dz = sigmoid(z) - T = out - T
@@ -105,6 +107,15 @@ def get_loss(loss: str, output: str) -> Loss:
     raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
 
 
+def class_weight_of_rows(class_weight: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``class_weight[y]``: the weight of each row's class, ``y`` (n,) or (K, n); a stack's
+    per-model weights ``(K, C)`` pick model k's weights for model k's rows."""
+    if class_weight.ndim == 1:
+        return class_weight[y]
+    return np.take_along_axis(class_weight, np.broadcast_to(y, (len(class_weight), y.shape[-1])),
+                              axis=-1)
+
+
 def sample_weights(y: np.ndarray, sample_weight: np.ndarray | None,
                    class_weight: np.ndarray | None, class_weighted_mean: bool,
                    shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
@@ -115,7 +126,7 @@ def sample_weights(y: np.ndarray, sample_weight: np.ndarray | None,
     y : (n,) or (K, n) int
     sample_weight : (n,) or (K, n), optional
         Non-negative; a 0/1 mask selects a cross-validation fold's training set.
-    class_weight : (C,), optional
+    class_weight : (C,) or, for a stack, (K, C), optional
         Folded in only when ``class_weighted_mean`` (softmax cross-entropy), where
         torch divides by ``sum_i cw[y_i]`` instead of ``n``.
     shape : tuple
@@ -132,7 +143,7 @@ def sample_weights(y: np.ndarray, sample_weight: np.ndarray | None,
     else:
         w = np.broadcast_to(np.asarray(sample_weight, dtype=dtype), shape)
     if class_weighted_mean and class_weight is not None:
-        w = w * np.asarray(class_weight, dtype=dtype)[y]
+        w = w * class_weight_of_rows(np.asarray(class_weight, dtype=dtype), y)
     total = w.sum(axis=-1, keepdims=True)
     if np.any(total <= 0):
         bad = np.flatnonzero(np.atleast_1d(total.squeeze(-1)) <= 0).tolist()

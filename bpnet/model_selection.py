@@ -32,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 
-from .crossval import group_kfold, stratified_kfold
+from .crossval import make_splits
 from .grid_results import (
     GridSearchResult,
     OuterScores,
@@ -63,7 +63,7 @@ def expand_grid(param_grid) -> list[dict]:
     param_grid : dict or list of dict
         Name -> list of values (scikit-learn's ``ParameterGrid``); a list of such dicts
         is the union of their grids. Names are those of
-        :data:`bpnet.estimator.TRAINING_PARAMS` and ``input_noise``.
+        :class:`bpnet.settings.Settings`.
 
     Raises
     ------
@@ -98,10 +98,8 @@ def _inner_splits(inner_splits, splits, y, groups, rng_root: int) -> list[list]:
             inner = [(np.asarray(a), np.asarray(b)) for a, b in inner_splits[o]]
         else:
             seed = np.random.default_rng([rng_root, o, 1])
-            if groups is None:
-                local = stratified_kfold(y[tr], inner_splits, seed=seed)
-            else:
-                local = group_kfold(y[tr], groups[tr], inner_splits, seed=seed)
+            local = make_splits("stratified" if groups is None else "group", y[tr],
+                                None if groups is None else groups[tr], inner_splits, seed)
             inner = [(tr[a], tr[b]) for a, b in local]
         in_train = np.zeros(len(y), bool)
         in_train[tr] = True
@@ -133,7 +131,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     X : (n, d) raw features (normalised per model on its own training rows)
     y : (n,) int labels ``0..C-1``
     param_grid : dict or list of dict
-        Name -> list of values, names from :data:`bpnet.estimator.TRAINING_PARAMS` (see
+        Name -> list of values, names from :class:`bpnet.settings.Settings` (see
         :func:`expand_grid`). ``n_hidden``, ``lr`` and ``weight_decay`` vary within one
         stack; any other name (``loss``, ``output``, ``hidden``, ``epochs``...) gives one
         group of stacks per value.
@@ -175,7 +173,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
     progress : bool
         A progress bar over the models.
     **settings
-        Fixed training settings, with :class:`~bpnet.estimator.BPClassifier`'s names and defaults
+        Fixed training settings (:class:`bpnet.settings.Settings`: BPClassifier's names and defaults)
         except ``dtype`` (float32 here). ``epochs`` is the most each model trains; its
         best epoch is then chosen on its validation rows.
 

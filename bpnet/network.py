@@ -20,7 +20,7 @@ A *stack* of ``K`` independent networks (``n_models=K``) puts a leading ``K``
 axis on every parameter; NumPy's broadcasting ``matmul`` then evaluates all of
 them in one call, which is how K cross-validation folds train as one array
 program. ``X`` may be shared ``(n, n_in)`` or per model ``(K, n, n_in)``. The
-code below reads like the formulas above: :func:`T` is ``.T`` for one matrix
+code below reads like the formulas above: :func:`transpose` is ``.T`` for one matrix
 and for every matrix of a stack alike.
 
 This module is the reference, written to be read and checked (finite
@@ -48,7 +48,7 @@ def one_hot(y: np.ndarray, n_classes: int, dtype=np.float64) -> np.ndarray:
     return np.eye(n_classes, dtype=dtype)[y]
 
 
-def T(a: np.ndarray) -> np.ndarray:
+def transpose(a: np.ndarray) -> np.ndarray:
     """The transpose of a matrix ``(m, n) -> (n, m)``, or of every matrix of a stack
     ``(K, m, n) -> (K, n, m)`` (``a.T`` would reverse all three axes)."""
     return np.swapaxes(a, -1, -2)
@@ -72,7 +72,8 @@ class BPNetwork:
         sigmoid output. See :mod:`bpnet.losses`.
     class_weight : (n_outputs,) array, optional
         Per-class weights for ``cross_entropy``, with PyTorch's semantics
-        (a weighted mean for softmax, per-column rescaling for sigmoid).
+        (a weighted mean for softmax, per-column rescaling for sigmoid). A stack may give
+        each model its own: ``(n_models, n_outputs)`` (each fold's training rows' weights).
     init : {"torch", "xavier"}
         ``"torch"`` (default) draws weights and biases from
         ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``, the distribution of
@@ -123,9 +124,11 @@ class BPNetwork:
             if loss != "cross_entropy":
                 raise ValueError("class_weight is only defined for loss='cross_entropy'")
             class_weight = np.asarray(class_weight, dtype=self.dtype)
-            if class_weight.shape != (n_outputs,) or np.any(class_weight < 0):
+            shapes = [(n_outputs,)] + ([] if n_models is None else [(int(n_models), n_outputs)])
+            if class_weight.shape not in shapes or np.any(class_weight < 0):
                 raise ValueError(
-                    f"class_weight must be {n_outputs} non-negative numbers, got {class_weight!r}"
+                    f"class_weight must be {n_outputs} non-negative numbers (or one row of them "
+                    f"per model of a stack), got {class_weight!r}"
                 )
         self.class_weight = class_weight
         self.unit_mask = None
@@ -258,14 +261,14 @@ class BPNetwork:
             A1, Z2, out = self._forward(X)
             loss, g = self._loss.value_and_grad(out, Z2, targets, w, self.class_weight)
             dZ2 = g if self._loss.grad_wrt_logits else get_activation(self.output).backward(out, g)
-            dA1 = dZ2 @ T(p["W2"])
+            dA1 = dZ2 @ transpose(p["W2"])
             if self.unit_mask is not None:
                 dA1 = dA1 * self.unit_mask[..., None, :]
             dZ1 = get_activation(self.hidden).backward(A1, dA1)
             grads = {
-                "W1": T(X) @ dZ1,
+                "W1": transpose(X) @ dZ1,
                 "b1": dZ1.sum(axis=-2),
-                "W2": T(A1) @ dZ2,
+                "W2": transpose(A1) @ dZ2,
                 "b2": dZ2.sum(axis=-2),
             }
         return self._finish_loss(loss), grads
@@ -302,6 +305,8 @@ class BPNetwork:
         new.n_models = None
         new.params = {name: v[k].copy() for name, v in self.params.items()}
         new.unit_mask = None if self.unit_mask is None else self.unit_mask[k].copy()
+        if self.class_weight is not None and self.class_weight.ndim == 2:  # per-fold weights
+            new.class_weight = self.class_weight[k].copy()
         if compact and new.unit_mask is not None:
             live = new.unit_mask != 0
             new.params["W1"] = new.params["W1"][:, live]

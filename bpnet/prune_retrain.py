@@ -14,15 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .json_values import to_json_value
 from .pruning import DistinctivenessPruner
-from .training import evaluate, train
-
-
-def _jsonable(value):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
-
+from .training import Rows, evaluate, train
 
 _MEASURES = ("train_before", "train_pruned", "train_after", "val_before", "val_pruned",
              "val_after")
@@ -62,12 +56,9 @@ class PruningHistory:
         d = asdict(self)
         for rnd in d["rounds"]:
             for key, value in rnd.items():
-                if isinstance(value, tuple):
-                    rnd[key] = [_jsonable(v) for v in value]
-                else:
-                    rnd[key] = _jsonable(value)
-        d["n_hidden_start"] = _jsonable(self.n_hidden_start)
-        d["n_hidden_end"] = _jsonable(self.n_hidden_end)
+                rnd[key] = to_json_value(value, finite=False)  # NaN kept: from_dict reads it
+        d["n_hidden_start"] = to_json_value(self.n_hidden_start)
+        d["n_hidden_end"] = to_json_value(self.n_hidden_end)
         return d
 
     @classmethod
@@ -115,7 +106,7 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
     stacked = net.n_models is not None
 
     def live():
-        return _jsonable(net.n_live_units())
+        return to_json_value(net.n_live_units())
 
     def measure():
         on_train = evaluate(net, X, y, sample_weight)
@@ -140,8 +131,8 @@ def prune_and_retrain(net, X, y, optimizer, epochs_per_round: int = 100, *,
             break
         rnd += 1
         pruned, val_pruned = measure()
-        train(net, X, y, optimizer, epochs_per_round, sample_weight=sample_weight,
-              active=~done if stacked else None, desc=f"retraining, round {rnd}")
+        train(net, Rows(X, y, sample_weight), optimizer, epochs_per_round,
+              active=~done if stacked else None)
         after, val_after = measure()
         history.rounds.append(PruningRound(rnd, n_hidden, [r.to_dict() for r in removed],
                                            before, pruned, after, val_before, val_pruned,

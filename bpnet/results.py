@@ -22,6 +22,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .json_values import to_json_value
 from .metrics import (
     ClassMetrics,
     accuracy_mean_std,
@@ -285,7 +286,7 @@ class CVResult:
                 "class_names": list(self.class_names), "n_samples": int(self.n_samples),
                 "sample_ids": self.sample_ids, "settings": self.settings, "meta": self.meta,
                 "extra": self.extra, "folds": [f.to_dict() for f in self.folds],
-                "summary": _jsonable(self.summary())}
+                "summary": to_json_value(self.summary())}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "CVResult":
@@ -311,21 +312,6 @@ class CVResult:
         if not text.lstrip().startswith("{"):
             text = Path(text_or_path).read_text()
         return cls.from_dict(json.loads(text))
-
-
-def _jsonable(value):
-    """Recursively: numpy numbers to Python, NaN/inf floats to None."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return None if not math.isfinite(value) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def plot_curves(results: Sequence[CVResult], path: str | Path | None = None,

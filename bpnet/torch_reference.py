@@ -84,6 +84,9 @@ class TorchBPNetwork:
         F = torch.nn.functional
         z = self.logits(X, k)
         T = F.one_hot(y, self.n_outputs).to(z.dtype)
+        weight = self.class_weight
+        if weight is not None and weight.ndim == 2:  # a stack's per-model class weights
+            weight = weight[k]
         if self.loss == "mse":
             out = self.forward(X, k)
             if w is None:
@@ -91,13 +94,13 @@ class TorchBPNetwork:
             return (w * ((out - T) ** 2).mean(-1)).sum() / w.sum()
         if self.output == "softmax":
             if w is None:
-                return F.cross_entropy(z, y, weight=self.class_weight)
-            per = F.cross_entropy(z, y, weight=self.class_weight, reduction="none")
-            cw = 1.0 if self.class_weight is None else self.class_weight[y]
+                return F.cross_entropy(z, y, weight=weight)
+            per = F.cross_entropy(z, y, weight=weight, reduction="none")
+            cw = 1.0 if weight is None else weight[y]
             return (w * per).sum() / (w * cw).sum()
         if w is None:
-            return F.binary_cross_entropy_with_logits(z, T, weight=self.class_weight)
-        per = F.binary_cross_entropy_with_logits(z, T, weight=self.class_weight, reduction="none")
+            return F.binary_cross_entropy_with_logits(z, T, weight=weight)
+        per = F.binary_cross_entropy_with_logits(z, T, weight=weight, reduction="none")
         return (w * per.mean(-1)).sum() / w.sum()
 
     def loss_tensor(self, X, y, sample_weight=None):

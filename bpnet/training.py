@@ -2,104 +2,66 @@
 
 :func:`train` is what :meth:`BPClassifier.fit <bpnet.BPClassifier.fit>`,
 :func:`bpnet.cross_validate`, :func:`bpnet.prune_and_retrain` and model selection run. It
-trains one network or a stack of ``K`` networks (one per fold, or per setting and fold),
-full batch or in mini-batches, and records per-epoch curves of any number of named sets of
-rows::
+trains one network or a stack of ``K`` networks (one per fold, or per setting and fold) and
+leaves everything a caller wants after an epoch to callbacks (:mod:`bpnet.callbacks`)::
 
-    log = train(net, X, y, optimizer, epochs=300, sample_weight=train_mask,
-                monitor={"test": test_mask})
+    log = train(net, Rows(X, y, sample_weight=train_mask, monitor={"test": test_mask}),
+                optimizer, 300, [Curves(), Progress("5 folds")], steps=MiniBatch(32))
     log.curves["train_loss"], log.curves["test_accuracy"]     # (epochs, K)
 
 A row enters the loss through ``sample_weight`` (0 for a fold's test rows) and a curve
-through its ``monitor`` mask, so one array of rows serves every fold and every curve. In
-full-batch training the curves cost nothing extra: the forward pass that starts epoch
+through its ``monitor`` mask, so one array of rows serves every fold and every curve. How an
+epoch steps (full batch or mini-batches, input noise) is a step rule (:mod:`bpnet.steps`).
+In full-batch training the curves cost nothing extra: the forward pass that starts epoch
 ``e + 1`` is the one that measures the network after epoch ``e`` (one more forward pass
 measures the last epoch). The arithmetic is :class:`bpnet.fused.FusedPass`; its buffers
 are allocated once per call, and the inputs are validated and laid out once per call.
 
 Curves hold the loss (the training objective's weighting, class weights included) and the
-accuracy of the network *after* each epoch, per model. :class:`EarlyStopping` stops each
-model of a stack on its own and keeps its best epoch.
+accuracy of the network *after* each epoch, per model.
+:class:`~bpnet.callbacks.EarlyStopping` stops each model of a stack on its own and keeps
+its best epoch.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import numpy as np
 
-from ._batches import InputNoise, MiniBatches, normalise_rows
+from ._batches import normalise_rows
 from ._validation import check_memory, check_sample_weight, check_X, check_y
+from .callbacks import Callback, Curves, EarlyStopping, OnEpoch, Progress, Run, TrainLog
 from .fused import FusedPass
+from .losses import class_weight_of_rows
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError
+from .steps import FullBatch, MiniBatch, make_steps
 
-__all__ = ["EarlyStopping", "TrainLog", "TrainingError", "evaluate", "predict_outputs", "train"]
+__all__ = ["Callback", "Curves", "EarlyStopping", "FullBatch", "MiniBatch", "OnEpoch",
+           "Progress", "Rows", "TrainLog", "TrainingError", "evaluate", "make_steps",
+           "predict_outputs", "train"]
 
 
 @dataclass(frozen=True)
-class EarlyStopping:
-    """Watch a monitored set and keep, per model, the epoch where it scored best.
-
-    Parameters
-    ----------
-    monitor : str
-        Name of a ``monitor`` set of :func:`train` (e.g. ``"val"``).
-    metric : {"loss", "accuracy"}
-        What counts as better: a lower loss or a higher accuracy.
-    patience : int or None
-        A model stops after this many epochs without an improvement larger than ``tol``
-        (scikit-learn's ``n_iter_no_change``). None trains every epoch and only keeps the
-        best one (model selection's "best epoch").
-    tol : float
-        Smallest change that counts as an improvement.
-    restore_best : bool
-        End each model with the parameters of its best epoch.
-    """
-
-    monitor: str = "val"
-    metric: str = "loss"
-    patience: int | None = 10
-    tol: float = 1e-4
-    restore_best: bool = True
-
-    def __post_init__(self) -> None:
-        if self.metric not in ("loss", "accuracy"):
-            raise ValueError(f"metric must be 'loss' or 'accuracy', got {self.metric!r}")
-        if self.patience is not None and (int(self.patience) != self.patience or self.patience < 1):
-            raise ValueError(f"patience must be a positive integer or None, got {self.patience!r}")
-        if self.tol < 0:
-            raise ValueError(f"tol must be non-negative, got {self.tol}")
-
-
-@dataclass
-class TrainLog:
-    """What :func:`train` recorded.
+class Rows:
+    """The rows of a call to :func:`train`.
 
     Attributes
     ----------
-    curves : dict of arrays
-        ``"<set>_loss"`` and ``"<set>_accuracy"`` for ``"train"`` and every monitored set,
-        each ``(epochs_run, K)`` (``(epochs_run,)`` for one network); row ``e`` is the
-        network after epoch ``e + 1``. A model stopped early (or not ``active``) keeps its
-        parameters, so its curves repeat their last values.
-    epochs_run : int
-        Epochs trained (fewer than asked when every model stopped early).
-    best_epoch : (K,) int array, int, or None
-        With early stopping: the epoch (1-based) each model ended with.
-    stopped_epoch : (K,) int array, int, or None
-        With early stopping: the epoch each model stopped at (0: it never stopped).
+    X : (n, d), or (K, n, d) for a stack with per-model inputs (e.g. per-fold normalisation)
+    y : (n,) int labels ``0..C-1`` (or (K, n))
+    sample_weight : (n,) or (K, n), optional
+        Per-sample loss weights; 0 leaves a row out of a model's training (a fold's test
+        rows). Default: every row, weight 1.
+    monitor : dict of name -> (n,) or (K, n) weights, optional
+        Sets of rows to measure after every epoch, e.g. ``{"test": test_mask}``.
     """
 
-    curves: dict[str, np.ndarray] = field(default_factory=dict)
-    epochs_run: int = 0
-    best_epoch: np.ndarray | int | None = None
-    stopped_epoch: np.ndarray | int | None = None
-
-
-def _per_model(net: BPNetwork, arrays: dict) -> dict:
-    """Views with a leading model axis, also for one network (so one code path serves both)."""
-    return arrays if net.n_models is not None else {k: v[None] for k, v in arrays.items()}
+    X: Any
+    y: Any
+    sample_weight: Any = None
+    monitor: dict | None = None
 
 
 class _Sets:
@@ -112,15 +74,17 @@ class _Sets:
         self.loss_w, self.acc_w = {}, {}
         for name, raw in weights.items():
             raw = np.broadcast_to(np.atleast_2d(np.asarray(raw, dtype=net.dtype)), (K, n))
-            lw = raw * cw[y2] if cw is not None else raw  # torch's class-weighted mean
+            lw = raw * class_weight_of_rows(cw, y2) if cw is not None else raw  # torch's weighted mean
             self.loss_w[name] = normalise_rows(lw)
             self.acc_w[name] = normalise_rows(raw)
 
-    def record(self, curves: dict, e: int, loss: np.ndarray, correct: np.ndarray) -> None:
-        hits = correct.astype(loss.dtype)
+    def measure(self, loss: np.ndarray, correct: np.ndarray) -> dict[str, np.ndarray]:
+        """``"<set>_loss"`` and ``"<set>_accuracy"`` per model, ``(K,)`` float64 each."""
+        hits, values = correct.astype(loss.dtype), {}
         for name in self.loss_w:
-            curves[f"{name}_loss"][e] = np.einsum("kn,kn->k", self.loss_w[name], loss)
-            curves[f"{name}_accuracy"][e] = np.einsum("kn,kn->k", self.acc_w[name], hits)
+            values[f"{name}_loss"] = np.einsum("kn,kn->k", self.loss_w[name], loss).astype(np.float64)
+            values[f"{name}_accuracy"] = np.einsum("kn,kn->k", self.acc_w[name], hits).astype(np.float64)
+        return values
 
 
 def _check_finite(loss: np.ndarray, epoch: int, epochs: int, stacked: bool, unit: str) -> None:
@@ -135,103 +99,41 @@ def _check_finite(loss: np.ndarray, epoch: int, epochs: int, stacked: bool, unit
                         f"{where}; try a smaller learning rate or normalised inputs")
 
 
-class _Stopper:
-    """Per-model best score, best parameters and patience counter for :class:`EarlyStopping`."""
-
-    def __init__(self, rule: EarlyStopping, net: BPNetwork, K: int):
-        self.rule, self.net = rule, net
-        self.best = np.full(K, np.inf)  # stored as "lower is better"
-        self.best_epoch = np.zeros(K, dtype=np.int64)
-        self.stopped = np.zeros(K, dtype=np.int64)
-        self.wait = np.zeros(K, dtype=np.int64)
-        self.params = {k: v.copy() for k, v in _per_model(net, net.params).items()}
-        self.mask = None if net.unit_mask is None else np.atleast_2d(net.unit_mask).copy()
-
-    def update(self, curves: dict, e: int, running: np.ndarray) -> np.ndarray:
-        """Note epoch ``e`` (0-based row of the curves); returns the models still running."""
-        score = curves[f"{self.rule.monitor}_{self.rule.metric}"][e]
-        if self.rule.metric == "accuracy":
-            score = -score
-        better = running & (score < self.best - self.rule.tol)
-        self.best[better] = score[better]
-        self.best_epoch[better] = e + 1
-        self.wait[better] = 0
-        self.wait[running & ~better] += 1
-        if better.any() and self.rule.restore_best:
-            for name, p in _per_model(self.net, self.net.params).items():
-                self.params[name][better] = p[better]
-        if self.rule.patience is None:
-            return running
-        stop = running & (self.wait >= self.rule.patience)
-        self.stopped[stop] = e + 1
-        return running & ~stop
-
-    def restore(self) -> None:
-        if not self.rule.restore_best:
-            return
-        keep = self.best_epoch > 0
-        for name, p in _per_model(self.net, self.net.params).items():
-            p[keep] = self.params[name][keep]
-
-
-def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_weight=None,
-          monitor: dict | None = None, batch_size: int | None = None,
-          rng: np.random.Generator | None = None, early_stopping: EarlyStopping | None = None,
-          active=None, input_noise=0.0, progress: bool = False, desc: str = "training",
-          unit: str = "model", curves: bool = True,
-          on_epoch: Callable[[int, dict], None] | None = None) -> TrainLog:
+def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
+          callbacks: Sequence[Callback] = (), *, steps: FullBatch | MiniBatch | None = None,
+          rng: np.random.Generator | None = None, active=None, unit: str = "model") -> TrainLog:
     """Train ``net`` in place with ``optimizer`` for ``epochs`` epochs.
 
     Parameters
     ----------
     net : BPNetwork
         One network or a stack of ``K``.
-    X : (n, d), or (K, n, d) for a stack with per-model inputs (e.g. per-fold normalisation)
-    y : (n,) int labels ``0..C-1`` (or (K, n))
+    data : bpnet.training.Rows or tuple
+        The rows: a :class:`Rows`, or ``(X, y)`` / ``(X, y, sample_weight)``.
     optimizer : Optimizer
         Built on ``net.params``.
     epochs : int
-    sample_weight : (n,) or (K, n), optional
-        Per-sample loss weights; 0 leaves a row out of a model's training (a fold's test
-        rows). Default: every row, weight 1.
-    monitor : dict of name -> (n,) or (K, n) weights, optional
-        Sets of rows to record curves for, e.g. ``{"test": test_mask}``.
-    batch_size : int, optional
-        Mini-batch size; None trains on all rows at once (full batch). Each model's
-        training rows are shuffled every epoch (with ``rng``) and cut into batches; a model
-        whose rows run out before the others' skips the remaining steps of the epoch.
+    callbacks : sequence of Callback
+        What happens after every epoch (:mod:`bpnet.callbacks`):
+        :class:`~bpnet.callbacks.Curves` records the curves,
+        :class:`~bpnet.callbacks.EarlyStopping` stops models and keeps their best epochs,
+        :class:`~bpnet.callbacks.Progress` shows a bar, :class:`~bpnet.callbacks.OnEpoch`
+        calls a function. The loop measures
+        every set after an epoch only when a callback needs it (``measures``); without
+        such a callback it only trains (about a fifth of an epoch less work, and a
+        diverging model is reported by the optimiser's check of every gradient).
+    steps : bpnet.steps.FullBatch or bpnet.steps.MiniBatch, optional
+        How an epoch steps (:mod:`bpnet.steps`); default full batch without input noise.
     rng : np.random.Generator, optional
-        Shuffles the mini-batches.
-    early_stopping : EarlyStopping, optional
-        Stop each model on its own ``monitor`` set and keep its best epoch.
+        Shuffles the mini-batches and draws the input noise.
     active : (K,) bool, optional
         Models to train; the others are left exactly as they are (finished folds).
-    input_noise : float or (K,) array
-        Standard deviation of Gaussian noise added to every input feature of the rows a
-        step trains on, drawn afresh (with ``rng``) for every step: a regulariser that
-        smooths the learned function. The curves measure the network on the clean inputs
-        (in full-batch training that costs one more forward pass per epoch). A ``(K,)``
-        array gives each model of a stack its own; 0 (default) trains on the inputs as
-        they are.
-    progress : bool
-        A progress bar over epochs.
-    desc, unit : str
-        The bar's label, and what a model is called in error messages ("fold").
-    curves : bool
-        Record the per-epoch curves (default). False only trains: no loss or accuracy is
-        computed after each epoch (a caller that scores the network itself, such as model
-        selection's checkpoints, saves about a fifth of an epoch), the log's ``curves`` are
-        empty, and a diverging model is reported by the optimiser's check of every gradient
-        instead of the loss. Not with ``monitor``, ``early_stopping`` or ``on_epoch``.
-    on_epoch : callable, optional
-        ``on_epoch(epoch, values)`` after every epoch: ``epoch`` counts from 1 and ``values``
-        maps each curve name to its value for this epoch (a float for one network, a
-        ``(K,)`` array for a stack). :class:`~bpnet.BPClassifier` prints its ``verbose``
-        lines with it.
+    unit : str
+        What a model is called in error messages ("fold").
 
     Returns
     -------
-    TrainLog
+    bpnet.callbacks.TrainLog
 
     Raises
     ------
@@ -240,29 +142,28 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
     ValueError
         Bad shapes, labels or weights; a model with no training rows.
     """
+    if not hasattr(optimizer, "step"):  # the old train(net, X, y, optimizer, epochs, ...)
+        raise TypeError("train(net, data, optimizer, epochs, callbacks): pass the rows as "
+                        "Rows(X, y, sample_weight, monitor) or a tuple (X, y[, sample_weight])")
+    data = data if isinstance(data, Rows) else Rows(*data)
     if int(epochs) != epochs or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     epochs, stacked = int(epochs), net.n_models is not None
     K = net.n_models or 1
-    X = check_X(X, net.n_inputs, net.n_models, net.dtype)
+    X = check_X(data.X, net.n_inputs, net.n_models, net.dtype)
     n = X.shape[-2]
-    y = check_y(y, n, net.n_outputs, net.n_models)
-    sw = check_sample_weight(sample_weight, n, net.n_models)
+    y = check_y(data.y, n, net.n_outputs, net.n_models)
+    sw = check_sample_weight(data.sample_weight, n, net.n_models)
     sw = np.ones((K, n)) if sw is None else np.broadcast_to(np.atleast_2d(sw), (K, n))
     n_rows = (sw > 0).sum(axis=1)
     if np.any(n_rows == 0):
         raise ValueError(f"no training rows (all sample weights 0) for {unit}(s) "
                          f"{np.flatnonzero(n_rows == 0).tolist()}")
-    monitor = dict(monitor or {})
+    monitor = dict(data.monitor or {})
     if "train" in monitor:
         raise ValueError("'train' is the training set's own curve; name monitored sets otherwise")
     for name, mask in monitor.items():
         monitor[name] = check_sample_weight(mask, n, net.n_models)
-    if early_stopping is not None and early_stopping.monitor not in monitor:
-        raise ValueError(f"early stopping watches {early_stopping.monitor!r}, which is not among "
-                         f"the monitored sets {sorted(monitor)}")
-    if not curves and (monitor or early_stopping is not None or on_epoch is not None):
-        raise ValueError("monitor, early_stopping and on_epoch need the curves (curves=True)")
     running = np.ones(K, bool) if active is None else np.asarray(active, bool).copy()
     if running.shape != (K,):
         raise ValueError(f"active must have shape ({K},), got {running.shape}")
@@ -275,80 +176,48 @@ def train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sample_wei
                  f"training {K} model(s) of {net.n_hidden} hidden units on {n} rows")
     full = FusedPass(net, n)
     XaT, T = full.inputs(X), full.targets(y)
-    noise = InputNoise.make(input_noise, K, net.dtype)
-    if noise is not None and rng is None:
-        rng = np.random.default_rng()
     sets = _Sets(net, y, {"train": sw, **monitor}, K)
     w_train = sets.loss_w["train"]
-    log_curves = {f"{s}_{m}": np.full((epochs if curves else 0, K), np.nan) for s in sets.loss_w
-                  for m in ("loss", "accuracy")}
-    stopper = None if early_stopping is None else _Stopper(early_stopping, net, K)
-    minibatch = batch_size is not None and int(batch_size) < int(n_rows.max())
-    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if minibatch:
-        rng = np.random.default_rng() if rng is None else rng
-        batches = MiniBatches(net, XaT, T, sw, int(batch_size), noise)
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc=desc, unit="epoch", leave=False)
+    stepper = (steps or FullBatch()).bind(net, full, XaT, T, sw, w_train)
+    if stepper.random and rng is None:
+        rng = np.random.default_rng()
+    run = Run(net, epochs, tuple(sets.loss_w), running)
+    callbacks = list(callbacks)
+    measure = any(cb.measures for cb in callbacks)
     done = 0
     # Overflow in a diverging model is reported once, as a TrainingError naming the epoch
     # and the model, not as a stream of NumPy warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         try:
+            for cb in callbacks:
+                cb.on_train_begin(run)
             full.forward(XaT)
             loss = full.per_sample_loss(T)
             _check_finite(np.einsum("kn,kn->k", w_train, loss), 0, epochs, stacked, unit)
             for e in range(epochs):
-                if not running.any():
+                if not run.running.any():
                     break
-                act = None if running.all() else running
+                act = None if run.running.all() else run.running
                 try:
-                    if minibatch:
-                        batches.epoch(optimizer, rng, act)
-                    elif noise is not None:  # a step on noisy inputs; the curves stay clean
-                        Xn = noise.add(XaT, rng)
-                        full.forward(Xn)
-                        optimizer.step(full.backward(Xn, T, w_train), active=act)
-                    else:  # the forward of the previous iteration measured these parameters
-                        optimizer.step(full.backward(XaT, T, w_train), active=act)
+                    stepper.epoch(optimizer, rng, act)
                 except TrainingError as exc:
                     raise TrainingError(f"epoch {e + 1} of {epochs}: {exc}") from None
                 done = e + 1
-                if not curves:  # only the next full-batch step needs a forward pass
-                    if not (minibatch or noise is not None or done == epochs):
-                        full.forward(XaT)
-                    if bar is not None:
-                        bar.update(1)
-                    continue
-                full.forward(XaT)
-                # every model is measured; one that no longer trains repeats its values
-                sets.record(log_curves, e, full.per_sample_loss(T), full.correct(T, y))
-                _check_finite(log_curves["train_loss"][e], e + 1, epochs, stacked, unit)
-                if stopper is not None:
-                    running = stopper.update(log_curves, e, running)
-                if on_epoch is not None:
-                    on_epoch(done, {k: (v[e].copy() if stacked else float(v[e, 0]))
-                                    for k, v in log_curves.items()})
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{np.nanmean(log_curves['train_loss'][e]):.4f}")
+                values = None
+                if measure:  # every model is measured; one that no longer trains repeats
+                    full.forward(XaT)
+                    values = sets.measure(full.per_sample_loss(T), full.correct(T, y))
+                    _check_finite(values["train_loss"], done, epochs, stacked, unit)
+                elif stepper.reuses_forward and done < epochs:  # the next step needs it
+                    full.forward(XaT)
+                for cb in callbacks:
+                    cb.on_epoch_end(run, done, values)
         finally:
-            if bar is not None:
-                bar.close()
-    if stopper is not None:
-        stopper.restore()
-    log = TrainLog({k: v[:done] for k, v in log_curves.items()} if curves else {}, done)
-    if stopper is not None:
-        log.best_epoch, log.stopped_epoch = stopper.best_epoch, stopper.stopped
-    if not stacked:
-        log.curves = {k: v[:, 0] for k, v in log.curves.items()}
-        if stopper is not None:
-            log.best_epoch, log.stopped_epoch = int(log.best_epoch[0]), int(log.stopped_epoch[0])
+            for cb in callbacks:
+                cb.close()
+    log = TrainLog(epochs_run=done)
+    for cb in callbacks:
+        cb.on_train_end(run, log)
     return log
 
 
@@ -367,9 +236,8 @@ def evaluate(net: BPNetwork, X, y, sample_weight=None):
     XaT, T = fused.inputs(X), fused.targets(y)
     sets = _Sets(net, y, {"eval": np.ones(n) if sw is None else sw}, K)
     fused.forward(XaT)
-    curves = {"eval_loss": np.empty((1, K)), "eval_accuracy": np.empty((1, K))}
-    sets.record(curves, 0, fused.per_sample_loss(T), fused.correct(T, y))
-    loss, acc = curves["eval_loss"][0], curves["eval_accuracy"][0]
+    values = sets.measure(fused.per_sample_loss(T), fused.correct(T, y))
+    loss, acc = values["eval_loss"], values["eval_accuracy"]
     if net.n_models is None:
         return float(loss[0]), float(acc[0])
     return loss, acc

@@ -171,7 +171,7 @@ def _save_final_models(args, run, data, config, runs, dev, info, verbose: bool) 
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from bpnet.crossval import group_kfold, stratified_kfold
+    from bpnet.crossval import make_splits
     from bpnet.results import CVResult
 
     from . import distributed
@@ -196,10 +196,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 print("note: --face-crop and --skip-bad apply to --data only", file=sys.stderr)
             if info.is_main:
                 print(data.describe(), flush=True)
-            if args.split == "group":
-                splits = group_kfold(data.y, data.groups, n_splits=args.folds, seed=args.split_seed)
-            else:
-                splits = stratified_kfold(data.y, n_splits=args.folds, seed=args.split_seed)
+            splits = make_splits(args.split, data.y, data.groups, args.folds, args.split_seed)
             runs = []
             for i, name in enumerate(seed_dirs):  # several seeds: softmax outputs averaged
                 run_config = dataclasses.replace(config, seed=config.seed + i)

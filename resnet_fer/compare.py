@@ -66,7 +66,7 @@ def default_threads() -> int:
 #: measured wall times (s) of the default synthetic run on 2 cores, one torch thread:
 #: (idle, every core busy with another process) for the full run and for ``--quick``
 #: (benchmarks/bench_threads.py --full; docs/compare.rst, "Threads")
-MEASURED_SECONDS = {"default": (IDLE_S, BUSY_S), "quick": (QIDLE_S, QBUSY_S)}
+MEASURED_SECONDS = {"default": (120.0, 240.0), "quick": (14.0, 30.0)}
 
 
 def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str | None:
@@ -383,7 +383,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     import torch  # first: a missing PyTorch is reported before any work
 
     import bpnet
-    from bpnet.crossval import group_kfold, stratified_kfold
+    from bpnet.crossval import make_splits
 
     t_start = time.perf_counter()
     threads = args.threads if args.threads is not None else default_threads()
@@ -424,10 +424,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
                 f"{len(np.unique(data.groups))} groups")
         cmp.say(f"[2/5] {args.folds}-fold {args.split} split, the same for both branches")
-        if args.split == "group":
-            splits = group_kfold(data.y, data.groups, args.folds, seed=args.seed)
-        else:
-            splits = stratified_kfold(data.y, args.folds, seed=args.seed)
+        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
         saved = cmp.stage("splits", lambda: {"test_ids": test_ids})
         if saved["test_ids"] != test_ids:

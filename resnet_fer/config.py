@@ -91,7 +91,9 @@ class TrainConfig:
         Fraction of the steps spent warming up.
     label_smoothing : float
     class_weights : bool
-        Weight the loss by inverse class frequency of the training fold.
+        Weight the loss by the "balanced" class weights of the training fold's labels
+        (:func:`bpnet.settings.class_weights`, the BP network's formula; a class the fold
+        lacks weighs 1).
     dropout, width, stem, zero_init_residual : float, int, str, bool
         The model (:class:`resnet_fer.model.ResNet`).
     drop_path : float

@@ -23,7 +23,7 @@ from .config import TrainConfig
 from .data import ImageStore
 from .distributed import DistInfo, all_reduce_sum, current
 
-__all__ = ["Engine", "WeightEMA", "lr_factor", "make_optimizer", "make_scheduler", "maybe_compile",
+__all__ = ["Engine", "WeightEMA", "build_optimizer", "lr_factor", "make_scheduler", "maybe_compile",
            "soft_cross_entropy", "tta_views"]
 
 
@@ -63,8 +63,10 @@ def lr_factor(step: int, total: int, schedule: str = "onecycle", warmup: float =
     return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
-    """AdamW; no weight decay on BatchNorm and bias parameters; fused kernels on CUDA."""
+def build_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    """The recipe's AdamW; no weight decay on BatchNorm and bias parameters; fused kernels
+    on CUDA. (``build_*`` builds from a config, as
+    :meth:`bpnet.settings.Settings.build_optimizer`; ``bpnet.make_optimizer`` by name.)"""
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     groups = [{"params": decay, "weight_decay": config.weight_decay},

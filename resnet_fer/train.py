@@ -34,6 +34,7 @@ from torch import nn
 
 from bpnet.data.sfew import CLASS_NAMES
 from bpnet.results import CURVES, CVResult, FoldResult
+from bpnet.settings import class_weights
 
 from . import distributed
 from .checkpoint import (
@@ -45,16 +46,16 @@ from .checkpoint import (
 )
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
-from .engine import Engine, WeightEMA, make_optimizer, make_scheduler
+from .engine import Engine, WeightEMA, build_optimizer, make_scheduler
 from .model import ResNet, resnet18
 
-__all__ = ["CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
+__all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
            "cross_validate"]
 
-#: Per-epoch curves of every fold, :data:`bpnet.results.CURVES` (train figures are running
+#: What every fold records per epoch, :data:`bpnet.results.CURVES` (train figures are running
 #: means over the epoch's augmented batches, test figures a clean pass over the test fold)
 #: and the learning rate at the epoch's start.
-CURVES = (*CURVES, "lr")
+EPOCH_CURVES = (*CURVES, "lr")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -144,9 +145,9 @@ class _Fold:
 
 
 def _class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
-    """Inverse class frequency of the training fold (0 for a class it lacks)."""
-    counts = np.bincount(y_train, minlength=n_classes)
-    w = np.divide(len(y_train), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    """``"balanced"`` weights of the training fold's labels (:func:`bpnet.settings.class_weights`:
+    the formula of the BP network, weight 1 for a class the fold lacks)."""
+    w = class_weights(y_train, n_classes, "balanced")
     return torch.tensor(w, dtype=torch.float32, device=device)
 
 
@@ -166,14 +167,14 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
         if state["done"]:
             return FoldResult.from_dict(state["result"])
     engine.model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
-    optimizer = make_optimizer(engine.model, cfg, engine.device)
+    optimizer = build_optimizer(engine.model, cfg, engine.device)
     steps = len(train_idx) // engine.batch_size(len(train_idx))
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * steps)
     weight = (_class_weight(y[train_idx], engine.n_classes, engine.device)
               if cfg.class_weights else None)
     ema = WeightEMA(engine.model, cfg.ema) if cfg.ema > 0 else None
     fold = _Fold(k, train_idx, test_idx, optimizer, scheduler, weight,
-                 {c: [] for c in CURVES}, 0, 0.0, path, ema)
+                 {c: [] for c in EPOCH_CURVES}, 0, 0.0, path, ema)
     if state is not None:
         engine.model.load_state_dict(state["model"])
         if ema is not None:
@@ -206,7 +207,7 @@ def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,
         logits = engine.predict(fold.test_idx)
     test_loss = F.cross_entropy(logits, y_test).item()
     test_acc = (logits.argmax(1) == y_test).float().mean().item()
-    for name, value in zip(CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
+    for name, value in zip(EPOCH_CURVES, (train_loss, train_acc, test_loss, test_acc, lr)):
         fold.curves[name].append(float(value))
     if fold.path is not None and engine.dist.is_main:
         save_checkpoint(fold.state(engine, epoch + 1, elapsed()), fold.path)
@@ -307,7 +308,7 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
     Returns
     -------
     bpnet.results.CVResult
-        Per-fold predictions, softmax outputs (``scores``) and :data:`CURVES`; the recipe in
+        Per-fold predictions, softmax outputs (``scores``) and :data:`EPOCH_CURVES`; the recipe in
         ``settings``; training time, device and versions in ``meta``.
 
     Raises

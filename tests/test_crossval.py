@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from bpnet.crossval import fold_masks, group_kfold, stratified_holdout, stratified_kfold
+from bpnet.crossval import (
+    fold_masks,
+    group_kfold,
+    make_splits,
+    stratified_holdout,
+    stratified_kfold,
+)
 
 
 def _labels(seed: int, n: int = 700, c: int = 7) -> np.ndarray:
@@ -211,3 +217,34 @@ def test_fold_masks_holdout_and_errors():
         fold_masks([(np.array([0, 1]), np.array([5]))], 5)
     with pytest.raises(ValueError, match="both train and test"):
         fold_masks([(np.array([0, 1]), np.array([1, 2]))], 3)
+
+
+# --- make_splits: the one place a split is chosen ---------------------------------------
+def test_make_splits_is_the_splitter_it_names():
+    y = _labels(0, n=120)
+    groups = np.arange(120) // 4
+    for got, want in ((make_splits("stratified", y, None, 5, 3), stratified_kfold(y, 5, seed=3)),
+                      (make_splits("group", y, groups, 4, 3), group_kfold(y, groups, 4, seed=3))):
+        assert len(got) == len(want)
+        for (a, b), (c, d) in zip(got, want):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
+
+
+def test_make_splits_repeats_put_every_row_in_one_test_fold_per_repetition():
+    y = _labels(1, n=90)
+    splits = make_splits("stratified", y, None, 3, 0, repeats=2)
+    assert len(splits) == 6
+    for r in range(2):
+        tests = np.concatenate([te for _, te in splits[3 * r:3 * r + 3]])
+        np.testing.assert_array_equal(np.sort(tests), np.arange(90))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(splits[:3], splits[3:]))
+
+
+@pytest.mark.parametrize("kw,match", [({"kind": "loo"}, "kind must be one of"),
+                                      ({"kind": "group"}, "need the groups"),
+                                      ({"repeats": 0}, "repeats must be a positive integer")])
+def test_make_splits_names_bad_arguments(kw, match):
+    args = {"kind": "stratified", "y": _labels(2, n=40), "k": 2, **kw}
+    with pytest.raises(ValueError, match=match):
+        make_splits(**args)

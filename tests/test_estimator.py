@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import bpnet
+from bpnet.training import Curves, OnEpoch, Rows
 
 
 def blobs(n_per_class=30, n_classes=3, n_features=4, seed=0, spread=0.6):
@@ -414,8 +415,9 @@ def test_train_reports_every_epoch_to_on_epoch():
     X, y = blobs(n_per_class=10)
     net = bpnet.BPNetwork(4, 3, 3, seed=0)
     seen = []
-    log = bpnet.train(net, X, y, bpnet.Adam(net.params, lr=0.05), 3, monitor={"odd": y % 2},
-                      on_epoch=lambda epoch, values: seen.append((epoch, values)))
+    hook = OnEpoch(lambda epoch, values: seen.append((epoch, values)))
+    log = bpnet.train(net, Rows(X, y, monitor={"odd": y % 2}), bpnet.Adam(net.params, lr=0.05),
+                      3, [Curves(), hook])
     assert [e for e, _ in seen] == [1, 2, 3]
     for e, values in seen:
         assert values == {k: v[e - 1] for k, v in log.curves.items()}

@@ -10,6 +10,7 @@ from bpnet.crossval import group_kfold, stratified_kfold
 from bpnet.grid_stack import Block, ModelSpec, check_setting, fit_models
 from bpnet.model_selection import expand_grid, grid_search_cv
 from bpnet.preprocessing import Normalizer
+from bpnet.training import Curves, FullBatch, MiniBatch
 
 
 def problem(n=72, d=4, C=3, seed=0):
@@ -124,8 +125,8 @@ def test_input_noise_per_model_equals_separate_noisy_runs():
     sigma = np.array([0.0, 0.4, 1.5])
     stack = bpnet.BPNetwork(4, 5, 3, seed=2, n_models=3, dtype="float64")
     init = stack.copy()
-    log = bpnet.train(stack, X, y, bpnet.Adam(stack.params, lr=0.02), 6, input_noise=sigma,
-                      rng=np.random.default_rng(9))
+    log = bpnet.train(stack, (X, y), bpnet.Adam(stack.params, lr=0.02), 6, [Curves()],
+                      steps=FullBatch(input_noise=sigma), rng=np.random.default_rng(9))
     draws = np.random.default_rng(9)
     nets = [init.select_model(k) for k in range(3)]
     opts = [bpnet.Adam(net.params, lr=0.02) for net in nets]
@@ -139,7 +140,7 @@ def test_input_noise_per_model_equals_separate_noisy_runs():
         for name, p in net.params.items():
             np.testing.assert_allclose(stack.params[name][k], p, rtol=0, atol=1e-12)
     plain = init.copy()
-    bpnet.train(plain, X, y, bpnet.Adam(plain.params, lr=0.02), 6)
+    bpnet.train(plain, (X, y), bpnet.Adam(plain.params, lr=0.02), 6)
     np.testing.assert_array_equal(plain.params["W1"][0], stack.params["W1"][0])  # sigma 0: as before
     assert not np.allclose(plain.params["W1"][1], stack.params["W1"][1])
 
@@ -148,15 +149,16 @@ def test_input_noise_in_minibatches_and_bad_values():
     X, y = problem(n=30, seed=1)
     net = bpnet.BPNetwork(4, 5, 3, seed=2)
     before = net.copy()
-    bpnet.train(net, X, y, bpnet.Adam(net.params, lr=0.02), 3, batch_size=8, input_noise=0.5,
+    bpnet.train(net, (X, y), bpnet.Adam(net.params, lr=0.02), 3, steps=MiniBatch(8, 0.5),
                 rng=np.random.default_rng(0))
     again = before.copy()
-    bpnet.train(again, X, y, bpnet.Adam(again.params, lr=0.02), 3, batch_size=8,
+    bpnet.train(again, (X, y), bpnet.Adam(again.params, lr=0.02), 3, steps=MiniBatch(8),
                 rng=np.random.default_rng(0))
     assert not np.allclose(net.params["W1"], again.params["W1"])
     for bad, match in ((-0.1, "non-negative"), ([0.1, 0.2], "one per model"), (np.nan, "finite")):
         with pytest.raises(ValueError, match=match):
-            bpnet.train(before.copy(), X, y, bpnet.Adam(before.copy().params), 1, input_noise=bad)
+            bpnet.train(before.copy(), (X, y), bpnet.Adam(before.copy().params), 1,
+                        steps=FullBatch(input_noise=bad))
 
 
 def test_refit_models_train_for_their_own_epochs():

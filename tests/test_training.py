@@ -8,7 +8,17 @@ import bpnet
 from bpnet.crossval import stratified_kfold
 from bpnet.fused import FusedPass
 from bpnet.kfold import cross_validate
-from bpnet.training import EarlyStopping, TrainingError, evaluate, predict_outputs, train
+from bpnet.training import (
+    Curves,
+    EarlyStopping,
+    MiniBatch,
+    Rows,
+    TrainingError,
+    evaluate,
+    make_steps,
+    predict_outputs,
+    train,
+)
 
 OUTPUT_LOSS = [("sigmoid", "mse"), ("softmax", "mse"), ("identity", "mse"),
                ("softmax", "cross_entropy"), ("sigmoid", "cross_entropy")]
@@ -18,6 +28,8 @@ def _case(hidden, output, loss, n_models, masked, class_weighted, seed=1):
     rng = np.random.default_rng(seed)
     n, d, H, C = 23, 4, 6, 3
     cw = rng.uniform(0.5, 2, C) if class_weighted else None
+    if class_weighted == "per model":  # a stack's own weights per model (per-fold weights)
+        cw = rng.uniform(0.5, 2, (n_models, C))
     net = bpnet.BPNetwork(d, H, C, hidden=hidden, output=output, loss=loss, seed=2,
                           n_models=n_models, class_weight=cw)
     for k in net.params:
@@ -33,8 +45,9 @@ def _case(hidden, output, loss, n_models, masked, class_weighted, seed=1):
 
 
 CASES = [c for c in itertools.product(("sigmoid", "tanh", "relu"), OUTPUT_LOSS, (None, 3),
-                                      (False, True), (False, True))
-         if not (c[4] and c[1][1] != "cross_entropy")]
+                                      (False, True), (False, True, "per model"))
+         if not (c[4] and c[1][1] != "cross_entropy")
+         and not (c[4] == "per model" and c[2] is None)]
 
 
 @pytest.mark.parametrize("hidden,output_loss,n_models,masked,class_weighted", CASES)
@@ -75,16 +88,7 @@ def _blobs(n=60, d=4, C=3, seed=0):
     return rng.normal(size=(n, d)) + y[:, None], y
 
 
-@pytest.mark.parametrize("batch_size", [None, 16])
-def test_one_fold_cross_validation_is_bpclassifier_fit_bit_for_bit(batch_size):
-    X, y = _blobs()
-    settings = dict(n_hidden=5, epochs=30, lr=0.03, dtype="float64", batch_size=batch_size)
-    clf = bpnet.BPClassifier(**settings, random_state=7).fit(X, y)
-    res = cross_validate(X, y, [(np.arange(len(y)), np.array([], dtype=int))], normalize=False,
-                         random_state=7, **settings)
-    for name, p in clf.net_.params.items():
-        np.testing.assert_array_equal(res.trained.params[name][0], p)
-    np.testing.assert_array_equal(res.curves["train_loss"][:, 0], clf.history_["loss"])
+# one-fold cross-validation equals BPClassifier.fit bit for bit: tests/test_settings.py
 
 
 def test_curves_are_the_network_after_each_epoch():
@@ -92,8 +96,8 @@ def test_curves_are_the_network_after_each_epoch():
     net = bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2)
     sw = np.ones((2, len(y)))
     sw[0, ::3] = 0
-    log = train(net, X, y, bpnet.Adam(net.params, lr=0.05), 3, sample_weight=sw,
-                monitor={"held": 1 - sw})
+    log = train(net, Rows(X, y, sw, {"held": 1 - sw}), bpnet.Adam(net.params, lr=0.05), 3,
+                [Curves()])
     again = bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2)
     opt = bpnet.Adam(again.params, lr=0.05)
     for e in range(3):
@@ -109,17 +113,17 @@ def test_curves_are_the_network_after_each_epoch():
 @pytest.mark.parametrize("kw", [{}, {"batch_size": 16}, {"input_noise": 0.3},
                                 {"active": np.array([True, False])}])
 def test_training_without_curves_gives_the_same_network(kw):
-    """curves=False skips the per-epoch loss and accuracy, nothing else."""
+    """Without Curves the loop skips the per-epoch loss and accuracy, nothing else."""
     X, y = _blobs()
     nets = [bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2) for _ in range(2)]
-    logs = [train(net, X, y, bpnet.Adam(net.params, lr=0.05), 4, rng=np.random.default_rng(1),
-                  curves=c, **kw) for net, c in zip(nets, (True, False))]
+    steps = make_steps(kw.get("batch_size"), kw.get("input_noise", 0.0))
+    logs = [train(net, (X, y), bpnet.Adam(net.params, lr=0.05), 4, callbacks, steps=steps,
+                  rng=np.random.default_rng(1), active=kw.get("active"))
+            for net, callbacks in zip(nets, ([Curves()], []))]
     for name, p in nets[0].params.items():
         np.testing.assert_array_equal(nets[1].params[name], p)
     assert logs[1].curves == {} and logs[1].epochs_run == 4
-    with pytest.raises(ValueError, match="need the curves"):
-        train(nets[0], X, y, bpnet.Adam(nets[0].params), 1, monitor={"v": np.ones(len(y))},
-              curves=False)
+    assert logs[0].curves["train_loss"].shape == (4, 2)
 
 
 def test_minibatch_models_skip_steps_when_their_rows_run_out():
@@ -128,7 +132,7 @@ def test_minibatch_models_skip_steps_when_their_rows_run_out():
     sw = np.ones((2, 40))
     sw[1, :25] = 0  # model 1 trains on 15 rows: 2 batches of 8 per epoch, model 0 on 5
     opt = bpnet.Adam(net.params, lr=0.01)
-    train(net, X, y, opt, 3, sample_weight=sw, batch_size=8, rng=np.random.default_rng(0))
+    train(net, (X, y, sw), opt, 3, steps=MiniBatch(8), rng=np.random.default_rng(0))
     np.testing.assert_array_equal(opt.state["W1"]["step"], [15, 6])
 
 
@@ -137,7 +141,7 @@ def test_inactive_models_are_left_exactly_as_they_were():
     net = bpnet.BPNetwork(4, 5, 3, seed=0, n_models=3)
     before = {k: v.copy() for k, v in net.params.items()}
     opt = bpnet.Adam(net.params, lr=0.05)
-    log = train(net, X, y, opt, 5, active=np.array([True, False, True]))
+    log = train(net, (X, y), opt, 5, [Curves()], active=np.array([True, False, True]))
     for name, p in net.params.items():
         np.testing.assert_array_equal(p[1], before[name][1])
         assert not np.array_equal(p[0], before[name][0])
@@ -151,14 +155,13 @@ def test_early_stopping_keeps_each_models_best_epoch():
     rule = EarlyStopping("val", metric="loss", patience=4, tol=0.0)
     net = bpnet.BPNetwork(4, 16, 3, seed=1, n_models=2)
     opt = bpnet.Adam(net.params, lr=np.array([0.3, 0.003]))  # one over-fits fast, one crawls
-    log = train(net, X, y, opt, 60, sample_weight=1 - val, monitor={"val": val},
-                early_stopping=rule)
+    log = train(net, Rows(X, y, 1 - val, {"val": val}), opt, 60, [Curves(), rule])
     best = log.best_epoch
     assert best.shape == (2,) and np.all(best >= 1)
     for k in range(2):  # the kept parameters are those of the best epoch: replay to it
         replay = bpnet.BPNetwork(4, 16, 3, seed=1, n_models=2)
         opt_k = bpnet.Adam(replay.params, lr=np.array([0.3, 0.003]))
-        train(replay, X, y, opt_k, int(best[k]), sample_weight=1 - val)
+        train(replay, (X, y, 1 - val), opt_k, int(best[k]))
         for name in net.params:
             np.testing.assert_allclose(net.params[name][k], replay.params[name][k], atol=1e-12)
     curve = log.curves["val_loss"]
@@ -173,9 +176,9 @@ def test_per_model_learning_rates_equal_separate_runs():
     lrs = np.array([0.01, 0.1])
     stack = bpnet.BPNetwork(4, 5, 3, seed=4, n_models=2)
     singles = [stack.select_model(k) for k in range(2)]
-    train(stack, X, y, bpnet.Adam(stack.params, lr=lrs, weight_decay=np.array([0.0, 0.01])), 20)
+    train(stack, (X, y), bpnet.Adam(stack.params, lr=lrs, weight_decay=np.array([0.0, 0.01])), 20)
     for k, net in enumerate(singles):
-        train(net, X, y, bpnet.Adam(net.params, lr=lrs[k], weight_decay=[0.0, 0.01][k]), 20)
+        train(net, (X, y), bpnet.Adam(net.params, lr=lrs[k], weight_decay=[0.0, 0.01][k]), 20)
         for name, p in net.params.items():
             np.testing.assert_allclose(stack.params[name][k], p, rtol=0, atol=1e-12)
 
@@ -185,7 +188,7 @@ def test_a_diverging_fold_is_named():
     net = bpnet.BPNetwork(4, 5, 3, hidden="relu", output="identity", seed=0, n_models=2)
     lr = np.array([1e-3, 1e6])
     with pytest.raises(TrainingError, match=r"at epoch \d+ of 50 in fold\(s\) \[1\]"):
-        train(net, X * 1e3, y, bpnet.SGD(net.params, lr=lr), 50, unit="fold")
+        train(net, (X * 1e3, y), bpnet.SGD(net.params, lr=lr), 50, [Curves()], unit="fold")
 
 
 def test_bad_arguments_get_clear_errors():
@@ -193,17 +196,19 @@ def test_bad_arguments_get_clear_errors():
     net = bpnet.BPNetwork(4, 5, 3, seed=0, n_models=2)
     opt = bpnet.Adam(net.params)
     with pytest.raises(ValueError, match=r"no training rows .* model\(s\) \[1\]"):
-        train(net, X, y, opt, 1, sample_weight=np.r_[np.ones(60), np.zeros(60)].reshape(2, 60))
+        train(net, (X, y, np.r_[np.ones(60), np.zeros(60)].reshape(2, 60)), opt, 1)
     with pytest.raises(ValueError, match="not among the monitored sets"):
-        train(net, X, y, opt, 1, early_stopping=EarlyStopping("val"))
+        train(net, (X, y), opt, 1, [EarlyStopping("val")])
     with pytest.raises(ValueError, match="batch_size"):
-        train(net, X, y, opt, 1, batch_size=0)
+        train(net, (X, y), opt, 1, steps=MiniBatch(0))
+    with pytest.raises(TypeError, match=r"pass the rows as Rows\(X, y"):  # the old signature
+        train(net, X, y, opt, 1)
 
 
 def test_float32_training_stays_float32_and_predicts_like_the_reference():
     X, y = _blobs()
     net = bpnet.BPNetwork(4, 8, 3, seed=0, dtype=np.float32)
-    train(net, X, y, bpnet.Adam(net.params, lr=0.05), 20)
+    train(net, (X, y), bpnet.Adam(net.params, lr=0.05), 20)
     assert all(p.dtype == np.float32 for p in net.params.values())
     out = predict_outputs(net, X)
     assert out.dtype == np.float32

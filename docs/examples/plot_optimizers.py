@@ -21,7 +21,7 @@ import bpnet
 from bpnet.crossval import stratified_holdout
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
-from bpnet.training import train
+from bpnet.training import Curves, Rows, train
 
 # %%
 # Data: 210 synthetic faces, 10 features, a stratified 75/25 split
@@ -51,8 +51,8 @@ curves = {}
 for label, (name, kwargs) in settings.items():
     net = bpnet.BPNetwork(X.shape[1], 16, 7, hidden="sigmoid", output="sigmoid", loss="mse",
                           n_models=5, seed=0)
-    log = train(net, X, y, bpnet.make_optimizer(name, net.params, **kwargs), epochs,
-                sample_weight=train_rows, monitor={"test": test_rows})
+    log = train(net, Rows(X, y, train_rows, {"test": test_rows}),
+                bpnet.make_optimizer(name, net.params, **kwargs), epochs, [Curves()])
     curves[label] = log.curves
     print(f"{label:<28} final training loss {log.curves['train_loss'][-1].mean():.4f}, "
           f"training accuracy {log.curves['train_accuracy'][-1].mean():.3f}, "

@@ -41,7 +41,7 @@ from bpnet.training import train
 data = image_dataset_features(synthetic_faces(n_per_class=30, seed=0), progress=False)
 X, y = bpnet.Normalizer().fit(data.X).transform(data.X), data.y
 small = bpnet.BPNetwork(X.shape[1], 8, 7, seed=0)
-train(small, X, y, bpnet.Adam(small.params, lr=0.01), epochs=300)
+train(small, (X, y), bpnet.Adam(small.params, lr=0.01), epochs=300)
 
 
 def widen(net, w_in, b_in, w_out):
