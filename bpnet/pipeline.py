@@ -29,13 +29,14 @@ from PIL import Image
 
 from . import io
 from ._scores import decision_scores, probabilities
+from .callbacks import Progress
 from .data.features import PCA, DescriptorPCA, describe_images
-from .estimator import build_network, build_optimizer, resolve_class_weight, training_settings
 from .network import BPNetwork
 from .preprocessing import Normalizer
 from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
-from .training import predict_outputs, train
+from .settings import Settings
+from .training import Rows, predict_outputs, train
 
 __all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "KIND", "PIPELINE_VERSION",
            "check_class_names", "fit_pipeline", "load_pipeline"]
@@ -243,7 +244,7 @@ def fit_pipeline(images, y, class_names: Sequence[str], *, size: int | None = No
     -------
     FeaturePipeline
     """
-    cfg = training_settings(settings, dtype="float32")
+    cfg = Settings.from_dict(settings, dtype="float32")
     descriptor = {**DESCRIPTOR_DEFAULTS, **(descriptor or {})}
     items = [im if isinstance(im, (str, Path)) else _resized(im, size) for im in images]
     lpq_desc, phog_desc = describe_images(items, size=size, progress=progress, **descriptor)
@@ -255,13 +256,19 @@ def fit_pipeline(images, y, class_names: Sequence[str], *, size: int | None = No
         X = normalizer.transform(X)
     y = np.asarray(y, np.int64)
     rng = np.random.default_rng(random_state)
-    cw = resolve_class_weight(cfg["class_weight"], y, len(class_names))
-    net = build_network(cfg, X.shape[1], len(class_names), cw, rng)
-    opt = build_optimizer(cfg, net.params)
-    train(net, X, y, opt, cfg["epochs"], batch_size=cfg["batch_size"], rng=rng,
-          progress=progress, desc="final BP network", curves=False)
+    cw = cfg.class_weights(y, len(class_names))
+    # cross-entropy weighs classes inside the loss; MSE through the rows, as cross_validate does
+    ce = cfg.loss == "cross_entropy"
+    sample_weight = None if cw is None or ce else cw[y]
+    net = cfg.build_network(X.shape[1], len(class_names), rng,
+                            class_weight=cw if ce else None)
+    opt = cfg.build_optimizer(net.params)
+    callbacks = [Progress("final BP network")] if progress else []
+    train(net, Rows(X, y, sample_weight), opt, cfg.epochs, callbacks, steps=cfg.steps(),
+          rng=rng)
     if prune:
         pruner = prune if isinstance(prune, DistinctivenessPruner) else DistinctivenessPruner()
-        prune_and_retrain(net, X, y, opt, epochs_per_round, pruner=pruner, progress=progress)
+        prune_and_retrain(net, X, y, opt, epochs_per_round, pruner=pruner,
+                          sample_weight=sample_weight, progress=progress)
     return FeaturePipeline(tuple(class_names), size, dict(crop or {"face_crop": "none"}),
                            descriptor, reducer, normalizer, net, dict(info or {}))

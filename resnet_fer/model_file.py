@@ -31,7 +31,7 @@ from torch import nn
 from .augment import normalize
 from .config import DataConfig, TrainConfig
 from .data import ImageStore, tone
-from .engine import Engine, WeightEMA, make_optimizer, make_scheduler, tta_views
+from .engine import Engine, WeightEMA, build_optimizer, make_scheduler, tta_views
 from .train import _class_weight, _fold_seed, _initial_state, build_model
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ResNetModel", "fit_final", "load_resnet_model"]
@@ -240,7 +240,7 @@ def fit_final(images, y, config: TrainConfig, device: str | torch.device = "cpu"
     with torch.random.fork_rng(devices=cuda):  # dropout's draws; the caller's RNG untouched
         torch.manual_seed(_fold_seed(config.seed, FINAL_FOLD, 1, engine.dist.rank))
         model.load_state_dict(_initial_state(config, FINAL_FOLD, n_classes))
-        optimizer = make_optimizer(model, config, device)
+        optimizer = build_optimizer(model, config, device)
         steps = len(idx) // engine.batch_size(len(idx))
         scheduler = make_scheduler(optimizer, config, config.epochs * steps)
         weight = _class_weight(y, n_classes, device) if config.class_weights else None
