@@ -98,8 +98,10 @@ def reliability_curve(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 15) -> 
     m = int(n_bins)
     conf = p.max(axis=1)
     right = (p.argmax(axis=1) == y).astype(np.float64)
-    # ceil(conf * M) - 1 puts conf in ((b-1)/M, b/M]; a confidence of 0 joins bin 0.
-    b = np.clip(np.ceil(conf * m).astype(np.int64) - 1, 0, m - 1)
+    edges = np.linspace(0.0, 1.0, m + 1)
+    # the number of inner edges below conf puts it in (edges[b], edges[b+1]], against the
+    # very edges reported (conf * M would round 0.7 * 10 up); 0 joins bin 0
+    b = np.searchsorted(edges[1:-1], conf, side="left")
     counts = np.bincount(b, minlength=m)
     acc_sum = np.bincount(b, right, minlength=m)
     conf_sum = np.bincount(b, conf, minlength=m)
@@ -107,9 +109,8 @@ def reliability_curve(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 15) -> 
     ece = float(np.abs(acc_sum - conf_sum)[full].sum() / y.size)
     acc = [float(a / c) if c else None for a, c in zip(acc_sum, counts)]
     cnf = [float(s / c) if c else None for s, c in zip(conf_sum, counts)]
-    edges = tuple(float(e) for e in np.linspace(0.0, 1.0, m + 1))
-    return ReliabilityCurve(edges, tuple(int(c) for c in counts), tuple(acc), tuple(cnf),
-                            ece, int(y.size))
+    return ReliabilityCurve(tuple(float(e) for e in edges), tuple(int(c) for c in counts),
+                            tuple(acc), tuple(cnf), ece, int(y.size))
 
 
 def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int = 15) -> float:
@@ -154,7 +155,8 @@ def plot_reliability(curves: Mapping[str, ReliabilityCurve] | ReliabilityCurve,
         cnf = np.array([c.confidence[i] for i in full], dtype=float)
         ax.bar(edges[full], acc, width=width[full], align="edge", color="tab:blue",
                edgecolor="k", lw=0.5, label="accuracy")
-        ax.bar(edges[full], cnf - acc, bottom=acc, width=width[full], align="edge",
+        ax.bar(edges[full], np.abs(cnf - acc), bottom=np.minimum(acc, cnf), width=width[full],
+               align="edge",
                color="tab:red", alpha=0.35, edgecolor="tab:red", lw=0.5, label="gap")
         ax.plot([0, 1], [0, 1], "k--", lw=1, label="calibrated")
         ax.set_xlim(0, 1)

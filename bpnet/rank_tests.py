@@ -196,14 +196,18 @@ def plot_critical_difference(result: FriedmanTest, title: str | None = None):
     k = len(result.models)
     order = np.argsort(result.mean_ranks, kind="stable")
     ranks = np.asarray(result.mean_ranks)[order]
-    names = [result.models[i] for i in order]
+    labels = [f"{result.models[i]} ({r:.2f})" for i, r in zip(order, ranks)]
     cd = result.critical_difference
     half = (k + 1) // 2
-    height = 1.4 + 0.3 * half
-    fig = Figure(figsize=(6.4, height))
+    # The rank axis gets 3.5 inches in the middle; each side keeps room for its labels.
+    side = 0.4 + 0.075 * max(len(s) for s in labels)
+    width, height = 3.5 + 2 * side, 1.4 + 0.3 * half
+    fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96))
-    ax.set_xlim(0.3 - 0.15 * k, k + 0.7 + 0.15 * k)
+    top = 0.96 - (0.3 / height if title else 0.0)  # room for a title above the CD bar
+    ax = fig.add_axes((side / width, 0.02, 3.5 / width, top))
+    pad = 0.08 * (k - 1) + 0.1
+    ax.set_xlim(1 - pad, k + pad)
     ax.set_ylim(-0.45 - 0.3 * half, 1.0)
     ax.axis("off")
     ax.hlines(0, 1, k, color="k", lw=1)
@@ -213,18 +217,18 @@ def plot_critical_difference(result: FriedmanTest, title: str | None = None):
     ax.text((1 + k) / 2, 0.42, "mean rank (1 = best)", ha="center", va="bottom", fontsize=9)
     ax.hlines(0.75, 1, 1 + cd, color="k", lw=1.5)
     ax.vlines([1, 1 + cd], 0.7, 0.8, color="k", lw=1.5)
-    ax.text(1 + cd / 2, 0.82, f"CD = {cd:.2f} (Nemenyi, alpha = {result.alpha:g})",
-            ha="left" if cd < 0.6 else "center", va="bottom", fontsize=8)
-    for pos, (r, name) in enumerate(zip(ranks, names)):
+    ax.text(1, 0.82, f"CD = {cd:.2f} (Nemenyi, alpha = {result.alpha:g})",
+            ha="left", va="bottom", fontsize=8)
+    for pos, (r, label) in enumerate(zip(ranks, labels)):
         left = pos < half
         y = -0.25 - 0.3 * (pos if left else k - 1 - pos)
-        x_end = 1 - 0.1 * k if left else k + 0.1 * k
+        x_end = 1 - pad if left else k + pad
         ax.plot([r, r, x_end], [0, y, y], color="0.3", lw=0.8)
-        ax.text(x_end + (-0.05 if left else 0.05), y, f"{name} ({r:.2f})",
+        ax.text(x_end + (-0.03 if left else 0.03) * (k - 1 + pad), y, label,
                 ha="right" if left else "left", va="center", fontsize=9)
     for level, (i, j) in enumerate(_cliques(ranks, cd)):
         y = -0.1 - 0.07 * level
         ax.hlines(y, ranks[i] - 0.03, ranks[j] + 0.03, color="k", lw=3)
     if title:
-        ax.set_title(title, fontsize=10)
+        fig.suptitle(title, fontsize=10, y=0.99)
     return fig
