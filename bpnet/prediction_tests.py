@@ -165,10 +165,10 @@ class GroupBootstrap(SignificanceTest):
     difference : float
         Observed ``acc_A - acc_B`` over all samples (and repeats).
     ci_low, ci_high : float
-        Percentile interval at ``confidence``.
+        Bootstrap-t interval at ``confidence`` (see :func:`group_bootstrap`).
     confidence : float
     p_value : float
-        ``min(1, 2 * min(1 + #{diff* <= 0}, 1 + #{diff* >= 0}) / (n_boot + 1))``.
+        Two-sided; below ``1 - confidence`` exactly when the interval excludes 0.
     n_groups, n_boot, seed : int
     smallest_p : float
         ``2 / (n_boot + 1)``.
@@ -214,22 +214,34 @@ def group_bootstrap(
     Notes
     -----
     Samples of one group (frames of one movie) are not independent, so resampling samples
-    would understate the variance. Each replicate draws G groups with replacement from the
-    G groups (multinomial counts :math:`w_g`) and computes
-    :math:`\Delta^* = \sum_g w_g (a_g - b_g) / \sum_g w_g n_g`, with :math:`a_g, b_g` the
-    group's correct predictions (averaged over repeats) and :math:`n_g` its size. The
-    interval is the percentile interval of :math:`\Delta^*`, and the p-value is the level
-    at which that interval would just touch 0 (two-sided, with the add-one correction that
-    keeps a Monte Carlo p valid), so ``p < 1 - confidence`` exactly when the interval
-    excludes 0, up to the replicates' granularity. Like McNemar, it sees the test samples'
-    variation only, not the training sets'. With few groups (under ~20) the bootstrap
-    variance is too small by about :math:`(G-1)/G` and the interval too narrow.
+    would understate the variance. With :math:`a_g, b_g` the group's correct predictions
+    (averaged over repeats) and :math:`n_g` its size, the estimate is
+    :math:`\hat\Delta = \sum_g (a_g - b_g) / \sum_g n_g`, and its cluster-robust
+    (delta-method) standard error is
+
+    .. math:: \widehat{se} = \sqrt{\frac{G}{G-1} \sum_g \big(a_g - b_g - \hat\Delta\,
+              n_g\big)^2} \Big/ \sum_g n_g .
+
+    Each replicate draws G groups with replacement (multinomial counts :math:`w_g`),
+    recomputes both with the weights, and keeps :math:`t^* = (\Delta^* - \hat\Delta) /
+    se^*` (the bootstrap-t, or studentized, bootstrap). The interval is
+    :math:`[\hat\Delta - t^*_{1-\alpha/2}\,\widehat{se},\ \hat\Delta -
+    t^*_{\alpha/2}\,\widehat{se}]`, and the p-value the level at which it would just touch 0:
+    :math:`2 \min(1 + \#\{t^* \ge t\}, 1 + \#\{t^* \le t\}) / (B + 1)` with
+    :math:`t = \hat\Delta / \widehat{se}` (the add-one keeps a Monte Carlo p valid). So
+    ``p < 1 - confidence`` exactly when the interval excludes 0, up to the replicates'
+    granularity. Studentizing accounts for the spread being itself estimated from only G
+    groups; the plain percentile interval, which does not, rejected 5.8 % of true nulls at
+    0.05 with 40 groups in ``tests/test_stats.py``. Like McNemar, the bootstrap sees the
+    test samples' variation only, not the training sets'. With few groups (under ~20) read
+    it with care.
 
     References
     ----------
     B. Efron and R. J. Tibshirani, *An Introduction to the Bootstrap*, Chapman & Hall 1993,
-    ch. 13 and 15. A. C. Davison and D. V. Hinkley, *Bootstrap Methods and their
-    Application*, CUP 1997, sec. 3.8 (multi-stage sampling: resample the clusters).
+    ch. 12 (bootstrap-t) and 16 (tests). A. C. Davison and D. V. Hinkley, *Bootstrap
+    Methods and their Application*, CUP 1997, sec. 3.8 (multi-stage sampling: resample the
+    clusters).
     """
     ca = _correctness(y_true, pred_a, "pred_a")
     cb = _correctness(y_true, pred_b, "pred_b")
@@ -250,11 +262,36 @@ def group_bootstrap(
     size = np.bincount(codes, minlength=n_groups).astype(np.float64)
     rng = np.random.default_rng(seed)
     w = rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=int(n_boot))
-    boot = (w @ gain) / (w @ size)
+    observed, se = _ratio_and_se(np.ones((1, n_groups)), gain, size)
+    boot, boot_se = _ratio_and_se(w.astype(np.float64), gain, size)
+    # Studentized replicates: the percentile interval of the raw replicates rejected 5.8 %
+    # of true nulls at 0.05 with 40 groups (it ignores that the spread is itself estimated
+    # from G groups); bootstrap-t is near 5 % (tests/test_stats.py).
+    # a replicate without spread (one group drawn G times) gets a huge finite t, not inf
+    t_boot = (boot - observed) / np.maximum(boot_se, np.finfo(np.float64).tiny)
     alpha = 1.0 - confidence
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
-    tail = min(np.count_nonzero(boot <= 0), np.count_nonzero(boot >= 0))
+    q_lo, q_hi = np.quantile(t_boot, [alpha / 2, 1 - alpha / 2])
+    lo, hi = observed[0] - q_hi * se[0], observed[0] - q_lo * se[0]
+    if se[0] > 0:
+        t_obs = observed[0] / se[0]
+        tail = min(np.count_nonzero(t_boot >= t_obs), np.count_nonzero(t_boot <= t_obs))
+    else:  # no spread between groups: nothing to test against
+        tail = 0 if observed[0] != 0 else int(n_boot)
     p = min(1.0, 2.0 * (1 + int(tail)) / (n_boot + 1))
-    return GroupBootstrap(float(gain.sum() / size.sum()), float(lo), float(hi),
+    return GroupBootstrap(float(observed[0]), float(lo), float(hi),
                           float(confidence), p, n_groups, int(n_boot), int(seed),
                           min(1.0, 2.0 / (n_boot + 1)))
+
+
+def _ratio_and_se(w: np.ndarray, gain: np.ndarray, size: np.ndarray):
+    """Per row of group weights ``w`` (B, G): the pooled difference and its cluster-robust SE.
+
+    ``d = w @ gain / w @ size``; the delta-method variance of a ratio of group sums,
+    ``G / (G - 1) * sum_g w_g (gain_g - d size_g)**2 / (w @ size)**2``, written with three
+    matrix products instead of a (B, G) residual array.
+    """
+    g = gain.size
+    total = w @ size
+    d = (w @ gain) / total
+    sq = w @ gain ** 2 - 2 * d * (w @ (gain * size)) + d ** 2 * (w @ size ** 2)
+    return d, np.sqrt(np.maximum(sq, 0.0) * g / (g - 1)) / total
