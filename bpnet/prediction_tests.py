@@ -116,7 +116,7 @@ def mcnemar(y_true: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike) -> McNemarT
 
     What it tests: these fitted models on these samples. Like the group bootstrap it does
     not see the variation due to the training set (Dietterich 1998 recommends McNemar for
-    a single train/test split for this reason); :func:`corrected_resampled_t` does.
+    a single train/test split for this reason); :func:`bpnet.stats.corrected_resampled_t` does.
 
     References
     ----------

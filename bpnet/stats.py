@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, fields
-from typing import Any, Sequence, TypeVar
+from typing import Any, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -37,9 +37,6 @@ __all__ = [
     "smallest_p_wilcoxon",
 ]
 
-R = TypeVar("R", bound="JSONResult")
-
-
 class JSONResult:
     """Mixin of the frozen result types: JSON-ready ``to_dict`` and ``from_dict``.
 
@@ -52,9 +49,9 @@ class JSONResult:
         return {f.name: _listify(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
     @classmethod
-    def from_dict(cls: type[R], d: dict[str, Any]) -> R:
+    def from_dict(cls, d: dict[str, Any]) -> "JSONResult":
         """Rebuild a result from :meth:`to_dict`'s output."""
-        return cls(**{f.name: _tuplify(d[f.name]) for f in fields(cls)})  # type: ignore[arg-type]
+        return cls(**{f.name: _tuplify(d[f.name]) for f in fields(cls)})  # type: ignore[arg-type,call-arg]
 
 
 class SignificanceTest(JSONResult):
