@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as st
 from scipy.special import ndtr
 
-from bpnet.crossval import stratified_kfold
+from bpnet.crossval import repeated_kfold
 from bpnet.prediction_tests import (
     GroupBootstrap,
     McNemarTest,
@@ -99,9 +99,9 @@ def _cv_differences(use_a, use_b, n, repeats, k, rng) -> np.ndarray:
     y = rng.integers(0, 2, n)
     x = rng.standard_normal((n, DIM)) + np.where(y[:, None] == 1, MU, -MU)
     test = np.zeros((repeats * k, n), dtype=bool)
-    for r in range(repeats):
-        for f, (_, te) in enumerate(stratified_kfold(y, k, seed=int(rng.integers(2**31)))):
-            test[r * k + f, te] = True
+    splits = repeated_kfold(y, k, repeats, seed=int(rng.integers(2**31)))
+    for j, (_, te) in enumerate(fold for repeat in splits for fold in repeat):
+        test[j, te] = True
     in0 = (~test & (y == 0)).astype(np.float64)  # float: a bool matmul misses BLAS
     in1 = (~test & (y == 1)).astype(np.float64)
     m0 = in0 @ x / in0.sum(1, keepdims=True)
