@@ -9,6 +9,8 @@ function                                         what it tests, and what varies 
 :func:`~bpnet.prediction_tests.group_bootstrap`  the pooled difference, resampling whole groups
 :func:`holm`                                     adjusts the p-values of several pairs
 :func:`~bpnet.rank_tests.friedman`               all models at once, ranked in every fold
+:func:`~bpnet.pairwise.compare_pairs`            the pairwise tests for every pair of models,
+                                                 Holm-adjusted over the pairs
 ===============================================  ================================================
 
 Every test returns a frozen result with ``to_dict``/``from_dict`` and a ``smallest_p``: the

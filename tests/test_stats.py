@@ -17,6 +17,7 @@ from scipy import stats as st
 from scipy.special import ndtr
 
 from bpnet.crossval import repeated_kfold
+from bpnet.pairwise import PairComparison, compare_pairs
 from bpnet.prediction_tests import (
     GroupBootstrap,
     McNemarTest,
@@ -308,3 +309,43 @@ def test_results_round_trip_through_json(result):
     assert isinstance(result, (ResampledTTest, McNemarTest, GroupBootstrap))
     with pytest.raises(AttributeError):
         result.p_value = 0.0  # frozen
+
+
+# --- every pair at once ---------------------------------------------------------------------
+
+
+def test_compare_pairs_runs_each_test_and_adjusts_over_the_pairs():
+    rng = np.random.default_rng(12)
+    n, repeats, k = 300, 2, 5
+    y = rng.integers(0, N_CLASSES, n)
+    groups = np.repeat(np.arange(30), 10)
+    rates = {"good": 0.45, "mid": 0.35, "same-as-mid": 0.35}
+    preds = {m: _labels(rng.random((repeats, n)) < r, y, rng) for m, r in rates.items()}
+    fold = np.arange(n) % k
+    acc = {m: np.array([[np.mean(p[r, fold == f] == y[fold == f]) for f in range(k)]
+                        for r in range(repeats)]) for m, p in preds.items()}
+    pairs = compare_pairs(acc, n_train=240, n_test=60, y_true=y, predictions=preds,
+                          groups=groups, n_boot=999)
+    assert [(c.model_a, c.model_b) for c in pairs] == [
+        ("good", "mid"), ("good", "same-as-mid"), ("mid", "same-as-mid")]
+    first = pairs[0]
+    assert first.t_test == corrected_resampled_t(acc["good"] - acc["mid"], 240, 60)
+    assert first.mcnemar == mcnemar(y, preds["good"], preds["mid"])
+    assert first.bootstrap == group_bootstrap(y, preds["good"], preds["mid"], groups, n_boot=999)
+    for test in ("t_test", "mcnemar", "bootstrap"):
+        raw = [getattr(c, test).p_value for c in pairs]
+        np.testing.assert_allclose([getattr(c, f"{test.split('_')[0]}_p_holm") for c in pairs],
+                                   holm(raw))
+    assert first.mcnemar_p_holm < 0.05  # 10 points on 2 x 300 predictions
+    assert first.can_reach("mcnemar") and first.can_reach("t_test")
+    # Holm's floor is m * smallest_p = 3 * 2 / 1000
+    assert first.can_reach("bootstrap", 0.01) and not first.can_reach("bootstrap", 0.005)
+    back = [PairComparison.from_dict(json.loads(json.dumps(c.to_dict()))) for c in pairs]
+    assert tuple(back) == pairs
+    only_t = compare_pairs(acc, 240, 60)
+    assert only_t[0].mcnemar is None and only_t[0].bootstrap_p_holm is None
+    assert not only_t[0].can_reach("mcnemar")
+    with pytest.raises(ValueError, match="at least 2"):
+        compare_pairs({"a": acc["good"]}, 240, 60)
+    with pytest.raises(ValueError, match="no predictions"):
+        compare_pairs(acc, 240, 60, y_true=y, predictions={"good": preds["good"]})
