@@ -39,6 +39,7 @@ __all__ = [
     "smallest_p_wilcoxon",
 ]
 
+
 class JSONResult:
     """Mixin of the frozen result types: JSON-ready ``to_dict`` and ``from_dict``.
 
