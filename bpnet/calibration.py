@@ -7,13 +7,16 @@ are right. The confidence of a sample is the largest predicted class probability
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import check_labels
 from .stats import JSONResult
+
+if TYPE_CHECKING:
+    import matplotlib.figure
 
 __all__ = ["ReliabilityCurve", "expected_calibration_error", "plot_reliability",
            "reliability_curve"]
@@ -119,7 +122,7 @@ def expected_calibration_error(y_true: ArrayLike, proba: ArrayLike, n_bins: int 
 
 
 def plot_reliability(curves: Mapping[str, ReliabilityCurve] | ReliabilityCurve,
-                     title: str | None = None):
+                     title: str | None = None) -> "matplotlib.figure.Figure":
     """Reliability diagram: per-bin accuracy against confidence, one panel per model.
 
     Bars show each bin's accuracy; the red part is the gap to the bin's mean confidence

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
 from .stats import SignificanceTest
+
+if TYPE_CHECKING:
+    import matplotlib.figure
 
 __all__ = ["FriedmanTest", "friedman", "nemenyi_q", "plot_critical_difference",
            "smallest_p_friedman"]
@@ -177,7 +180,7 @@ def _cliques(ranks: np.ndarray, cd: float) -> list[tuple[int, int]]:
     return runs
 
 
-def plot_critical_difference(result: FriedmanTest, title: str | None = None):
+def plot_critical_difference(result: FriedmanTest, title: str | None = None) -> "matplotlib.figure.Figure":
     """Demšar's critical-difference diagram of a :func:`friedman` result.
 
     The axis is the mean rank (1 = best, on the left); each model is marked at its mean
