@@ -17,8 +17,8 @@ from numpy.typing import ArrayLike
 
 from ._validation import check_labels
 
-__all__ = ["SPLIT_KINDS", "fold_masks", "group_kfold", "make_splits", "stratified_holdout",
-           "stratified_kfold"]
+__all__ = ["SPLIT_KINDS", "fold_masks", "group_kfold", "make_splits", "repeat_seeds",
+           "repeated_kfold", "stratified_holdout", "stratified_kfold"]
 
 #: The kinds of :func:`make_splits`: folds stratified by class, or folds that keep groups whole
 SPLIT_KINDS = ("stratified", "group")
@@ -193,6 +193,70 @@ def group_kfold(
     return _splits_from_folds(group_fold[g_codes], n_splits)
 
 
+def repeat_seeds(seed: int, n_repeats: int) -> list[int]:
+    """The split seed of each repeat of a repeated K-fold.
+
+    Repeat 0 uses ``seed`` itself, so one repeat gives the very folds of a plain K-fold
+    with that seed (runs made before repeats existed stay comparable and resumable); repeat
+    ``r >= 1`` uses a 32-bit seed drawn from ``np.random.SeedSequence([seed, r])``: unlike
+    ``seed + r``, it does not make repeat r of seed s the same split as repeat 0 of seed
+    s + r.
+
+    Parameters
+    ----------
+    seed : int
+        A non-negative integer (a Generator has no value to record beside the results).
+    n_repeats : int
+
+    Returns
+    -------
+    list of int
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(n_repeats, bool) or int(n_repeats) != n_repeats or n_repeats < 1:
+        raise ValueError(f"n_repeats must be an integer >= 1, got {n_repeats!r}")
+    return [int(seed)] + [int(np.random.SeedSequence([int(seed), r]).generate_state(1)[0])
+                          for r in range(1, int(n_repeats))]
+
+
+def repeated_kfold(
+    y: ArrayLike | None,
+    n_splits: int = 5,
+    n_repeats: int = 1,
+    seed: int = 0,
+    groups: ArrayLike | None = None,
+) -> list[list[Split]]:
+    """R x K folds: R independent K-fold splits of the same samples, one seed per repeat.
+
+    Each repeat is :func:`stratified_kfold` (or :func:`group_kfold` when ``groups`` is
+    given) with the seed :func:`repeat_seeds` gives it, so every sample is tested once per
+    repeat and, grouped, no group is split within a repeat. Every model compared on the
+    result gets the same splits. The statistics for R x K folds (the corrected resampled t,
+    McNemar over repeats) are in :mod:`bpnet.stats` and :mod:`bpnet.prediction_tests`.
+
+    Parameters
+    ----------
+    y : (n_samples,) array-like or None
+        Class labels (None only with ``groups``: fold sizes are then balanced alone).
+    n_splits : int, default 5
+    n_repeats : int, default 1
+    seed : int, default 0
+    groups : (n_samples,) array-like, optional
+
+    Returns
+    -------
+    list of R lists of K (train_idx, test_idx)
+        ``splits[r][k]`` is fold k of repeat r.
+    """
+    seeds = repeat_seeds(seed, n_repeats)
+    if groups is not None:
+        return [group_kfold(y, groups, n_splits, seed=s) for s in seeds]
+    if y is None:
+        raise ValueError("y is required unless groups are given")
+    return [stratified_kfold(y, n_splits, seed=s) for s in seeds]
+
+
 def stratified_holdout(y: ArrayLike, test_size: float | int = 0.2, seed: Seed = 0) -> Split:
     """One stratified train/test split.
 
@@ -292,8 +356,9 @@ def make_splits(kind: str, y: ArrayLike, groups: ArrayLike | None = None, k: int
     k : int
         Folds per repetition.
     seed : int or np.random.Generator
-        One generator serves every repetition in turn, so ``repeats=1`` is exactly the
-        splitter called with ``seed``.
+        An int gives each repetition the seed :func:`repeat_seeds` derives from it (the same
+        folds as :func:`repeated_kfold`), so ``repeats=1`` is exactly the splitter called with
+        ``seed``; a Generator serves every repetition in turn.
     repeats : int
         Repetitions of the k-fold split with fresh random assignments; each row lies in one
         test fold per repetition. The result holds ``k * repeats`` splits, repetition by
@@ -309,9 +374,12 @@ def make_splits(kind: str, y: ArrayLike, groups: ArrayLike | None = None, k: int
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
     if kind == "group" and groups is None:
         raise ValueError("group splits need the groups (one per row)")
-    rng = np.random.default_rng(seed)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0:
+        seeds: list = repeat_seeds(int(seed), int(repeats))  # recordable: one per repetition
+    else:  # a Generator serves every repetition in turn
+        seeds = [np.random.default_rng(seed)] * int(repeats)
     splits: list[Split] = []
-    for _ in range(int(repeats)):
-        splits += (stratified_kfold(y, k, seed=rng) if kind == "stratified"
-                   else group_kfold(y, groups, k, seed=rng))
+    for s in seeds:
+        splits += (stratified_kfold(y, k, seed=s) if kind == "stratified"
+                   else group_kfold(y, groups, k, seed=s))
     return splits

@@ -154,6 +154,31 @@ class ClassMetrics:
         return float(_safe_div(np.trace(self.confusion), self.confusion.sum()))
 
     @property
+    def balanced_accuracy(self) -> float:
+        """Mean recall over the classes present in the true labels (scikit-learn's definition).
+
+        Chance level is 1/C whatever the class imbalance; a class absent from ``y_true``
+        is left out rather than counted as recall 0 (as ``macro["recall"]`` does).
+        """
+        present = self.support > 0
+        return float(self.recall[present].mean()) if present.any() else 0.0
+
+    @property
+    def kappa(self) -> float:
+        """Cohen's kappa, ``(p_o - p_e) / (1 - p_e)``: agreement beyond chance.
+
+        ``p_o`` is the accuracy and ``p_e = sum_k row_k * col_k / n**2`` the agreement of
+        two raters who kept the observed marginals but labelled at random. 0 is chance,
+        1 perfect; 0.0 when ``p_e == 1`` (one class everywhere). Cohen, Educational and
+        Psychological Measurement 20(1):37-46, 1960.
+        """
+        n = float(self.confusion.sum())
+        if n == 0:
+            return 0.0
+        p_e = float(self.confusion.sum(axis=1) @ self.confusion.sum(axis=0)) / n ** 2
+        return float(_safe_div(self.accuracy - p_e, 1.0 - p_e))
+
+    @property
     def macro(self) -> dict[str, float]:
         """Unweighted means over classes of precision, recall, specificity, F1.
 

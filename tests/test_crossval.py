@@ -11,6 +11,8 @@ from bpnet.crossval import (
     fold_masks,
     group_kfold,
     make_splits,
+    repeat_seeds,
+    repeated_kfold,
     stratified_holdout,
     stratified_kfold,
 )
@@ -248,3 +250,72 @@ def test_make_splits_names_bad_arguments(kw, match):
     args = {"kind": "stratified", "y": _labels(2, n=40), "k": 2, **kw}
     with pytest.raises(ValueError, match=match):
         make_splits(**args)
+
+
+def _fold_of(splits, n):
+    fold = np.full(n, -1)
+    for k, (tr, te) in enumerate(splits):
+        assert np.all(fold[te] == -1)  # tested once per repeat
+        fold[te] = k
+        np.testing.assert_array_equal(np.sort(np.r_[tr, te]), np.arange(n))
+    assert np.all(fold >= 0)
+    return fold
+
+
+def test_repeated_kfold_one_repeat_is_the_plain_split_and_repeats_differ():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 7, 300)
+    one = repeated_kfold(y, 5, n_repeats=1, seed=3)
+    assert len(one) == 1
+    for (_, te), (_, te0) in zip(one[0], stratified_kfold(y, 5, seed=3)):
+        np.testing.assert_array_equal(te, te0)
+    three = repeated_kfold(y, 5, n_repeats=3, seed=3)
+    folds = [_fold_of(splits, y.size) for splits in three]
+    np.testing.assert_array_equal(folds[0], _fold_of(one[0], y.size))
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        # same-fold pairs agree about as often as between independent random partitions
+        same = (folds[a][:, None] == folds[a]) == (folds[b][:, None] == folds[b])
+        assert same.mean() < 0.75
+    for splits in three:  # stratified in every repeat
+        for _, te in splits:
+            assert np.all(np.abs(np.bincount(y[te], minlength=7) - np.bincount(y) / 5) <= 1)
+    again = repeated_kfold(y, 5, n_repeats=3, seed=3)
+    for r in range(3):
+        np.testing.assert_array_equal(_fold_of(again[r], y.size), folds[r])
+
+
+def test_repeated_kfold_grouped_keeps_groups_whole_in_every_repeat():
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(60), rng.integers(1, 20, 60))
+    y = rng.integers(0, 7, groups.size)
+    splits = repeated_kfold(y, 5, n_repeats=4, seed=0, groups=groups)
+    folds = [_fold_of(s, y.size) for s in splits]
+    for fold in folds:
+        for g in np.unique(groups):
+            assert np.unique(fold[groups == g]).size == 1
+    assert len({tuple(f) for f in folds}) == 4  # every repeat a different split
+    for (_, te), (_, te0) in zip(splits[0], group_kfold(y, groups, 5, seed=0)):
+        np.testing.assert_array_equal(te, te0)
+
+
+def test_repeat_seeds():
+    seeds = repeat_seeds(7, 4)
+    assert seeds[0] == 7 and len(set(seeds)) == 4 and seeds == repeat_seeds(7, 4)
+    assert repeat_seeds(7, 2)[1] != 8 and repeat_seeds(8, 1) == [8]
+    for bad in [(-1, 2), (1.5, 2), (np.random.default_rng(0), 2), (1, 0), (1, True)]:
+        with pytest.raises(ValueError):
+            repeat_seeds(*bad)
+    with pytest.raises(ValueError, match="y is required"):
+        repeated_kfold(None, 5, 2)
+
+
+@pytest.mark.parametrize("kind", ["stratified", "group"])
+def test_make_splits_repeats_are_repeated_kfold(kind):
+    y = _labels(3, n=120)
+    groups = np.arange(120) // 4 if kind == "group" else None
+    flat = make_splits(kind, y, groups, 4, 7, repeats=3)
+    nested = repeated_kfold(y, 4, 3, seed=7, groups=groups)
+    assert len(flat) == 12
+    for (a, b), (c, d) in zip(flat, [s for rep in nested for s in rep]):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)

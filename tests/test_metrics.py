@@ -57,6 +57,25 @@ def test_random_labels_match_sklearn(seed):
     np.testing.assert_allclose(m.recall, rec)
     np.testing.assert_allclose(m.f1, f1)
     np.testing.assert_array_equal(m.support, sup)
+    # the imbalance-aware summaries the comparison reports
+    assert m.balanced_accuracy == pytest.approx(skm.balanced_accuracy_score(t, p))
+    assert m.kappa == pytest.approx(skm.cohen_kappa_score(t, p))
+    assert m.macro["f1"] == pytest.approx(skm.f1_score(t, p, average="macro"))
+
+
+def test_balanced_accuracy_and_kappa_by_hand():
+    # 8 of class 0 (6 right), 2 of class 1 (1 right): accuracy 0.7, recalls 0.75 and 0.5
+    cm = np.array([[6, 2], [1, 1]])
+    m = per_class_metrics(cm=cm)
+    assert m.balanced_accuracy == pytest.approx(0.625)
+    p_e = (8 * 7 + 2 * 3) / 100  # row x column marginals
+    assert m.kappa == pytest.approx((0.7 - p_e) / (1 - p_e))
+    always_majority = per_class_metrics(cm=np.array([[8, 0], [2, 0]]))
+    assert always_majority.accuracy == 0.8 and always_majority.kappa == 0.0
+    assert always_majority.balanced_accuracy == 0.5  # chance, whatever the imbalance
+    # a class absent from y_true is left out of balanced accuracy, not counted as 0
+    assert per_class_metrics([0, 0, 1], [0, 0, 1], 3).balanced_accuracy == 1.0
+    assert per_class_metrics(cm=np.array([[3, 0], [0, 0]])).kappa == 0.0  # p_e = 1
 
 
 # scikit-learn itself warns about single-label inputs; ours must stay silent.

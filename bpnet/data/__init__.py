@@ -10,9 +10,10 @@ module                 what it holds
 :mod:`.synthetic`      the built-in synthetic faces (drawn by :mod:`.facedraw`)
 =====================  ===============================================================
 
-Only this package uses scipy, Pillow and openpyxl; the network core never imports it. The
-names most used are importable from here (``from bpnet.data import load_sfew_features``);
-each submodule is imported on first use, so importing one loader does not load the others.
+Only this package uses Pillow and openpyxl (scipy too, besides the statistics modules); the
+network core never imports it. The names most used are importable from here
+(``from bpnet.data import load_sfew_features``); each submodule is imported on first use, so
+importing one loader does not load the others.
 """
 from __future__ import annotations
 
