@@ -113,6 +113,10 @@ class RunDir:
         Recorded in the marker; ``resume`` refuses a folder written with other settings.
     resumable : bool
         False for a tool that has no ``--resume``: its refusal then names only ``--force``.
+    inputs : dict, optional
+        The content digests of the run's input files (:func:`bpnet.digest.input_digests`),
+        recorded in the marker; ``resume`` refuses a folder whose inputs changed since,
+        naming the first changed file.
 
     Attributes
     ----------
@@ -123,7 +127,7 @@ class RunDir:
 
     def __init__(self, path: str | Path, tool: str, *, resume: bool = False,
                  force: bool = False, settings: dict[str, Any] | None = None,
-                 resumable: bool = True) -> None:
+                 resumable: bool = True, inputs: dict[str, list] | None = None) -> None:
         if resume and force:
             raise RunDirError("use either resume or force, not both")
         self.path, self.tool = Path(path), tool
@@ -131,6 +135,7 @@ class RunDir:
         self.settings = settings
         self.resumed = False
         self.resumable = resumable
+        self.inputs = inputs
         self._lock = FolderLock(self.path / LOCK)
         self._created = False
         self._written: set[str] = set()
@@ -232,8 +237,26 @@ class RunDir:
             diff = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise RunDirError(f"cannot resume {self.path}: it was written with other settings "
                               f"({', '.join(diff)}); use the same settings, --force, or a new folder")
+        self._check_inputs(previous)
         self._written = set(previous.get("files", []))
         self.resumed = True
+
+    def _check_inputs(self, previous: dict[str, Any]) -> None:
+        """Refuse to resume when an input file changed since the run started."""
+        from .digest import describe_change
+
+        if self.inputs is None:
+            return
+        old = previous.get("inputs")
+        if not isinstance(old, dict) or not all(
+                isinstance(v, list) and len(v) == 3 for v in old.values()):
+            raise RunDirError(f"cannot resume {self.path}: its marker holds no digest of the "
+                              "input files, so changed data would go unnoticed; use --force "
+                              "to start over")
+        change = describe_change(old, self.inputs)
+        if change is not None:
+            raise RunDirError(f"cannot resume {self.path}: {change} since the run started; "
+                              "use --force to start over on the data as it is now")
 
     def _inside(self, name: str) -> Path | None:
         """The path of member ``name``, or None when a folder on the way is a link or missing.
@@ -292,7 +315,8 @@ class RunDir:
 
     def _write_marker(self, status: str) -> None:
         doc = {"tool": self.tool, "status": status, "pid": os.getpid(), "time": time.time(),
-               "settings": self.settings, "files": sorted(self._written)}
+               "settings": self.settings, "inputs": self.inputs,
+               "files": sorted(self._written)}
         atomic_write_text(self.path / MARKER, json.dumps(doc, indent=1))
 
     # --- writing ----------------------------------------------------------------------

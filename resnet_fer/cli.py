@@ -136,6 +136,7 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
     the folder's lock or marker. Returns ``(run, data)`` (``run`` None off rank 0), or None on
     a rank whose rank 0 failed (rank 0 reports why).
     """
+    from bpnet.digest import input_digests
     from bpnet.outdir import RunDir
 
     from . import distributed
@@ -144,7 +145,8 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
         return (None, _load(args, verbose)) if distributed.main_succeeded(True, dev) else None
     try:
         run = stack.enter_context(RunDir(out, TOOL, resume=args.resume, force=args.force,
-                                         settings=_run_settings(args)))
+                                         settings=_run_settings(args),
+                                         inputs=input_digests(args.data)))
         for name in seed_dirs:  # recorded in the marker, so that --force removes them
             run.file(name or "checkpoints")
         data = _load(args, verbose)

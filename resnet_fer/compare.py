@@ -28,6 +28,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from bpnet.digest import input_digests
 from bpnet.outdir import RunDir, RunDirError
 
 from .config import PRESETS, TrainConfig, get_preset
@@ -365,8 +366,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
                 "synthetic_per_class": args.synthetic_per_class,
                 "resnet": config.to_dict(), "resnet_choice": why}
     progress = not args.no_progress
-    with RunDir(args.out, TOOL, resume=args.resume, force=args.force,
-                settings=settings) as run:
+    with RunDir(args.out, TOOL, resume=args.resume, force=args.force, settings=settings,
+                inputs=input_digests(args.data, [args.features])) as run:
         cmp = Comparison(args, run, device, progress)
         cmp.doc = {"format": "fer-compare/results", "version": 1, "settings": dict(settings),
                    "versions": {"bpnet-fer": bpnet.__version__, "numpy": np.__version__}}
