@@ -20,6 +20,8 @@ __all__ = ["FORMAT", "CheckpointWriteError", "load_checkpoint", "remove_stale_te
            "rng_state", "save_checkpoint", "set_rng_state"]
 
 FORMAT = 2  # 2: curves under bpnet.results' names, results as FoldResult.to_dict
+#: What to do about a checkpoint that cannot be used (said after naming the file)
+CORRUPT_HINT = "delete it, or start the run over with --force"
 
 
 class CheckpointWriteError(OSError):
@@ -111,9 +113,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise ValueError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ValueError(f"cannot read checkpoint {path} ({why}); {CORRUPT_HINT}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a resnet_fer checkpoint of format {FORMAT}")
+        raise ValueError(f"{path} is not a resnet_fer checkpoint of format {FORMAT}; "
+                         f"{CORRUPT_HINT}")
     return state
 
 

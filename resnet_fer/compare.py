@@ -32,6 +32,7 @@ from bpnet.digest import input_digests
 from bpnet.outdir import RunDir, RunDirError
 
 from .config import PRESETS, TrainConfig, get_preset
+from .stagefile import read_stage
 
 __all__ = ["Comparison", "main", "resnet_recipe"]
 
@@ -173,12 +174,13 @@ class Comparison:
     def say(self, text: str) -> None:
         print(text, flush=True)
 
-    def stage(self, name: str, compute, *, reuse: bool = True):
-        """Load ``stages/<name>.json`` when resuming, else compute it and save it."""
+    def stage(self, name: str, compute, *, reuse: bool = True, check=None):
+        """Load ``stages/<name>.json`` when resuming (``check`` accepts it), else compute it
+        and save it."""
         path = self.run.path / "stages" / f"{name}.json"
         if reuse and self.run.resumed and path.is_file():
             self.say(f"  {name}: reused from {path}")
-            return json.loads(path.read_text())
+            return read_stage(path, check)
         t0 = time.perf_counter()
         value = compute()
         self.timing[name] = time.perf_counter() - t0
@@ -243,6 +245,20 @@ def _pruning_curve(result_dict: dict[str, Any], label: str, n_hidden: int) -> di
             "test_accuracy": test_acc, "units_removed_mean": removed, "comment": comment}
 
 
+def _check_pruned(value: dict[str, Any]) -> None:
+    """A pruned cross-validation's stage: a readable result with its pruning history."""
+    from bpnet.results import CVResult
+
+    CVResult.from_dict(value)
+    _pruning_curve(value, "", 0)
+
+
+def _check_optimisers(value: dict[str, Any]) -> None:
+    for run in value["runs"].values():
+        float(run["lr"]), float(run["test_accuracy_mean"])
+        np.asarray(run["train_loss_mean"], float), np.asarray(run["train_loss_sd"], float)
+
+
 def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
     """Stage 3: the BP network (the paper's, pruned), Fig. 2's optimisers, Fig. 4's pruning."""
     import bpnet
@@ -260,7 +276,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
 
     cmp.say(f"[3/5] BP network: {bp['n_hidden']} hidden units, {bp['epochs']} epochs, "
             f"{len(splits)} folds as one stack, then distinctiveness pruning (the paper's rule)")
-    doc["bp"] = cmp.stage("bp", paper_network)
+    doc["bp"] = cmp.stage("bp", paper_network, check=_check_pruned)
 
     def optimisers():
         runs = {}
@@ -272,7 +288,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                           "test_accuracy_mean": float(res.summary()["test_accuracy_mean"])}
         return {"runs": runs}
 
-    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers)
+    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers, check=_check_optimisers)
 
     def wide():
         w = WIDE_PRUNING if not quick else {**WIDE_PRUNING, "epochs": 30, "epochs_per_round": 5}
@@ -282,7 +298,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                                    **{**bp, "n_hidden": w["n_hidden"], "epochs": w["epochs"]})
         return res.to_dict()
 
-    wide_doc = cmp.stage("bp_wide_pruning", wide)
+    wide_doc = cmp.stage("bp_wide_pruning", wide, check=_check_pruned)
     doc["pruning"] = {
         "paper": _pruning_curve(doc["bp"], f"{bp['n_hidden']} units, the paper's rule",
                                 bp["n_hidden"]),
@@ -308,8 +324,7 @@ def _resnet_stage(cmp: Comparison, data: Data, splits: list, config) -> None:
                              sample_ids=data.ids)
         return res.to_dict()
 
-    cmp.doc["resnet"] = cmp.stage("resnet", train)
-    CVResult.from_dict(cmp.doc["resnet"])  # a readable result, or a clear error
+    cmp.doc["resnet"] = cmp.stage("resnet", train, check=CVResult.from_dict)
 
 
 def _report(cmp: Comparison, data: Data) -> dict[str, Path]:
@@ -390,7 +405,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
         else:
             splits = stratified_kfold(data.y, args.folds, seed=args.seed)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
-        saved = cmp.stage("splits", lambda: {"test_ids": test_ids})
+        saved = cmp.stage("splits", lambda: {"test_ids": test_ids},
+                          check=lambda v: [list(map(str, f)) for f in v["test_ids"]])
         if saved["test_ids"] != test_ids:
             raise ValueError(f"cannot resume {run.path}: the data or split changed since the "
                              "run started; use --force to start over")
