@@ -75,8 +75,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
     import time
 
     from .data.features import extract_features
+    from .data.imageio import check_side
     from .data.sfew import save_features_csv
 
+    if check_side(args.size):
+        raise UsageError(check_side(args.size))
     if Path(args.output).exists() and not args.force:
         raise UsageError(f"-o {args.output} exists; pass --force to replace it")
     if not Path(args.folder).is_dir():
@@ -226,6 +229,19 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         return _tune(args, run, grid, fixed, n_init)
 
 
+def _size_check_tune(args, ds, grid, fixed, n_init) -> None:
+    """Print the search's size; refuse one whose memory estimate exceeds what is available."""
+    from ._validation import available_memory
+    from .tune_budget import estimate_tune
+
+    budget = estimate_tune(grid, fixed, n_rows=len(ds.y), n_features=ds.X.shape[1],
+                           n_classes=len(ds.class_names), n_outer=args.folds,
+                           n_inner=args.inner_folds, n_init=n_init, refit=True)
+    if budget is not None:
+        print(f"bpnet tune: {budget.describe()}", flush=True)
+        budget.check_memory(available_memory())
+
+
 def _tune(args, run, grid, fixed, n_init) -> int:
     from .crossval import group_kfold, stratified_kfold
     from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
@@ -243,6 +259,7 @@ def _tune(args, run, grid, fixed, n_init) -> int:
             raise UsageError(str(exc)) from None
     for w in caught:
         print(f"note: {w.message}", file=sys.stderr)
+    _size_check_tune(args, ds, grid, fixed, n_init)
     try:
         res = grid_search_cv(ds.X, ds.y, grid, splits, inner_splits=args.inner_folds,
                              groups=ds.groups if args.split == "group" else None,
@@ -377,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     # files and folders, named by the layer that found them
     except (UsageError, TrainingError, MemoryError, ValueError, FileNotFoundError,
             NotADirectoryError, IsADirectoryError, PermissionError) as exc:
-        print(f"bpnet: error: {exc}", file=sys.stderr)
+        print(f"bpnet: error: {exc or type(exc).__name__}", file=sys.stderr)
         return 2
 
 

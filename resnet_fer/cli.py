@@ -305,11 +305,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     pre.add_argument("--preset")
     preset = pre.parse_known_args(argv)[0].preset
     args = build_parser(preset if preset in PRESETS else None).parse_args(argv)
-    if getattr(args, "seeds", 1) < 1:
-        build_parser().error("--seeds must be at least 1")
+    if getattr(args, "command", None) == "train":
+        problem = _check_numbers(args)
+        if problem:
+            build_parser().error(problem)
     if getattr(args, "resume", False) and args.force:
         build_parser().error("use --resume or --force, not both")
     return args
+
+
+def _check_numbers(args: argparse.Namespace) -> str | None:
+    """The first numeric option out of range, in words (before torch or the data are touched)."""
+    from bpnet.data.imageio import check_side
+
+    for name, low in (("seeds", 1), ("epochs", 1), ("batch_size", 1), ("folds", 2),
+                      ("threads", 1), ("width", 1), ("synthetic_per_class", 1)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
+    return check_side(args.size, "--size") or check_side(args.decode_size, "--decode-size")
 
 
 def _one_line(exc: BaseException) -> str:
