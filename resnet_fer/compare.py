@@ -31,6 +31,7 @@ import numpy as np
 from bpnet.digest import input_digests
 from bpnet.outdir import RunDir, RunDirError
 
+from .compare_checks import check_inputs, keep_present_classes, make_splits, say_notes
 from .config import PRESETS, TrainConfig, get_preset
 from .stagefile import read_stage
 
@@ -160,7 +161,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     ids = [images.sample_ids[i] for i in keep]
     return Data(images.images.numpy()[keep], feats.X[[row[s] for s in ids]], images.y[keep],
                 images.groups[keep], ids, tuple(images.class_names), list(feats.feature_names),
-                str(root), notes)
+                str(root), list(dict.fromkeys(notes)))  # one note per quirk
 
 
 class Comparison:
@@ -362,7 +363,6 @@ def run_comparison(args: argparse.Namespace) -> Path:
     import torch  # first: a missing PyTorch is reported before any work
 
     import bpnet
-    from bpnet.crossval import group_kfold, stratified_kfold
 
     t_start = time.perf_counter()
     if args.threads is not None:
@@ -375,6 +375,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
                          "(torch.cuda.is_available() is False); use --device cpu")
     recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
     config = TrainConfig.from_dict({**recipe, "seed": args.seed})
+    check_inputs(args)  # before the output folder is opened
     settings = {"data": args.data, "features": args.features, "split": args.split,
                 "folds": args.folds, "seed": args.seed, "quick": args.quick, "device": device,
                 "preset": preset,
@@ -391,6 +392,10 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say("[1/5] data")
         t0 = time.perf_counter()
         data = load_data(args, config.size, run, progress, preset)
+        keep_present_classes(data)
+        splits, split_notes = make_splits(args, data)
+        data.notes += split_notes
+        say_notes(data.notes)
         cmp.timing["data"] = time.perf_counter() - t0
         counts = np.bincount(data.y, minlength=len(data.class_names))
         cmp.doc["data"] = {"source": data.source, "n": len(data.y),
@@ -400,10 +405,6 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
                 f"{len(np.unique(data.groups))} groups")
         cmp.say(f"[2/5] {args.folds}-fold {args.split} split, the same for both branches")
-        if args.split == "group":
-            splits = group_kfold(data.y, data.groups, args.folds, seed=args.seed)
-        else:
-            splits = stratified_kfold(data.y, args.folds, seed=args.seed)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
         saved = cmp.stage("splits", lambda: {"test_ids": test_ids},
                           check=lambda v: [list(map(str, f)) for f in v["test_ids"]])
@@ -452,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,
                         help="synthetic faces per expression (without --data)")
+    parser.add_argument("--allow-missing-classes", action="store_true",
+                        help="go on when a fold lacks a class (the report notes it per fold)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run in seconds (2 ResNet epochs): not a result")
     parser.add_argument("--resume", action="store_true", help="reuse finished stages and folds")
