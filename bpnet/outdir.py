@@ -30,6 +30,7 @@ What it guarantees:
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -42,7 +43,7 @@ from typing import Any
 
 from .runlock import FolderLock, LockHeld, pid_alive
 
-__all__ = ["RunDir", "RunDirError", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write_bytes", "atomic_write_text"]
 
 MARKER = ".run.json"
 LOCK = ".lock"
@@ -55,8 +56,24 @@ class RunDirError(ValueError):
     """The output folder cannot be used as asked; the message says why and what to do."""
 
 
+class WriteError(OSError):
+    """A file could not be written; the message names it and says why (no errno prefix)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _why(exc: OSError) -> str:
+    return "no space left on the device" if exc.errno == errno.ENOSPC else (
+        exc.strerror or str(exc))
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file and a rename (never half a file)."""
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half a file).
+
+    A failure (a full disk, a read-only folder) is raised as :class:`WriteError` naming
+    ``path`` itself, never the temporary file or no file at all.
+    """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -65,6 +82,9 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(exc.errno, f"cannot write {path}: {_why(exc)}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -335,6 +355,15 @@ class RunDir:
 
     def write_bytes(self, name: str, data: bytes) -> Path:
         return atomic_write_bytes(self.file(name), data)
+
+    @contextlib.contextmanager
+    def writing(self, what: str):
+        """Within the block, an OSError (a full disk) becomes one error naming ``what`` here."""
+        try:
+            yield
+        except OSError as exc:
+            raise RunDirError(f"cannot write {self.path / what}: {_why(exc)}; free some space, "
+                              "then run the same command with --resume") from None
 
     def finish(self) -> None:
         """Mark the run finished: the folder is now protected against being overwritten."""

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TuneBudget", "estimate_tune"]
+__all__ = ["TuneBudget", "announce_tune", "estimate_tune"]
 
 #: seconds per model-epoch: fixed overhead, and per (row x unit)
 _EPOCH_OVERHEAD_S = 20e-6
@@ -141,3 +141,16 @@ def estimate_tune(param_grid, fixed: dict[str, Any], *, n_rows: int, n_features:
     layout = (f"{n_outer} outer x {n_inner} inner folds x {n_init:,} initialisations x "
               f"{n_models:,} models" + (f", + {n_outer} refits" if refit else ""))
     return TuneBudget(n_settings, n_networks, max_epochs, total_epochs, seconds, peak, layout)
+
+
+def announce_tune(param_grid, fixed: dict[str, Any], dataset, *, n_outer: int, n_inner: int,
+                  n_init: int) -> None:
+    """``bpnet tune``'s first line: the search's size; MemoryError when it cannot fit."""
+    from ._validation import available_memory
+
+    budget = estimate_tune(param_grid, fixed, n_rows=len(dataset.y),
+                           n_features=dataset.X.shape[1], n_classes=len(dataset.class_names),
+                           n_outer=n_outer, n_inner=n_inner, n_init=n_init, refit=True)
+    if budget is not None:
+        print(f"bpnet tune: {budget.describe()}", flush=True)
+        budget.check_memory(available_memory())

@@ -106,6 +106,9 @@ def _check_before_work(args: argparse.Namespace):
     if args.data is not None and not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: image folder not found"
                          + (" (it is a file)" if Path(args.data).exists() else ""))
+    from bpnet.environment import check_matplotlib
+
+    check_matplotlib()  # curves.png is drawn last: a bad MPLBACKEND is found first
     return _config(args)  # TrainConfig checks its values (ValueError naming the setting)
 
 
@@ -216,7 +219,10 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     """The ``resnet-fer`` parser; with ``preset``, the recipe flags default to that preset."""
     from bpnet import __version__  # one distribution, bpnet-fer, holds both packages
 
-    parser = argparse.ArgumentParser(prog="resnet-fer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(  # plain text: the module docstring is reST
+        prog="resnet-fer", description="The ResNet branch: cross-validate a ResNet on an image "
+        "folder of facial expressions (or the built-in synthetic faces). 'resnet-fer train "
+        "--help' lists the options.")
     parser.add_argument("--version", action="version", version=f"resnet-fer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="cross-validate the ResNet (Table 2, curves, checkpoints)",
@@ -338,10 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - depends on the environment
         print("resnet-fer needs PyTorch: pip install 'bpnet-fer[torch]'", file=sys.stderr)
         return 2
+    from bpnet.notes import warnings_as_notes
+
     from .train import NonFiniteLossError
 
     try:
-        return args.func(args)
+        with warnings_as_notes():
+            return args.func(args)
     except KeyboardInterrupt:
         print("\nresnet-fer: interrupted; rerun the same command with --resume to continue from "
               "the last checkpoint", file=sys.stderr)

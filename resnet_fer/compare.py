@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bpnet.digest import input_digests
+from bpnet.environment import check_matplotlib
 from bpnet.outdir import RunDir, RunDirError
 
 from .compare_checks import check_inputs, keep_present_classes, make_splits, say_notes
@@ -350,7 +351,8 @@ def _report(cmp: Comparison, data: Data) -> dict[str, Path]:
     for name in ("fig1_normalisation", "fig2_optimisers", "fig4_pruning", "fig5_loss",
                  "fig6_accuracy", "confusion"):
         cmp.run.file(f"{name}.png")
-    figures = make_figures(doc, out)
+    with cmp.run.writing("the figures"):
+        figures = make_figures(doc, out)
     text = json.dumps(doc, allow_nan=False, indent=1)
     paths = {"json": cmp.run.write_text("results.json", text + "\n"),
              "markdown": cmp.run.write_text("report.md", render(doc, figures, "markdown")),
@@ -376,6 +378,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
     config = TrainConfig.from_dict({**recipe, "seed": args.seed})
     check_inputs(args)  # before the output folder is opened
+    check_matplotlib()  # the figures come last: a bad MPLBACKEND is found first
     settings = {"data": args.data, "features": args.features, "split": args.split,
                 "folds": args.folds, "seed": args.seed, "quick": args.quick, "device": device,
                 "preset": preset,
@@ -473,8 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.resume and args.force:
         parser.error("use --resume or --force, not both")
+    from bpnet.notes import warnings_as_notes
+
     try:
-        run_comparison(args)
+        with warnings_as_notes():
+            run_comparison(args)
     except KeyboardInterrupt:
         print(f"\n{TOOL}: interrupted; run the same command with --resume to continue",
               file=sys.stderr)
