@@ -92,26 +92,6 @@ def _cmd_features(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_feature_data(data: str | None, seed: int = 0, progress: bool = True):
-    """A FeatureDataset from a sheet, an image folder, or (None) the synthetic faces."""
-    from .data.features import extract_features, image_dataset_features
-    from .data.sfew import load_sfew_features
-    from .data.synthetic import synthetic_faces
-
-    if data is None:
-        return image_dataset_features(synthetic_faces(seed=seed), progress=progress)
-    path = Path(data)
-    if path.is_dir():
-        return extract_features(path, progress=progress)
-    if not path.is_file():
-        raise UsageError(f"--data {data}: no such file or folder")
-    ds = load_sfew_features(path, nan_policy="mean")
-    if len(set(ds.y.tolist())) < 2:  # "100 %" on one class would be no result at all
-        raise UsageError(f"--data {data}: every row is of one class "
-                         f"({ds.class_names[int(ds.y[0])]}); there is nothing to classify")
-    return ds
-
-
 def _check_numbers(args: argparse.Namespace, **smallest: int) -> None:
     """Each named integer option is at least its smallest value (before any work starts)."""
     for name, low in smallest.items():
@@ -137,6 +117,7 @@ def _run_dir(args: argparse.Namespace, tool: str):
 
 
 def _cmd_cv(args: argparse.Namespace) -> int:
+    from .command_data import load_feature_data
     from .crossval import group_kfold, stratified_kfold
     from .kfold import cross_validate
     from .metrics import format_table
@@ -240,6 +221,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _tune(args, run, grid, fixed, n_init) -> int:
+    from .command_data import load_feature_data
     from .crossval import group_kfold, stratified_kfold
     from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
     from .training import TrainingError

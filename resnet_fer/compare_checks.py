@@ -17,8 +17,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["check_inputs", "keep_present_classes", "make_splits", "say_notes"]
 
 
@@ -45,17 +43,13 @@ def check_inputs(args: argparse.Namespace) -> None:
 
 def keep_present_classes(data) -> None:
     """Keep only the classes the data hold (labels renumbered); refuse fewer than two."""
-    present = np.unique(data.y)
-    if len(present) < 2:
-        only = data.class_names[int(present[0])] if len(present) else "none"
-        raise ValueError(f"the data hold one class only ({only}): there is nothing to "
-                         "classify; check the sheet's labels and the class folders")
-    if len(present) < len(data.class_names):
-        left = [c for k, c in enumerate(data.class_names) if k not in set(present.tolist())]
-        data.notes.append(f"{len(present)} classes: no image of {', '.join(left)} in the data, "
+    from bpnet.split_classes import present_classes
+
+    data.y, names, left = present_classes(data.y, data.class_names)
+    if left:
+        data.notes.append(f"{len(names)} classes: no image of {', '.join(left)} in the data, "
                           "so the study has those classes fewer")
-        data.class_names = tuple(data.class_names[int(k)] for k in present)
-        data.y = np.searchsorted(present, data.y)
+    data.class_names = names
 
 
 def make_splits(args: argparse.Namespace, data) -> tuple[list, list[str]]:

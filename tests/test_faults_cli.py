@@ -84,7 +84,7 @@ def test_bpnet_cv_defaults_are_the_papers_network():
 
 def test_a_one_class_sheet_is_refused_by_bpnet(tmp_path, capsys):
     assert cli.main(["cv", "--data", str(_sheet(tmp_path, classes=1)), "--no-progress"]) == 2
-    assert "every row is of one class (Angry)" in _last_error(capsys)
+    assert "the data hold one class only (Angry)" in _last_error(capsys)
 
 
 def test_bpnet_cv_notes_a_class_missing_from_a_training_fold(tmp_path, capsys):
