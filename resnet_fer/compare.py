@@ -23,6 +23,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -141,7 +142,8 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
         else:
             cached = run.path / "features.csv"
             if run.resumed and cached.is_file():
-                feats = load_sfew_features(cached, feature_names=None)
+                feats = read_stage(cached, partial(_same_samples, images),
+                                   load=partial(load_sfew_features, feature_names=None))
             else:
                 feats = extract_features(root, progress=progress)
                 save_features_csv(feats, run.file("features.csv"))
@@ -163,6 +165,12 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     return Data(images.images.numpy()[keep], feats.X[[row[s] for s in ids]], images.y[keep],
                 images.groups[keep], ids, tuple(images.class_names), list(feats.feature_names),
                 str(root), list(dict.fromkeys(notes)))  # one note per quirk
+
+
+def _same_samples(images, feats) -> None:
+    """Features computed from these images hold exactly one row per image (not truncated)."""
+    if sorted(feats.sample_ids) != sorted(images.sample_ids):
+        raise ValueError(f"{len(feats.sample_ids)} rows for {len(images.sample_ids)} images")
 
 
 class Comparison:

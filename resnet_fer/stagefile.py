@@ -18,8 +18,10 @@ class CorruptStageError(ValueError):
     """A stage file of a run folder cannot be used; the message names it and the remedy."""
 
 
-def read_stage(path: str | Path, check: Callable[[Any], object] | None = None) -> Any:
-    """The JSON value of ``path``, after ``check(value)`` accepted it.
+def read_stage(path: str | Path, check: Callable[[Any], object] | None = None, *,
+               load: Callable[[Path], Any] | None = None) -> Any:
+    """The JSON value of ``path`` (or what ``load(path)`` reads), after ``check(value)``
+    accepted it.
 
     Raises
     ------
@@ -29,7 +31,7 @@ def read_stage(path: str | Path, check: Callable[[Any], object] | None = None) -
     """
     path = Path(path)
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8")) if load is None else load(path)
         if check is not None:
             check(value)
     except Exception as exc:  # noqa: BLE001 - any failure to read it back means "corrupt"

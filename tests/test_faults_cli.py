@@ -87,6 +87,14 @@ def test_a_one_class_sheet_is_refused_by_bpnet(tmp_path, capsys):
     assert "the data hold one class only (Angry)" in _last_error(capsys)
 
 
+def test_a_three_class_sheet_is_a_three_class_network(tmp_path, capsys):
+    assert cli.main(["cv", "--data", str(_sheet(tmp_path, classes=3)), "--folds", "2",
+                     "--epochs", "2", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert "BP network 10-32-3" in captured.out and "Neutral" not in captured.out
+    assert "note: 3 classes: no row of Happy, Neutral, Sad, Surprise" in captured.err
+
+
 def test_bpnet_cv_notes_a_class_missing_from_a_training_fold(tmp_path, capsys):
     assert cli.main(["cv", "--data", str(_sheet(tmp_path, per_class=1)), "--folds", "3",
                      "--epochs", "2", "--hidden", "2", "--no-progress"]) == 0

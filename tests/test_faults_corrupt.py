@@ -4,6 +4,7 @@ naming the file and ``--force``, never a traceback. docs/reliability.rst lists e
 """
 import shutil
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -108,3 +109,29 @@ def test_a_corrupt_checkpoint_is_one_line_naming_it(tmp_path, capsys, finished_t
     assert cli.main([*TRAIN, "--out", str(out), "--resume"]) == 2
     line = _one_error_line(capsys, "resnet-fer")
     assert "checkpoints/fold1.pt" in line and "--force" in line
+
+
+def test_a_corrupt_cached_feature_table_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    from bpnet.data.sfew import CLASS_NAMES
+
+    root = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for cls in CLASS_NAMES:
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                root / cls / f"{cls}_{i}_1.png")
+
+    def interrupted(*args, **kwargs):  # Ctrl-C once the features and the split were kept
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(compare, "_bp_stages", interrupted)
+    argv = [*TINY, "--data", str(root), "--folds", "3", "--out", str(tmp_path / "run")]
+    assert compare.main(argv) == 130
+    _corrupt(tmp_path / "run" / "features.csv", "truncated")
+    capsys.readouterr()
+    assert compare.main([*argv, "--resume"]) == 2
+    line = _one_error_line(capsys, "fer-compare")
+    assert "run/features.csv is corrupt" in line and "--force" in line
