@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import sys
 
+import numpy as np
 import pytest
 
 from bpnet.outdir import RunDir, RunDirError
@@ -186,11 +187,36 @@ def _fer_compare(*argv):
     return compare.main(["--no-progress", "--device", "cpu", *argv])
 
 
-@pytest.mark.parametrize("command", [_bpnet_cv, _fer_compare])
+def _bpnet_tune(*argv):
+    from bpnet import cli
+
+    return cli.main(["tune", "--no-progress", *argv])
+
+
+def _resnet_fer_train(*argv):
+    pytest.importorskip("torch")
+    from resnet_fer import cli
+
+    return cli.main(["train", "--no-progress", "--device", "cpu", "--size", "16", *argv])
+
+
+@pytest.mark.parametrize("command", [_bpnet_cv, _bpnet_tune, _fer_compare, _resnet_fer_train])
 def test_a_failed_start_of_a_command_leaves_nothing_that_blocks_a_rerun(tmp_path, capsys, command):
+    """A mistake the command finds after it opened --out (here: an unreadable image)."""
+    pytest.importorskip("PIL")
+    from PIL import Image
+
+    from bpnet.data.sfew import CLASS_NAMES
+
+    data = tmp_path / "images"
+    for cls in CLASS_NAMES:
+        (data / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((16, 16, 3), 60 * i, np.uint8)).save(data / cls / f"{cls}_{i}_1.png")
+    (data / "Sad" / "Sad_0_1.png").write_bytes(b"\x89PNG\r\n\x1a\n and then nothing")
     out = tmp_path / "out"
     for _ in range(2):  # the second time it meets the same mistake, not a leftover marker
-        assert command("--data", str(tmp_path / "typo"), "--out", str(out)) == 2
+        assert command("--data", str(data), "--out", str(out), "--folds", "2") == 2
         err = capsys.readouterr().err.strip()
-        assert "typo" in err and "--force" not in err and "--resume" not in err, err
+        assert "Sad_0_1.png" in err and "--force" not in err and "--resume" not in err, err
         assert not out.exists()
