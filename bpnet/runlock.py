@@ -61,9 +61,11 @@ class FolderLock:
 
     @property
     def held(self) -> bool:
+        """Whether this object holds the lock."""
         return self._fd is not None
 
     def acquire(self) -> None:
+        """Take the lock, or raise :class:`LockHeld` at once (never waits)."""
         if fcntl is None:  # pragma: no cover - Windows
             self._acquire_exclusive_file()
             return
@@ -120,6 +122,7 @@ class FolderLock:
             tmp.unlink(missing_ok=True)
 
     def release(self) -> None:
+        """Give the lock up and remove its file (nothing when not held)."""
         if self._fd is None:
             return
         # unlink first, then unlock: a process that opened this inode meanwhile sees that the

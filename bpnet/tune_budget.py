@@ -85,7 +85,8 @@ def _values(grid: dict[str, Any], name: str, fixed: dict[str, Any], default: Any
 def estimate_tune(param_grid, fixed: dict[str, Any], *, n_rows: int, n_features: int,
                   n_classes: int, n_outer: int, n_inner: int, n_init: int,
                   refit: bool) -> TuneBudget | None:
-    """The size of :func:`bpnet.grid_search_cv` on these data, without expanding the grid.
+    """The size of :func:`bpnet.model_selection.grid_search_cv` on these data, counted
+    without expanding the grid.
 
     Parameters
     ----------
