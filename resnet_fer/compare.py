@@ -35,7 +35,13 @@ from bpnet.outdir import RunDir, RunDirError
 
 from .compare_checks import check_inputs, keep_present_classes, make_splits, say_notes
 from .config import PRESETS, TrainConfig, get_preset
-from .stagefile import read_stage
+from .stagefile import (
+    check_feature_rows,
+    check_optimisers,
+    check_pruned,
+    check_splits,
+    read_stage,
+)
 
 __all__ = ["Comparison", "main", "resnet_recipe"]
 
@@ -142,7 +148,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
         else:
             cached = run.path / "features.csv"
             if run.resumed and cached.is_file():
-                feats = read_stage(cached, partial(_same_samples, images),
+                feats = read_stage(cached, partial(check_feature_rows, images),
                                    load=partial(load_sfew_features, feature_names=None))
             else:
                 feats = extract_features(root, progress=progress)
@@ -165,12 +171,6 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     return Data(images.images.numpy()[keep], feats.X[[row[s] for s in ids]], images.y[keep],
                 images.groups[keep], ids, tuple(images.class_names), list(feats.feature_names),
                 str(root), list(dict.fromkeys(notes)))  # one note per quirk
-
-
-def _same_samples(images, feats) -> None:
-    """Features computed from these images hold exactly one row per image (not truncated)."""
-    if sorted(feats.sample_ids) != sorted(images.sample_ids):
-        raise ValueError(f"{len(feats.sample_ids)} rows for {len(images.sample_ids)} images")
 
 
 class Comparison:
@@ -255,20 +255,6 @@ def _pruning_curve(result_dict: dict[str, Any], label: str, n_hidden: int) -> di
             "test_accuracy": test_acc, "units_removed_mean": removed, "comment": comment}
 
 
-def _check_pruned(value: dict[str, Any]) -> None:
-    """A pruned cross-validation's stage: a readable result with its pruning history."""
-    from bpnet.results import CVResult
-
-    CVResult.from_dict(value)
-    _pruning_curve(value, "", 0)
-
-
-def _check_optimisers(value: dict[str, Any]) -> None:
-    for run in value["runs"].values():
-        float(run["lr"]), float(run["test_accuracy_mean"])
-        np.asarray(run["train_loss_mean"], float), np.asarray(run["train_loss_sd"], float)
-
-
 def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
     """Stage 3: the BP network (the paper's, pruned), Fig. 2's optimisers, Fig. 4's pruning."""
     import bpnet
@@ -286,7 +272,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
 
     cmp.say(f"[3/5] BP network: {bp['n_hidden']} hidden units, {bp['epochs']} epochs, "
             f"{len(splits)} folds as one stack, then distinctiveness pruning (the paper's rule)")
-    doc["bp"] = cmp.stage("bp", paper_network, check=_check_pruned)
+    doc["bp"] = cmp.stage("bp", paper_network, check=check_pruned)
 
     def optimisers():
         runs = {}
@@ -298,7 +284,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                           "test_accuracy_mean": float(res.summary()["test_accuracy_mean"])}
         return {"runs": runs}
 
-    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers, check=_check_optimisers)
+    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers, check=check_optimisers)
 
     def wide():
         w = WIDE_PRUNING if not quick else {**WIDE_PRUNING, "epochs": 30, "epochs_per_round": 5}
@@ -308,7 +294,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                                    **{**bp, "n_hidden": w["n_hidden"], "epochs": w["epochs"]})
         return res.to_dict()
 
-    wide_doc = cmp.stage("bp_wide_pruning", wide, check=_check_pruned)
+    wide_doc = cmp.stage("bp_wide_pruning", wide, check=check_pruned)
     doc["pruning"] = {
         "paper": _pruning_curve(doc["bp"], f"{bp['n_hidden']} units, the paper's rule",
                                 bp["n_hidden"]),
@@ -418,7 +404,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say(f"[2/5] {args.folds}-fold {args.split} split, the same for both branches")
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
         saved = cmp.stage("splits", lambda: {"test_ids": test_ids},
-                          check=lambda v: [list(map(str, f)) for f in v["test_ids"]])
+                          check=check_splits)
         if saved["test_ids"] != test_ids:
             raise ValueError(f"cannot resume {run.path}: the data or split changed since the "
                              "run started; use --force to start over")

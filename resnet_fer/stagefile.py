@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["CorruptStageError", "read_stage"]
+import numpy as np
+
+__all__ = ["CorruptStageError", "check_feature_rows", "check_optimisers", "check_pruned",
+           "check_splits", "read_stage"]
 
 
 class CorruptStageError(ValueError):
@@ -40,3 +43,36 @@ def read_stage(path: str | Path, check: Callable[[Any], object] | None = None, *
             f"{path} is corrupt ({why}); delete it (--resume then computes that stage again) "
             "or start over with --force") from None
     return value
+
+
+# --- what each stage must hold: read the way the later stages and the report read it ---------
+def check_splits(value: dict[str, Any]) -> None:
+    """``stages/splits.json``: the test sample ids of each fold."""
+    [list(map(str, fold)) for fold in value["test_ids"]]
+
+
+def check_pruned(value: dict[str, Any]) -> None:
+    """A pruned cross-validation (``bp``, ``bp_wide_pruning``): a readable result with the
+    pruning history and the sizes before pruning that Fig. 4 reads."""
+    from bpnet.prune_retrain import PruningHistory
+    from bpnet.results import CVResult
+
+    CVResult.from_dict(value)
+    extra = value["extra"]
+    PruningHistory.from_dict(extra["pruning"])
+    before = extra["before_pruning"]
+    np.asarray(before["n_hidden"], float) - np.asarray(extra["n_hidden"], float)
+    float(np.mean(np.asarray(before["test_accuracy"], float)))
+
+
+def check_optimisers(value: dict[str, Any]) -> None:
+    """``stages/bp_optimizers.json``: per optimiser, its rate, curves and accuracy."""
+    for run in value["runs"].values():
+        float(run["lr"]), float(run["test_accuracy_mean"])
+        np.asarray(run["train_loss_mean"], float), np.asarray(run["train_loss_sd"], float)
+
+
+def check_feature_rows(images, feats) -> None:
+    """A cached feature table computed from ``images``: one row per image (not truncated)."""
+    if sorted(feats.sample_ids) != sorted(images.sample_ids):
+        raise ValueError(f"{len(feats.sample_ids)} rows for {len(images.sample_ids)} images")
