@@ -89,12 +89,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Remove the temporary files (``.<name>.<pid>.tmp``) that killed processes left in ``folder``.
+    """Remove the temporary checkpoints (``.<name>.pt.<pid>.tmp``) killed processes left in ``folder``.
 
     Files of processes still running are left alone. Returns the removed paths.
     """
     removed = []
-    for tmp in Path(folder).glob(".*.*.tmp"):
+    for tmp in Path(folder).glob(".*.pt.*.tmp"):  # checkpoints' only: a user's .tmp stays
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)

@@ -170,9 +170,11 @@ def test_stale_temporary_checkpoints_of_a_killed_process_are_removed(tmp_path, d
         (tmp_path / f".fold0.pt.{dead_pid}.tmp").write_bytes(b"killed mid-write")
         (tmp_path / f".fold1.pt.{alive.pid}.tmp").write_bytes(b"still being written")
         (tmp_path / "fold0.pt").write_bytes(b"kept")
+        (tmp_path / f".notes.{dead_pid}.tmp").write_bytes(b"a user's file, not a checkpoint")
         removed = remove_stale_temporaries(tmp_path)
         assert [p.name for p in removed] == [f".fold0.pt.{dead_pid}.tmp"]
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f".fold1.pt.{alive.pid}.tmp", "fold0.pt"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            f".fold1.pt.{alive.pid}.tmp", f".notes.{dead_pid}.tmp", "fold0.pt"]
     finally:
         alive.kill()
         alive.wait()
