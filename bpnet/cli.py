@@ -133,12 +133,12 @@ def _cmd_cv(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             ds = load_feature_data(args.data, seed=args.seed, progress=not args.no_progress)
+            if args.split == "stratified":
+                splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
+            else:
+                splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
         for w in caught:
             print(f"note: {w.message}", file=sys.stderr)
-        if args.split == "stratified":
-            splits = stratified_kfold(ds.y, args.folds, seed=args.seed)
-        else:
-            splits = group_kfold(ds.y, ds.groups, args.folds, seed=args.seed)
         for problem in split_class_problems(splits, ds.y, ds.class_names):
             print(f"note: split: {problem}", file=sys.stderr)
         pruner = (DistinctivenessPruner(args.criterion, compensate=args.compensate)

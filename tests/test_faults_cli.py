@@ -38,6 +38,7 @@ def _last_error(capsys, tool="bpnet"):
 
 
 # --- quirk notices are the tool's own note: lines ----------------------------------------
+@pytest.mark.filterwarnings("default")  # how a warning is shown is the point, even under -W error
 def test_data_quirks_print_as_note_lines_without_a_source_line(tmp_path, capsys, monkeypatch):
     pytest.importorskip("torch")
     from PIL import Image

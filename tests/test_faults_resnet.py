@@ -246,6 +246,7 @@ def test_a_second_run_into_the_same_out_is_refused_in_one_line(tmp_path, capsys,
     finally:
         other.kill()
         other.wait()
+        other.stdout.close()
     assert f"another run (process {other.pid}) is writing to" in _one_error_line(capsys)
 
 

@@ -85,6 +85,7 @@ def test_a_second_concurrent_run_is_refused_and_a_killed_ones_lock_is_freed(tmp_
     finally:
         holder.kill()  # SIGKILL: no clean-up ran, the operating system frees the lock
         holder.wait()
+        holder.stdout.close()
     with RunDir(out, "tool", resume=True) as run:
         run.finish()
     assert not (out / ".lock").exists()
