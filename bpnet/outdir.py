@@ -217,9 +217,14 @@ class RunDir:
         files = doc.get("files", [])
         if not isinstance(files, list):
             raise self._corrupt("its file list is not a list")
+        root = os.path.realpath(self.path)
         for name in files:
             if _member_name(name) is None:
                 raise self._corrupt(f"it lists {name!r}, which is not a path inside the folder")
+            real = os.path.realpath(os.path.join(root, name))
+            if os.path.commonpath([root, real]) != root:
+                raise self._corrupt(f"it lists {name!r}, which a symbolic link leads out of the "
+                                    "folder")
         return doc
 
     def _check_previous_run(self) -> None:

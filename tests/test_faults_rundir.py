@@ -41,20 +41,36 @@ def test_a_marker_naming_a_path_outside_the_folder_is_refused_as_corrupt(tmp_pat
     assert not (out / ".lock").exists()
 
 
-def test_force_never_follows_a_symlink_out_of_the_folder(tmp_path):
+@pytest.mark.parametrize("entry", ["sub/result.txt", "link"])
+def test_a_marker_entry_a_symlink_leads_out_of_the_folder_is_refused(tmp_path, entry):
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "result.txt").write_text("the user's")
-    (outside / "keep.txt").write_text("the user's")
     out = tmp_path / "out"
     _finished(out, files=("result.txt",))
     (out / "sub").symlink_to(outside, target_is_directory=True)   # a folder on the way
     (out / "link").symlink_to(outside, target_is_directory=True)   # a listed entry itself
-    _edit_marker(out, files=["result.txt", "sub/result.txt", "link"])
-    with RunDir(out, "tool", force=True) as run:
-        run.finish()
-    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt", "result.txt"]
-    assert not (out / "link").exists() and not (out / "result.txt").exists()
+    _edit_marker(out, files=["result.txt", entry])
+    with pytest.raises(RunDirError, match=f"corrupt .*lists '{entry}', which a symbolic link "
+                                          "leads out of the folder"):
+        RunDir(out, "tool", force=True).__enter__()
+    assert (outside / "result.txt").read_text() == "the user's"
+
+
+def test_removal_never_follows_a_link_even_past_the_marker_check(tmp_path):
+    """Defence in depth: a link made after the marker was read is removed, not followed."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("the user's")
+    out = tmp_path / "out"
+    _finished(out, files=("result.txt",))
+    run = RunDir(out, "tool", force=True)
+    (out / "result.txt").unlink()
+    (out / "result.txt").symlink_to(outside, target_is_directory=True)
+    (out / "sub").symlink_to(outside, target_is_directory=True)
+    run._remove({"result.txt", "sub/keep.txt"})
+    assert (outside / "keep.txt").read_text() == "the user's"
+    assert not (out / "result.txt").exists() and (out / "sub").is_symlink()
 
 
 @pytest.mark.parametrize("flags", [{"resume": True}, {"force": True}])
