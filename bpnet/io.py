@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._validation import check_memory
 from .network import BPNetwork
 
 FORMAT = "bpnet"
@@ -53,32 +54,97 @@ def save_arrays(path, kind: str, meta: dict, arrays: dict) -> Path:
     return path
 
 
+def _check_meta(path: Path, meta: object) -> dict:
+    """The metadata, when it is a bpnet document of a version this bpnet wrote."""
+    if meta is None:
+        raise ValueError(f"{path} is not a bpnet model file (no {META_KEY!r} entry)")
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a bpnet model file (format tag missing)")
+    version = meta.get("version")
+    if (not isinstance(version, int) or isinstance(version, bool)
+            or not 1 <= version <= FORMAT_VERSION):
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise ValueError(f"{path}: format version {version!r} is not a version this bpnet wrote "
+                         f"(it reads 1 to {FORMAT_VERSION})"
+                         + ("; it was written by a newer bpnet" if newer else ""))
+    return meta
+
+
+def _element_bound(path: Path, meta: dict) -> int | None:
+    """The most elements any array of a network with this config holds (None: no config)."""
+    cfg = meta.get("config")
+    if not isinstance(cfg, dict):
+        return None
+    try:
+        n_in, hidden, n_out = (int(cfg[k]) for k in ("n_inputs", "n_hidden", "n_outputs"))
+        models = int(cfg.get("n_models") or 1)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: model file is incomplete or inconsistent: {exc}") from None
+    if min(n_in, hidden, n_out, models) < 1:
+        raise ValueError(f"{path}: model file is inconsistent: its config has a size below 1")
+    return models * max((n_in + 1) * hidden, (hidden + 1) * n_out)
+
+
+def _check_headers(path: Path, data, meta: dict) -> None:
+    """Each array's declared size, read from its header, before any array is allocated.
+
+    An array may hold no more bytes than its zip entry declares, nor more elements than
+    the network its config describes; the whole must fit in the memory available.
+    """
+    bound = _element_bound(path, meta)
+    total = 0
+    for name in data.files:
+        if name == META_KEY:
+            continue
+        info = data.zip.getinfo(f"{name}.npy")
+        with data.zip.open(info) as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+            else:  # 3.0 (UTF-8 field names) is never written for plain arrays
+                raise ValueError(f"{path}: array {name} has .npy format {version}")
+        count = int(np.prod(shape, dtype=object))
+        nbytes = count * dtype.itemsize
+        total += nbytes
+        if nbytes > info.file_size or (bound is not None and count > bound):
+            raise ValueError(
+                f"{path}: model file is inconsistent: array {name} declares shape "
+                f"{tuple(shape)} ({nbytes / 2**30:.1f} GiB), more than "
+                + ("its entry in the file holds" if nbytes > info.file_size
+                   else f"its config implies (at most {bound} values)"))
+    check_memory(total, f"{path}")
+
+
 def load_arrays(path) -> tuple[dict, dict]:
-    """Read a bpnet archive: ``(meta, arrays)``. Raises ValueError for anything else."""
+    """Read a bpnet archive: ``(meta, arrays)``. Raises ValueError for anything else.
+
+    The metadata and every array's header are checked before any array is read, so a file
+    that declares an absurd array is refused without allocating it.
+    """
     path = Path(path)
     try:
         # our own handle, closed on every path (np.load leaks it when the zip is broken)
         with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             files = data.files
             meta = json.loads(str(data[META_KEY])) if META_KEY in files else None
+            meta = _check_meta(path, meta)
+            _check_headers(path, data, meta)
             arrays = {name: data[name] for name in files if name != META_KEY}
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, MemoryError):
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError, TypeError,
+    except ValueError as exc:
+        if str(exc).startswith(str(path)):  # our own checks: they name the file already
+            raise
+        raise ValueError(f"{path} is not a readable bpnet model file "
+                         f"(truncated or foreign?): {exc}") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError,
             AttributeError) as exc:
         # ValueError: numpy refuses a file that would need pickle; TypeError/AttributeError:
         # a bare .npy array, which has no entries
         raise ValueError(f"{path} is not a readable bpnet model file "
                          f"(truncated or foreign?): {exc}") from None
-    if meta is None:
-        raise ValueError(f"{path} is not a bpnet model file (no {META_KEY!r} entry)")
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a bpnet model file (format tag missing)")
-    version = meta.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"{path}: format version {version!r} is not a version this bpnet wrote")
-    if version > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer bpnet (format version {version})")
     return meta, arrays
 
 

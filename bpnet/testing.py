@@ -31,6 +31,7 @@ bpnet``) works without it. With ``bpnet-fer`` installed, pytest also gets the
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -71,6 +72,17 @@ def _is_layer(obj: Any) -> bool:
         callable(getattr(obj, m, None)) for m in ("forward", "backward"))
 
 
+def _check_step_and_tolerance(eps: Any, tol: Any) -> None:
+    """``eps`` and ``tol`` as the check needs them: a step of 0 divides by zero, and a NaN
+    or negative tolerance fails every backward pass, correct ones too."""
+    for name, value, top in (("eps", eps, 0.1), ("tol", tol, math.inf)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+            raise TypeError(f"{name} must be a number, got {value!r}")
+        if not 0 < value <= top:  # also False for NaN
+            raise ValueError(f"{name} must be positive" + (f" and at most {top:g}" if top < math.inf
+                                                            else "") + f", got {value!r}")
+
+
 def assert_gradients_close(model_or_fn: Any, *args: Any, tol: float = 1e-6, eps: float = 1e-6,
                            **kwargs: Any) -> GradcheckReport:
     """Assert that a backward pass agrees with central finite differences.
@@ -108,6 +120,7 @@ def assert_gradients_close(model_or_fn: Any, *args: Any, tol: float = 1e-6, eps:
         Some gradient is off by ``tol`` or more; the message is the report table.
     """
     __tracebackhide__ = True  # pytest: show the caller's line, not this one
+    _check_step_and_tolerance(eps, tol)
     if _is_model(model_or_fn):
         if len(args) != 2:
             raise TypeError("a model is checked as assert_gradients_close(model, X, y)")

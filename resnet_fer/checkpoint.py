@@ -20,6 +20,8 @@ __all__ = ["FORMAT", "CheckpointWriteError", "load_checkpoint", "remove_stale_te
            "rng_state", "save_checkpoint", "set_rng_state"]
 
 FORMAT = 2  # 2: curves under bpnet.results' names, results as FoldResult.to_dict
+#: What to do about a checkpoint that cannot be used (said after naming the file)
+CORRUPT_HINT = "delete it, or start the run over with --force"
 
 
 class CheckpointWriteError(OSError):
@@ -87,12 +89,12 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:
-    """Remove the temporary files (``.<name>.<pid>.tmp``) that killed processes left in ``folder``.
+    """Remove the temporary checkpoints (``.<name>.pt.<pid>.tmp``) killed processes left in ``folder``.
 
     Files of processes still running are left alone. Returns the removed paths.
     """
     removed = []
-    for tmp in Path(folder).glob(".*.*.tmp"):
+    for tmp in Path(folder).glob(".*.pt.*.tmp"):  # checkpoints' only: a user's .tmp stays
         pid = tmp.name.rsplit(".", 2)[-2]
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
@@ -111,9 +113,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:
-        raise ValueError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}") from exc
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ValueError(f"cannot read checkpoint {path} ({why}); {CORRUPT_HINT}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a resnet_fer checkpoint of format {FORMAT}")
+        raise ValueError(f"{path} is not a resnet_fer checkpoint of format {FORMAT}; "
+                         f"{CORRUPT_HINT}")
     return state
 
 

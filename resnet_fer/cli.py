@@ -106,6 +106,9 @@ def _check_before_work(args: argparse.Namespace):
     if args.data is not None and not Path(args.data).is_dir():
         raise UsageError(f"--data {args.data}: image folder not found"
                          + (" (it is a file)" if Path(args.data).exists() else ""))
+    from bpnet.environment import check_matplotlib
+
+    check_matplotlib()  # curves.png is drawn last: a bad MPLBACKEND is found first
     return _config(args)  # TrainConfig checks its values (ValueError naming the setting)
 
 
@@ -136,6 +139,7 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
     the folder's lock or marker. Returns ``(run, data)`` (``run`` None off rank 0), or None on
     a rank whose rank 0 failed (rank 0 reports why).
     """
+    from bpnet.digest import input_digests
     from bpnet.outdir import RunDir
 
     from . import distributed
@@ -144,7 +148,8 @@ def _open_out_and_load(args: argparse.Namespace, out: Path, seed_dirs: list[str]
         return (None, _load(args, verbose)) if distributed.main_succeeded(True, dev) else None
     try:
         run = stack.enter_context(RunDir(out, TOOL, resume=args.resume, force=args.force,
-                                         settings=_run_settings(args)))
+                                         settings=_run_settings(args),
+                                         inputs=input_digests(args.data)))
         for name in seed_dirs:  # recorded in the marker, so that --force removes them
             run.file(name or "checkpoints")
         data = _load(args, verbose)
@@ -240,7 +245,10 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     """The ``resnet-fer`` parser; with ``preset``, the recipe flags default to that preset."""
     from bpnet import __version__  # one distribution, bpnet-fer, holds both packages
 
-    parser = argparse.ArgumentParser(prog="resnet-fer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(  # plain text: the module docstring is reST
+        prog="resnet-fer", description="The ResNet branch: cross-validate a ResNet on an image "
+        "folder of facial expressions (or the built-in synthetic faces). 'resnet-fer train "
+        "--help' lists the options.")
     parser.add_argument("--version", action="version", version=f"resnet-fer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="cross-validate the ResNet (Table 2, curves, checkpoints)",
@@ -338,11 +346,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     pre.add_argument("--preset")
     preset = pre.parse_known_args(argv)[0].preset
     args = build_parser(preset if preset in PRESETS else None).parse_args(argv)
-    if getattr(args, "seeds", 1) < 1:
-        build_parser().error("--seeds must be at least 1")
+    if getattr(args, "command", None) == "train":
+        problem = _check_numbers(args)
+        if problem:
+            build_parser().error(problem)
     if getattr(args, "resume", False) and args.force:
         build_parser().error("use --resume or --force, not both")
     return args
+
+
+def _check_numbers(args: argparse.Namespace) -> str | None:
+    """The first numeric option out of range, in words (before torch or the data are touched)."""
+    from bpnet.data.imageio import check_side
+
+    for name, low in (("seeds", 1), ("epochs", 1), ("batch_size", 1), ("folds", 2),
+                      ("threads", 1), ("width", 1), ("synthetic_per_class", 1)):
+        value = getattr(args, name)
+        if value is not None and value < low:
+            return f"--{name.replace('_', '-')} must be at least {low}, got {value}"
+    return check_side(args.size, "--size") or check_side(args.decode_size, "--decode-size")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -357,10 +379,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - depends on the environment
         print("resnet-fer needs PyTorch: pip install 'bpnet-fer[torch]'", file=sys.stderr)
         return 2
+    from bpnet.notes import warnings_as_notes
+
     from .train import NonFiniteLossError
 
     try:
-        return args.func(args)
+        with warnings_as_notes():
+            return args.func(args)
     except KeyboardInterrupt:
         print("\nresnet-fer: interrupted; rerun the same command with --resume to continue from "
               "the last checkpoint", file=sys.stderr)

@@ -24,14 +24,25 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
+from bpnet.digest import input_digests
+from bpnet.environment import check_matplotlib
 from bpnet.outdir import RunDir, RunDirError
 
+from .compare_checks import check_inputs, checked_splits, keep_present_classes, say_notes
 from .config import PRESETS, TrainConfig, get_preset
+from .stagefile import (
+    check_feature_rows,
+    check_optimisers,
+    check_pruned,
+    check_splits,
+    read_stage,
+)
 
 __all__ = ["Comparison", "main", "resnet_recipe"]
 
@@ -174,7 +185,8 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
         else:
             cached = run.path / "features.csv"
             if run.resumed and cached.is_file():
-                feats = load_sfew_features(cached, feature_names=None)
+                feats = read_stage(cached, partial(check_feature_rows, images),
+                                   load=partial(load_sfew_features, feature_names=None))
             else:
                 feats = extract_features(root, progress=progress)
                 save_features_csv(feats, run.file("features.csv"))
@@ -195,7 +207,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     ids = [images.sample_ids[i] for i in keep]
     return Data(images.images.numpy()[keep], feats.X[[row[s] for s in ids]], images.y[keep],
                 images.groups[keep], ids, tuple(images.class_names), list(feats.feature_names),
-                str(root), notes)
+                str(root), list(dict.fromkeys(notes)))  # one note per quirk
 
 
 class Comparison:
@@ -209,12 +221,13 @@ class Comparison:
     def say(self, text: str) -> None:
         print(text, flush=True)
 
-    def stage(self, name: str, compute, *, reuse: bool = True):
-        """Load ``stages/<name>.json`` when resuming, else compute it and save it."""
+    def stage(self, name: str, compute, *, reuse: bool = True, check=None):
+        """Load ``stages/<name>.json`` when resuming (``check`` accepts it), else compute it
+        and save it."""
         path = self.run.path / "stages" / f"{name}.json"
         if reuse and self.run.resumed and path.is_file():
             self.say(f"  {name}: reused from {path}")
-            return json.loads(path.read_text())
+            return read_stage(path, check)
         t0 = time.perf_counter()
         value = compute()
         self.timing[name] = time.perf_counter() - t0
@@ -296,7 +309,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
 
     cmp.say(f"[3/5] BP network: {bp['n_hidden']} hidden units, {bp['epochs']} epochs, "
             f"{len(splits)} folds as one stack, then distinctiveness pruning (the paper's rule)")
-    doc["bp"] = cmp.stage("bp", paper_network)
+    doc["bp"] = cmp.stage("bp", paper_network, check=check_pruned)
 
     def optimisers():
         runs = {}
@@ -308,7 +321,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                           "test_accuracy_mean": float(res.summary()["test_accuracy_mean"])}
         return {"runs": runs}
 
-    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers)
+    doc["bp_optimizers"] = cmp.stage("bp_optimizers", optimisers, check=check_optimisers)
 
     def wide():
         w = WIDE_PRUNING if not quick else {**WIDE_PRUNING, "epochs": 30, "epochs_per_round": 5}
@@ -318,7 +331,7 @@ def _bp_stages(cmp: Comparison, data: Data, splits: list, quick: bool) -> None:
                                    **{**bp, "n_hidden": w["n_hidden"], "epochs": w["epochs"]})
         return res.to_dict()
 
-    wide_doc = cmp.stage("bp_wide_pruning", wide)
+    wide_doc = cmp.stage("bp_wide_pruning", wide, check=check_pruned)
     doc["pruning"] = {
         "paper": _pruning_curve(doc["bp"], f"{bp['n_hidden']} units, the paper's rule",
                                 bp["n_hidden"]),
@@ -344,8 +357,7 @@ def _resnet_stage(cmp: Comparison, data: Data, splits: list, config) -> None:
                              sample_ids=data.ids)
         return res.to_dict()
 
-    cmp.doc["resnet"] = cmp.stage("resnet", train)
-    CVResult.from_dict(cmp.doc["resnet"])  # a readable result, or a clear error
+    cmp.doc["resnet"] = cmp.stage("resnet", train, check=CVResult.from_dict)
 
 
 def _report(cmp: Comparison, data: Data) -> dict[str, Path]:
@@ -370,7 +382,8 @@ def _report(cmp: Comparison, data: Data) -> dict[str, Path]:
     for name in ("fig1_normalisation", "fig2_optimisers", "fig4_pruning", "fig5_loss",
                  "fig6_accuracy", "confusion"):
         cmp.run.file(f"{name}.png")
-    figures = make_figures(doc, out)
+    with cmp.run.writing("the figures"):
+        figures = make_figures(doc, out)
     text = json.dumps(doc, allow_nan=False, indent=1)
     paths = {"json": cmp.run.write_text("results.json", text + "\n"),
              "markdown": cmp.run.write_text("report.md", render(doc, figures, "markdown")),
@@ -383,7 +396,6 @@ def run_comparison(args: argparse.Namespace) -> Path:
     import torch  # first: a missing PyTorch is reported before any work
 
     import bpnet
-    from bpnet.crossval import make_splits
 
     t_start = time.perf_counter()
     threads = args.threads if args.threads is not None else default_threads()
@@ -396,14 +408,16 @@ def run_comparison(args: argparse.Namespace) -> Path:
                          "(torch.cuda.is_available() is False); use --device cpu")
     recipe, why, preset = resnet_recipe(device, args.data is None, args.quick, args.preset)
     config = TrainConfig.from_dict({**recipe, "seed": args.seed})
+    check_inputs(args)  # before the output folder is opened
+    check_matplotlib()  # the figures come last: a bad MPLBACKEND is found first
     settings = {"data": args.data, "features": args.features, "split": args.split,
                 "folds": args.folds, "seed": args.seed, "quick": args.quick, "device": device,
                 "preset": preset,
                 "synthetic_per_class": args.synthetic_per_class,
                 "resnet": config.to_dict(), "resnet_choice": why}
     progress = not args.no_progress
-    with RunDir(args.out, TOOL, resume=args.resume, force=args.force,
-                settings=settings) as run:
+    with RunDir(args.out, TOOL, resume=args.resume, force=args.force, settings=settings,
+                inputs=input_digests(args.data, [args.features])) as run:
         cmp = Comparison(args, run, device, progress)
         cmp.doc = {"format": "fer-compare/results", "version": 1, "settings": dict(settings),
                    "versions": {"bpnet-fer": bpnet.__version__, "numpy": np.__version__}}
@@ -415,6 +429,10 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say("[1/5] data")
         t0 = time.perf_counter()
         data = load_data(args, config.size, run, progress, preset)
+        keep_present_classes(data)
+        splits, split_notes = checked_splits(args, data)
+        data.notes += split_notes
+        say_notes(data.notes)
         cmp.timing["data"] = time.perf_counter() - t0
         counts = np.bincount(data.y, minlength=len(data.class_names))
         cmp.doc["data"] = {"source": data.source, "n": len(data.y),
@@ -424,9 +442,9 @@ def run_comparison(args: argparse.Namespace) -> Path:
         cmp.say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
                 f"{len(np.unique(data.groups))} groups")
         cmp.say(f"[2/5] {args.folds}-fold {args.split} split, the same for both branches")
-        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
-        saved = cmp.stage("splits", lambda: {"test_ids": test_ids})
+        saved = cmp.stage("splits", lambda: {"test_ids": test_ids},
+                          check=check_splits)
         if saved["test_ids"] != test_ids:
             raise ValueError(f"cannot resume {run.path}: the data or split changed since the "
                              "run started; use --force to start over")
@@ -479,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,
                         help="synthetic faces per expression (without --data)")
+    parser.add_argument("--allow-missing-classes", action="store_true",
+                        help="go on when a fold lacks a class (the report notes it per fold)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run in seconds (2 ResNet epochs): not a result")
     parser.add_argument("--save-models", action="store_true", help="after cross-validation, "
@@ -516,8 +536,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.resume and args.force:
         parser.error("use --resume or --force, not both")
+    from bpnet.notes import warnings_as_notes
+
     try:
-        run_comparison(args)
+        with warnings_as_notes():
+            run_comparison(args)
     except KeyboardInterrupt:
         print(f"\n{TOOL}: interrupted; run the same command with --resume to continue",
               file=sys.stderr)

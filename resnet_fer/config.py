@@ -161,8 +161,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.schedule not in ("onecycle", "cosine"):
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.size < 8 or self.lr <= 0:
-            raise ValueError(f"need epochs >= 1, batch_size >= 1, size >= 8 and lr > 0 ({self})")
+        for name, low in (("epochs", 1), ("batch_size", 1), ("size", 8)):
+            if getattr(self, name) < low:  # one setting named, not the whole config
+                raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
         if not 0 <= self.drop_path < 1 or not 0 <= self.ema < 1:
             raise ValueError(f"need 0 <= drop_path < 1 and 0 <= ema < 1, got {self.drop_path} "
                              f"and {self.ema}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bpnet.digest import file_digest  # one hash of file bytes, shared with --resume's check
+
 __all__ = ["CACHE_FORMAT", "cache_key", "default_cache_dir", "read_cache", "try_write_cache",
            "write_cache"]
 
@@ -31,15 +33,6 @@ def default_cache_dir() -> Path:
         return Path(os.environ["RESNET_FER_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "resnet_fer"
-
-
-def file_digest(path: Path) -> str:
-    """A 128-bit BLAKE2 digest of the file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_key(folder, settings: dict, pool: ThreadPoolExecutor) -> str:

@@ -292,10 +292,10 @@ def _blocks(doc: dict[str, Any], figures: dict[str, str]) -> list[tuple]:
         rows = []
         for metric in ("precision", "recall", "specificity"):
             rows.append([metric] + [
-                f"{s[key]['per_class'][c][metric]:.2f} ({paper[key][metric][j]:.2f})"
-                if c in paper["class_names"] and j < len(paper[key][metric]) else
-                f"{s[key]['per_class'][c][metric]:.2f}"
-                for j, c in enumerate(classes)])
+                f"{s[key]['per_class'][c][metric]:.2f} "
+                f"({paper[key][metric][paper['class_names'].index(c)]:.2f})"
+                if c in paper["class_names"] else f"{s[key]['per_class'][c][metric]:.2f}"
+                for c in classes])
         B.append(("h", 3, f"{label}"))
         B.append(("table", [""] + list(classes), rows))
     # figures

@@ -38,6 +38,7 @@ from bpnet.settings import class_weights
 
 from . import distributed
 from .checkpoint import (
+    CORRUPT_HINT,
     load_checkpoint,
     remove_stale_temporaries,
     rng_state,
@@ -163,9 +164,11 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
     state = None
     if resume and path is not None and path.is_file():
         state = load_checkpoint(path)
-        _check_resume(state, cfg, test_idx, path)
-        if state["done"]:
-            return FoldResult.from_dict(state["result"])
+        with _corrupt_names(path):
+            _check_resume(state, cfg, test_idx, path)
+        with _corrupt_names(path, ValueError):  # from_dict's checks of the stored result
+            if state["done"]:
+                return FoldResult.from_dict(state["result"])
     engine.model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
     optimizer = build_optimizer(engine.model, cfg, engine.device)
     steps = len(train_idx) // engine.batch_size(len(train_idx))
@@ -176,15 +179,26 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
     fold = _Fold(k, train_idx, test_idx, optimizer, scheduler, weight,
                  {c: [] for c in EPOCH_CURVES}, 0, 0.0, path, ema)
     if state is not None:
-        engine.model.load_state_dict(state["model"])
-        if ema is not None:
-            ema.load_state_dict(state["ema"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"], engine.device)
-        fold.curves, fold.start_epoch = state["curves"], int(state["epoch"])
-        fold.seconds = float(state["seconds"])
+        with _corrupt_names(path):
+            engine.model.load_state_dict(state["model"])
+            if ema is not None:
+                ema.load_state_dict(state["ema"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            set_rng_state(state["rng"], engine.device)
+            fold.curves, fold.start_epoch = state["curves"], int(state["epoch"])
+            fold.seconds = float(state["seconds"])
     return fold
+
+
+@contextlib.contextmanager
+def _corrupt_names(path: Path, *more: type[Exception]):
+    """A checkpoint that loads but lacks or garbles an entry: one error naming the file."""
+    try:
+        yield
+    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError, *more) as exc:
+        why = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ValueError(f"checkpoint {path} is corrupt ({why}); {CORRUPT_HINT}") from None
 
 
 def _run_epoch(engine: Engine, fold: _Fold, epoch: int, y_test: torch.Tensor,

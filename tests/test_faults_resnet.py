@@ -170,9 +170,11 @@ def test_stale_temporary_checkpoints_of_a_killed_process_are_removed(tmp_path, d
         (tmp_path / f".fold0.pt.{dead_pid}.tmp").write_bytes(b"killed mid-write")
         (tmp_path / f".fold1.pt.{alive.pid}.tmp").write_bytes(b"still being written")
         (tmp_path / "fold0.pt").write_bytes(b"kept")
+        (tmp_path / f".notes.{dead_pid}.tmp").write_bytes(b"a user's file, not a checkpoint")
         removed = remove_stale_temporaries(tmp_path)
         assert [p.name for p in removed] == [f".fold0.pt.{dead_pid}.tmp"]
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f".fold1.pt.{alive.pid}.tmp", "fold0.pt"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            f".fold1.pt.{alive.pid}.tmp", f".notes.{dead_pid}.tmp", "fold0.pt"]
     finally:
         alive.kill()
         alive.wait()
@@ -233,14 +235,18 @@ def _marker(out):
 
 def test_a_second_run_into_the_same_out_is_refused_in_one_line(tmp_path, capsys, no_work):
     out = tmp_path / "run"
-    out.mkdir()
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = ("import sys, time; from bpnet.outdir import RunDir\n"
+              "with RunDir(sys.argv[1], 'resnet-fer train'):\n"
+              "    print('locked', flush=True); time.sleep(60)")
+    other = subprocess.Popen([sys.executable, "-c", holder, str(out)], stdout=subprocess.PIPE,
+                             text=True)
     try:
-        (out / ".lock").write_text(str(other.pid))  # a run in progress
+        assert other.stdout.readline().strip() == "locked"  # a run in progress
         assert _train(out) == 2
     finally:
         other.kill()
         other.wait()
+        other.stdout.close()
     assert f"another run (process {other.pid}) is writing to" in _one_error_line(capsys)
 
 
@@ -292,7 +298,8 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_temporary_fil
     assert _train(out) == 2
     line = _one_error_line(capsys)
     assert "cannot write checkpoint" in line and "fold0.pt: no space left on the device" in line
-    assert not list(out.rglob("*.tmp")) and _marker(out)["status"] == "interrupted"
+    # nothing was kept, so nothing is left that would block the same command run again
+    assert not out.exists()
 
 
 def test_temporary_files_of_a_killed_run_are_removed_on_resume(tmp_path, dead_pid):
@@ -324,8 +331,11 @@ def test_ctrl_c_says_how_to_resume_and_exits_130(tmp_path, capsys, monkeypatch):
 
     real = train.cross_validate
 
-    def interrupted(*args, **kwargs):
+    def ctrl_c(info):
         raise KeyboardInterrupt
+
+    def interrupted(*args, **kwargs):  # Ctrl-C after the first epoch's checkpoint
+        return real(*args, **kwargs, callback=ctrl_c)
 
     monkeypatch.setattr(train, "cross_validate", interrupted)
     out = tmp_path / "run"

@@ -1,12 +1,21 @@
 """RunDir: one run per folder, finished runs kept, no stale or temporary files left."""
 import errno
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from bpnet.outdir import RunDir, RunDirError
+
+
+@pytest.fixture()
+def dead_pid():
+    """The id of a process that has exited."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
 
 
 def _finished(path, settings=None, files=("result.txt",)):
@@ -56,35 +65,44 @@ def test_resume_refuses_other_settings(tmp_path):
             pass
 
 
-def test_a_second_concurrent_run_is_refused_and_a_dead_ones_lock_is_taken_over(tmp_path):
+_HOLDER = """
+import sys, time
+from bpnet.outdir import RunDir
+with RunDir(sys.argv[1], "tool"):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_concurrent_run_is_refused_and_a_killed_ones_lock_is_freed(tmp_path):
     out = tmp_path / "out"
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out)], stdout=subprocess.PIPE,
+                              text=True)
     try:
-        out.mkdir()
-        (out / ".lock").write_text(str(sleeper.pid))
-        with pytest.raises(RunDirError, match=f"another run \\(process {sleeper.pid}\\)"):
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunDirError, match=f"another run \\(process {holder.pid}\\)"):
             RunDir(out, "tool").__enter__()
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    # the process is gone: its lock is stale and the folder is usable again
-    with RunDir(out, "tool") as run:
+        holder.kill()  # SIGKILL: no clean-up ran, the operating system frees the lock
+        holder.wait()
+        holder.stdout.close()
+    with RunDir(out, "tool", resume=True) as run:
         run.finish()
     assert not (out / ".lock").exists()
 
 
-def test_an_interrupted_run_needs_resume_and_leaves_no_temporary_files(tmp_path):
+def test_an_interrupted_run_needs_resume_and_leaves_no_temporary_files(tmp_path, dead_pid):
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         with RunDir(out, "tool") as run:
             run.write_text("part.json", "{}")
-            (out / ".big.bin.123.tmp").write_bytes(b"half a file")
+            (out / f".part.json.{os.getpid()}.tmp").write_bytes(b"half a file")
             raise KeyboardInterrupt
     assert not list(out.glob("*.tmp"))
     assert json.loads((out / ".run.json").read_text())["status"] == "interrupted"
     with pytest.raises(RunDirError, match="unfinished tool run; use --resume to continue"):
         RunDir(out, "tool").__enter__()
-    (out / ".left.456.tmp").write_bytes(b"from a killed run")
+    (out / f".part.json.{dead_pid}.tmp").write_bytes(b"from a killed run")
     with RunDir(out, "tool", resume=True):
         assert not list(out.glob("*.tmp"))  # cleaned when the folder is opened again
 

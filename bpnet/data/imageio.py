@@ -21,12 +21,34 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-__all__ = ["MAX_PIXELS", "MIN_SIDE", "read_image"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "MIN_SIDE", "check_side", "read_image"]
 
 #: Largest image (width x height) decoded at full size, 50 megapixels (150 MB as RGB).
 MAX_PIXELS = 50_000_000
 #: Smallest side accepted, since the descriptors need a few pixels of neighbourhood.
 MIN_SIDE = 8
+#: Largest side an option such as ``--size`` may ask images to be resized to: 2048 x 2048
+#: is 4.2 megapixels, several times any face crop, and keeps one image's descriptors (LPQ
+#: and PHOG work on float copies of it) and a ResNet batch within a few GiB.
+MAX_SIDE = 2048
+
+
+def check_side(size: object, option: str = "--size") -> str | None:
+    """Why ``size`` cannot be a target side (a sentence naming ``option``), or None if it can.
+
+    Checked before any work: 0 once divided by zero in an image's name, a negative side
+    reached Pillow, and 20000 (400 megapixels per image) took 17 GB before failing.
+    """
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        return f"{option} must be a whole number of pixels, got {size!r}"
+    if size < MIN_SIDE:
+        return f"{option} must be at least {MIN_SIDE} pixels, got {size}"
+    if size > MAX_SIDE:
+        return (f"{option} {size}: {size * size:,} pixels per image is over the budget of "
+                f"{MAX_SIDE} x {MAX_SIDE} ({MAX_SIDE * MAX_SIDE:,} pixels)")
+    return None
 
 
 def _to_uint8(image: Image.Image, mode: str) -> np.ndarray:

@@ -26,6 +26,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .sheet_guard import check_sheet_size, check_text
+
 __all__ = [
     "CLASS_NAMES", "SFEW_FEATURE_NAMES", "DataQuirkWarning", "FeatureDataset", "RawTable",
     "class_summary", "format_quirks", "load_sfew_features", "movie_from_name", "read_table",
@@ -252,6 +254,7 @@ def _decode_text(path: Path) -> tuple[str, str]:
 
 def _read_csv(path: Path) -> list[tuple[int, list[object]]]:
     text, _ = _decode_text(path)
+    check_text(path, text)
     lines = text.splitlines()
     if not lines:
         return []
@@ -289,6 +292,7 @@ def read_table(path: str | Path, expected: Sequence[str] | None) -> RawTable:
         raise ValueError(f"{path} is a folder, not a feature table (.xlsx or .csv)")
     if not path.is_file():
         raise FileNotFoundError(f"feature table not found: {path}")
+    check_sheet_size(path)  # before anything is unpacked or read
     merged: list[tuple[int, int, int, int]] = []
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         rows, merged = _read_xlsx(path)
