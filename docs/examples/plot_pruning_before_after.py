@@ -25,7 +25,7 @@ from bpnet.training import train
 
 X, y = two_moons(n=300, seed=0)
 net = bpnet.BPNetwork(2, 12, 2, hidden="sigmoid", output="sigmoid", loss="mse", seed=0)
-train(net, X, y, bpnet.Adam(net.params, lr=0.02), epochs=1500)
+train(net, (X, y), bpnet.Adam(net.params, lr=0.02), 1500)
 print(f"12 hidden units, training accuracy {np.mean(net.predict(X) == y):.3f}")
 
 # %%

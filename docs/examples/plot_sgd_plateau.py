@@ -19,6 +19,7 @@ import numpy as np
 import bpnet
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
+from bpnet.callbacks import Curves, OnEpoch
 from bpnet.training import train
 
 # %%
@@ -76,9 +77,9 @@ for label, name, kwargs in (("SGD (lr 0.5)", "sgd", {"lr": 0.5}),
     net = bpnet.BPNetwork(X.shape[1], 16, C, hidden="sigmoid", output="sigmoid", loss="mse",
                           seed=0)
     spread = []
-    log = train(net, X, y, bpnet.make_optimizer(name, net.params, **kwargs), epochs,
-                on_epoch=lambda e, v, net=net, spread=spread:
-                spread.append(net.forward(X).std(axis=0).mean()))
+    log = train(net, (X, y), bpnet.make_optimizer(name, net.params, **kwargs), epochs,
+                [Curves(), OnEpoch(lambda e, v, net=net, spread=spread:
+                                   spread.append(net.forward(X).std(axis=0).mean()))])
     runs[label] = (log.curves["train_loss"], np.array(spread), net.forward(X))
     print(f"{label:<15} loss after {epochs} epochs {log.curves['train_loss'][-1]:.4f} "
           f"(6/49 = {plateau:.4f}), output spread {spread[-1]:.4f}, mean output "

@@ -22,6 +22,7 @@ import numpy as np
 
 import bpnet
 from bpnet.teaching import two_moons
+from bpnet.callbacks import OnEpoch
 from bpnet.training import train
 
 X, y = two_moons(n=300, seed=0)
@@ -53,7 +54,7 @@ for label, scale in {"default initialisation": 1.0, "initial W1, b1 x 30": 30.0}
         if epoch in shown:
             hidden[label][epoch] = A.ravel()
 
-    train(net, X, y, bpnet.SGD(net.params, lr=0.5), epochs, on_epoch=record)
+    train(net, (X, y), bpnet.SGD(net.params, lr=0.5), epochs, [OnEpoch(record)])
     records[label] = rec
     print(f"{label:<23} accuracy {np.mean(net.predict(X) == y):.3f}, loss "
           f"{net.loss_value(X, y):.4f}, saturated outputs {rec['saturated'][-1]:.0%}, "

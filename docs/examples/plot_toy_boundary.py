@@ -40,7 +40,7 @@ phases = [0, 10, 40, 150, 500, 1500]  # epochs at the end of each phase
 snapshots, done = [], 0
 for end in phases:
     if end > done:  # the same optimiser goes on: its moments carry over between phases
-        train(net, X, y, optimizer, epochs=end - done)
+        train(net, (X, y), optimizer, end - done)
     done = end
     out = net.forward(grid)
     loss = net.loss_value(X, y)
