@@ -17,9 +17,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import bpnet
+from bpnet.callbacks import Curves, OnEpoch
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
-from bpnet.callbacks import Curves, OnEpoch
 from bpnet.training import train
 
 # %%

@@ -21,8 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import bpnet
-from bpnet.teaching import two_moons
 from bpnet.callbacks import OnEpoch
+from bpnet.teaching import two_moons
 from bpnet.training import train
 
 X, y = two_moons(n=300, seed=0)
