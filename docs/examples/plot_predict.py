@@ -2,6 +2,11 @@
 Use a trained model on new faces
 ================================
 
+:Objective: refit a recipe on every image, save it as one file, load it back and predict
+    the expression of faces it never saw.
+:Prerequisites: the k-fold example (what cross-validation estimates).
+:Time: 10 minutes (further reading).
+
 Cross-validation says how good a recipe is; the model to use is that recipe refitted on
 every image. Here the BP branch's whole pipeline (LPQ and PHOG descriptors, their PCAs,
 the normaliser, the network) is fitted on synthetic faces, saved as one ``.npz``, loaded
