@@ -80,20 +80,16 @@ def _preset_defaults(name: str) -> dict:
 
 
 def _load(args: argparse.Namespace, verbose: bool):
-    from .data import load_image_folder, make_cropper, synthetic_images, tone
+    from .data import as_tensors, load_decoded, synthetic_images, tone
 
     config = _data_config(args)
     if args.data is None:
         data = synthetic_images(n_per_class=args.synthetic_per_class,
                                 size=args.decode_size or min(args.size, 64), seed=args.seed)
-    else:
-        cropper = make_cropper(config.face_crop, **config.cropper_kwargs())
-        data = load_image_folder(args.data, size=args.decode_size or args.size,
-                                 face_crop=config.face_crop, cropper=cropper,
-                                 skip_bad=args.skip_bad, cache_dir=args.cache_dir,
-                                 progress=verbose)
-    data.images = tone(data.images, config.gray, config.equalize)
-    return data
+        data.images = tone(data.images, config.gray, config.equalize)
+        return data
+    return as_tensors(load_decoded(args.data, config, args.size, skip_bad=args.skip_bad,
+                                   cache_dir=args.cache_dir, progress=verbose))
 
 
 def _check_before_work(args: argparse.Namespace):

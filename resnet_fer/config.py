@@ -194,13 +194,13 @@ class DataConfig:
     Attributes
     ----------
     face_crop : {"none", "haar", "align"}
-        See :func:`resnet_fer.data.load_image_folder`.
+        See :func:`bpnet.data.image_dataset.load_image_folder`.
     eye_distance, eye_y : float
-        Canonical eye geometry of the aligned crops (:class:`resnet_fer.align.FaceAligner`).
+        Canonical eye geometry of the aligned crops (:class:`bpnet.data.facecrop.FaceAligner`).
     decode_size : int, optional
         Stored image size; default the network input size.
     gray, equalize : bool
-        Grey images; histogram-equalised luma (:func:`resnet_fer.data.tone`).
+        Grey images; histogram-equalised luma (:func:`bpnet.data.image_dataset.tone`).
     """
 
     face_crop: str = "none"
@@ -215,7 +215,7 @@ class DataConfig:
             raise ValueError(f"face_crop must be 'none', 'haar' or 'align', got {self.face_crop!r}")
 
     def cropper_kwargs(self) -> dict[str, float]:
-        """Keyword arguments of the cropper (:func:`resnet_fer.data.make_cropper`)."""
+        """Keyword arguments of the cropper (:func:`bpnet.data.facecrop.make_cropper`)."""
         if self.face_crop == "align":
             return {"eye_distance": self.eye_distance, "eye_y": self.eye_y}
         return {}

@@ -98,12 +98,12 @@ class Predictor:
             raise ValueError(f"{path}: a model that crops faces needs a fixed input size")
         self._cropper = None
         if mode == "align":
-            from .align import FaceAligner
+            from bpnet.data.facecrop import FaceAligner
 
             self._cropper = FaceAligner(eye_distance=self.crop.get("eye_distance", 0.36),
                                         eye_y=self.crop.get("eye_y", 0.40))
         elif mode == "haar":
-            from .faces import FaceCropper
+            from bpnet.data.facecrop import FaceCropper
 
             self._cropper = FaceCropper()
 
@@ -123,7 +123,7 @@ class Predictor:
             (top, left, side), found = self._cropper.box(rgb)
             crop, _ = self._cropper.crop(rgb, size)
             return crop, (left, top, side, side), bool(found)
-        from .faces import center_box
+        from bpnet.data.facecrop import center_box
 
         detection = self._cropper.detect(rgb)
         if detection.box is None:
