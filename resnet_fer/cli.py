@@ -32,6 +32,7 @@ from bpnet.cli_tools import (
     check_output_arguments,
     run_command,
 )
+from bpnet.data.facecrop import FACE_CROPS
 
 from .config import PRESETS, AugmentConfig, DataConfig, TrainConfig, get_preset
 
@@ -260,7 +261,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--data", metavar="IMAGE_DIR", help="<Emotion>/<name>.{png,jpg} folder; "
                    "default: the built-in synthetic faces")
     d.add_argument("--face-crop", nargs="?", const="haar", default=_D.face_crop,
-                   choices=("none", "haar", "align"),
+                   choices=FACE_CROPS,
                    help="haar (the flag alone): square around the Haar face box; align: "
                    "crop aligned on the eyes; none: the whole frame")
     d.add_argument("--eye-distance", type=float, default=_D.eye_distance,

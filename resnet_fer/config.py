@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpnet.data.facecrop import FACE_CROPS
+
 __all__ = ["AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
            "RESUMABLE_CHANGES", "TTA_MODES", "TrainConfig", "get_preset"]
 
@@ -211,7 +213,7 @@ class DataConfig:
     equalize: bool = False
 
     def __post_init__(self) -> None:
-        if self.face_crop not in ("none", "haar", "align"):
+        if self.face_crop not in FACE_CROPS:
             raise ValueError(f"face_crop must be 'none', 'haar' or 'align', got {self.face_crop!r}")
 
     def cropper_kwargs(self) -> dict[str, float]:
