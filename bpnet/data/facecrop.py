@@ -96,8 +96,26 @@ def _resized_square(cv2, rgb: np.ndarray, box: tuple[int, int, int], size: int) 
     return cv2.resize(square, (size, size), interpolation=interp)
 
 
+class _Cascades:
+    """OpenCV and its Haar cascades, loaded once per thread and name."""
+
+    def _open_cv(self) -> None:
+        self._cv2 = import_cv2()
+        self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
+
+    def _cascade(self, name: str):
+        cache = self._local.__dict__.setdefault("cascades", {})
+        if name not in cache:
+            path = self._cv2.data.haarcascades + name
+            cascade = self._cv2.CascadeClassifier(path)
+            if cascade.empty():
+                raise RuntimeError(f"OpenCV could not load its cascade {path}")
+            cache[name] = cascade
+        return cache[name]
+
+
 @dataclass
-class FaceCropper:
+class FaceCropper(_Cascades):
     """Crop the largest frontal face of an RGB image, or its centre when none is found.
 
     Parameters
@@ -116,23 +134,12 @@ class FaceCropper:
     min_size: float = 0.08
 
     def __post_init__(self) -> None:
-        self._cv2 = import_cv2()
-        self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
+        self._open_cv()
 
     def settings(self) -> dict:
         """What changes the crops (part of the data cache key)."""
         return {"cascade": CASCADE, "margin": self.margin, "scale_factor": self.scale_factor,
                 "min_neighbors": self.min_neighbors, "min_size": self.min_size}
-
-    def _cascade(self):
-        cascade = getattr(self._local, "cascade", None)
-        if cascade is None:
-            path = self._cv2.data.haarcascades + CASCADE
-            cascade = self._cv2.CascadeClassifier(path)
-            if cascade.empty():
-                raise RuntimeError(f"OpenCV could not load its face cascade {path}")
-            self._local.cascade = cascade
-        return cascade
 
     def box(self, rgb: np.ndarray) -> tuple[tuple[int, int, int], bool]:
         """((top, left, side), face_found) for an RGB uint8 image (H, W, 3)."""
@@ -140,7 +147,7 @@ class FaceCropper:
         height, width = rgb.shape[:2]
         gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
         smallest = max(16, int(self.min_size * min(height, width)))
-        faces = self._cascade().detectMultiScale(gray, scaleFactor=self.scale_factor,
+        faces = self._cascade(CASCADE).detectMultiScale(gray, scaleFactor=self.scale_factor,
                                                  minNeighbors=self.min_neighbors,
                                                  minSize=(smallest, smallest))
         if len(faces) == 0:
@@ -222,7 +229,7 @@ class FaceDetection:
 
 
 @dataclass
-class FaceAligner:
+class FaceAligner(_Cascades):
     """Detect the face and eyes of an RGB image and cut an eye-aligned square crop.
 
     Parameters
@@ -247,23 +254,12 @@ class FaceAligner:
         if not 0.05 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
             raise ValueError(f"need 0.05 <= eye_distance <= 0.8 and 0.1 <= eye_y <= 0.7, got "
                              f"{self.eye_distance} and {self.eye_y}")
-        self._cv2 = import_cv2()
-        self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
+        self._open_cv()
 
     def settings(self) -> dict:
         """What changes the crops (part of the data cache key)."""
         return {"aligner": 1, "eye_distance": self.eye_distance, "eye_y": self.eye_y,
                 "max_angle": self.max_angle, "min_size": self.min_size, "box_eyes": BOX_EYES}
-
-    def _cascade(self, name: str):
-        cache = self._local.__dict__.setdefault("cascades", {})
-        if name not in cache:
-            path = self._cv2.data.haarcascades + name
-            cascade = self._cv2.CascadeClassifier(path)
-            if cascade.empty():
-                raise RuntimeError(f"OpenCV could not load its cascade {path}")
-            cache[name] = cascade
-        return cache[name]
 
     def _face(self, gray: np.ndarray) -> tuple[int, int, int, int] | None:
         height, width = gray.shape
