@@ -118,8 +118,8 @@ class Predictor:
                                                              Image.Resampling.BILINEAR))
             return rgb, (0, 0, width, height), None
         if mode == "haar":
-            (top, left, side), found = self._cropper.box(rgb)
-            crop, _ = self._cropper.crop(rgb, size)
+            (top, left, side), found = self._cropper.box(rgb)  # one detection, not two
+            crop = self._cropper.cut(rgb, (top, left, side), size)
             return crop, (left, top, side, side), bool(found)
         detection = self._cropper.detect(rgb)
         if detection.box is None:

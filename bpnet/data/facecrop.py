@@ -158,7 +158,11 @@ class FaceCropper(_Cascades):
     def crop(self, rgb: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
         """The face (or centre) square resized to ``size`` x ``size``, and whether a face was found."""
         box, found = self.box(rgb)
-        return _resized_square(self._cv2, rgb, box, size), found
+        return self.cut(rgb, box, size), found
+
+    def cut(self, rgb: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
+        """The square ``box`` (top, left, side) of :meth:`box` resized to ``size`` x ``size``."""
+        return _resized_square(self._cv2, rgb, box, size)
 
 
 #: Outcome codes of :meth:`FaceAligner.crop`: no face (centre crop), a face box without
