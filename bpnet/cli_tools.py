@@ -13,7 +13,8 @@ build their parsers and run their commands with these, so that they look and fai
   and :func:`add_split_arguments` (``--folds``, ``--split``).
 
 This module imports only the standard library (and :mod:`bpnet.notes` when a command runs),
-so a parser is built without loading NumPy, the data layer or torch.
+so ``resnet_fer`` builds its parsers without loading the BP command line, the data layer
+or torch.
 """
 from __future__ import annotations
 
