@@ -12,7 +12,7 @@ build their parsers and run their commands with these, so that they look and fai
   :func:`add_progress_argument` (``--no-progress``), :func:`add_seed_argument` (``--seed``)
   and :func:`add_split_arguments` (``--folds``, ``--split``).
 
-This module imports only the standard library (and :mod:`bpnet.notes` when a command runs),
+This module imports only the standard library (and ``bpnet.notes`` when a command runs),
 so ``resnet_fer`` builds its parsers without loading the BP command line, the data layer
 or torch.
 """
@@ -98,11 +98,11 @@ def run_command(tool: str, work: Callable[[], int | None], *, interrupted: str |
     work : callable
         The command; its return value (None meaning 0) is the exit status.
     interrupted : str, optional
-        What Ctrl-C leaves behind and how to go on, printed after ``tool: interrupted; ``.
+        What Ctrl-C leaves behind and how to go on, printed after ``tool: interrupted;``.
     errors : tuple of exception types
         The user's mistakes: each is one line ``tool: error: ...`` and exit status 2.
     notes : bool
-        Print warnings as ``note:`` lines (:func:`bpnet.notes.warnings_as_notes`).
+        Print warnings as ``note:`` lines (``bpnet.notes.warnings_as_notes``).
 
     Returns
     -------

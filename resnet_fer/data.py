@@ -23,11 +23,12 @@ import torch
 from torch import Tensor
 
 from bpnet.data import image_dataset
-from bpnet.data.facecrop import FACE_CROPS, make_cropper
+from bpnet.data.facecrop import FACE_CROPS, make_cropper  # noqa: F401  (FACE_CROPS: old imports)
 from bpnet.data.image_dataset import ImageDataset
 
-__all__ = ["FACE_CROPS", "FaceImages", "ImageStore", "as_tensors", "load_image_folder",
-           "load_preset_data", "make_cropper", "synthetic_images", "tone"]
+# FACE_CROPS and make_cropper (bpnet.data.facecrop) stay importable from here for old callers.
+__all__ = ["FaceImages", "ImageStore", "as_tensors", "load_decoded", "load_image_folder",
+           "load_preset_data", "synthetic_images", "tone"]
 
 
 @dataclass(repr=False)

@@ -359,8 +359,8 @@ FACE_CROPS = ("none", "haar", "align")
 def make_cropper(face_crop: bool | str, **kwargs) -> FaceCropper | FaceAligner | None:
     """The cropper for a ``face_crop`` value (True means ``"haar"``), or None for the whole frame.
 
-    ``kwargs`` go to :class:`FaceAligner` (``eye_distance``, ``eye_y``) or
-    :class:`FaceCropper` (``margin``).
+    ``kwargs`` go to :class:`~bpnet.data.facecrop.FaceAligner` (``eye_distance``, ``eye_y``)
+    or :class:`~bpnet.data.facecrop.FaceCropper` (``margin``).
     """
     mode = "haar" if face_crop is True else "none" if face_crop is False else face_crop
     if mode not in FACE_CROPS:
