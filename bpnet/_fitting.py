@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import io
-from ._validation import check_labels, check_sample_weight
 from .crossval import stratified_holdout
+from .input_checks import check_labels, check_sample_weight
 from .json_values import to_json_value
 from .network import BPNetwork
 

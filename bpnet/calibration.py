@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_labels
+from .input_checks import check_labels
 from .stats import JSONResult
 
 if TYPE_CHECKING:

@@ -17,44 +17,22 @@ synthetic faces. 'bpnet COMMAND --help' describes each command.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import warnings
 from pathlib import Path
 
+from .cli_tools import (
+    HelpFormatter,
+    UsageError,
+    add_output_arguments,
+    add_progress_argument,
+    add_seed_argument,
+    add_split_arguments,
+    run_command,
+)
 
-class UsageError(Exception):
-    """A mistake in the command line or its files: one line on stderr, exit status 2."""
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """Each option's default shown once, when it has one (also for options without a help text).
-
-    Shared by the ``bpnet``, ``resnet-fer`` and ``fer-compare`` command lines.
-
-    argparse's ``ArgumentDefaultsHelpFormatter`` also prints ``(default: None)`` after a help
-    text that already says what the default means, ``(default: False)`` for flags, and
-    nothing for an option without a help text.
-    """
-
-    @staticmethod
-    def _has_default(action: argparse.Action) -> bool:
-        # identity, not ==: a default of 0 or 0.0 is shown, only None and a flag's False are not
-        return bool(action.option_strings) and not any(
-            action.default is none for none in (None, False, argparse.SUPPRESS))
-
-    def _format_action(self, action: argparse.Action) -> str:
-        if not action.help and self._has_default(action):
-            action = copy.copy(action)  # argparse prints no help line for an empty help text
-            action.help = "default: %(default)s"
-        return super()._format_action(action)
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if self._has_default(action) and "default" not in text:
-            text += " (default: %(default)s)"
-        return text
+__all__ = ["HelpFormatter", "UsageError", "build_parser", "main"]  # HelpFormatter: old imports
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -268,6 +246,27 @@ def _tune(args, run, grid, fixed, n_init) -> int:
     return 0
 
 
+def _add_protocol_arguments(parser: argparse.ArgumentParser, folds_help: str, inner: bool) -> None:
+    """``--data``, ``--folds`` and ``--split`` of ``cv`` and ``tune`` (with ``inner``: and
+    ``--inner-folds``)."""
+    parser.add_argument("--data", default=None, help="SFEW.xlsx / .csv features or an image "
+                        "folder (none: synthetic faces)")
+    add_split_arguments(parser, folds=20, folds_help=folds_help,
+                        split_help="stratified folds, or folds that keep each movie (person) "
+                                   "whole" + (" (outer and inner)" if inner else ""))
+    if inner:
+        parser.add_argument("--inner-folds", type=int, default=5,
+                            help="inner folds of each outer training set")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser, seed_help: str, out_help: str) -> None:
+    """``--seed``, ``--out``, ``--force`` and ``--no-progress`` of ``cv`` and ``tune``."""
+    add_seed_argument(parser, help=seed_help)
+    add_output_arguments(parser, out_help=out_help, force_help="replace a finished run in --out",
+                         default=None)
+    add_progress_argument(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -289,23 +288,18 @@ def build_parser() -> argparse.ArgumentParser:
     feats.add_argument("--size", type=int, default=None,
                        help="resize images to SIZE x SIZE (none: their own size)")
     feats.add_argument("--components", type=int, default=5, help="PCs per descriptor")
-    feats.add_argument("--force", action="store_true", help="replace an existing output file")
-    feats.add_argument("--no-progress", action="store_true")
+    add_output_arguments(feats, out_help=None, force_help="replace an existing output file")
+    add_progress_argument(feats)
     feats.set_defaults(func=_cmd_features)
 
     cv = sub.add_parser("cv", help="cross-validated BP network, optionally pruned",
                         formatter_class=HelpFormatter)
-    cv.add_argument("--data", default=None,
-                    help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
-    cv.add_argument("--folds", type=int, default=20, help="cross-validation folds")
-    cv.add_argument("--split", choices=["stratified", "group"], default="stratified",
-                    help="stratified folds, or folds that keep each movie (person) whole")
+    _add_protocol_arguments(cv, folds_help="cross-validation folds", inner=False)
     # the paper's network, 10-32-7 trained for 1000 epochs (about 3 s of CPU time on SFEW)
     cv.add_argument("--hidden", type=int, default=32, help="hidden units (the paper's 32)")
     cv.add_argument("--epochs", type=int, default=1000,
                     help="full-batch Adam epochs (the paper's 1000)")
     cv.add_argument("--lr", type=float, default=0.01, help="learning rate")
-    cv.add_argument("--seed", type=int, default=0, help="split and initial weights")
     cv.add_argument("--prune", action="store_true", help="distinctiveness pruning after training")
     cv.add_argument("--criterion", choices=["correlation", "angle"], default="correlation",
                     help="pairs of units with |r| > 0.9, or Gedeon's angle rule")
@@ -314,22 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--epochs-per-round", type=int, default=50,
                     help="retraining epochs after each pruning round")
     cv.add_argument("--markdown", action="store_true", help="tables as markdown")
-    cv.add_argument("--out", default=None,
-                    help="folder for summary.json, results.json (every fold's predictions, "
-                         "curves, settings) and the pruning plot")
-    cv.add_argument("--force", action="store_true", help="replace a finished run in --out")
-    cv.add_argument("--no-progress", action="store_true")
+    _add_run_arguments(cv, seed_help="split and initial weights",
+                       out_help="folder for summary.json, results.json (every fold's predictions, "
+                                "curves, settings) and the pruning plot")
     cv.set_defaults(func=_cmd_cv)
 
     tune = sub.add_parser("tune", help="nested grid search: settings chosen on inner folds",
                           formatter_class=HelpFormatter)
-    tune.add_argument("--data", default=None,
-                      help="SFEW.xlsx / .csv features or an image folder (none: synthetic faces)")
-    tune.add_argument("--folds", type=int, default=20, help="outer folds")
-    tune.add_argument("--inner-folds", type=int, default=5,
-                      help="inner folds of each outer training set")
-    tune.add_argument("--split", choices=["stratified", "group"], default="stratified",
-                      help="stratified folds, or folds that keep each movie whole (outer and inner)")
+    _add_protocol_arguments(tune, folds_help="outer folds", inner=True)
     tune.add_argument("--grid", default=None,
                       help="JSON file: name -> list of values (fixed settings as plain values); "
                            "none: the recommended grid of --split (docs/model_selection.rst)")
@@ -347,33 +333,24 @@ def build_parser() -> argparse.ArgumentParser:
                            "validation loss or accuracy")
     tune.add_argument("--top-k", type=int, default=1,
                       help="the outer ensemble averages the inner models of the k best settings")
-    tune.add_argument("--seed", type=int, default=0, help="splits and initial weights")
-    tune.add_argument("--out", default=None, help="folder for summary.json, grid.csv, heatmap.png")
-    tune.add_argument("--force", action="store_true", help="replace a finished run in --out")
-    tune.add_argument("--no-progress", action="store_true")
+    _add_run_arguments(tune, seed_help="splits and initial weights",
+                       out_help="folder for summary.json, grid.csv, heatmap.png")
     tune.set_defaults(func=_cmd_tune)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bpnet`` console script: a user's mistake is one line, exit 2."""
-    from .notes import warnings_as_notes
     from .optim import TrainingError
 
     args = build_parser().parse_args(argv)
-    try:
-        with warnings_as_notes():
-            return args.func(args)
-    except KeyboardInterrupt:
-        kept = (f"{args.output} was not written" if args.command == "features"
-                else "nothing was kept of this run")  # features has no --out or --force
-        print(f"\nbpnet: interrupted; {kept}: run the same command again", file=sys.stderr)
-        return 130
+    kept = (f"{args.output} was not written" if args.command == "features"
+            else "nothing was kept of this run")  # features has no --out or --force
     # UsageError: the command line; ValueError (RunDirError among them) and OSError: data,
     # files and folders, named by the layer that found them
-    except (UsageError, TrainingError, MemoryError, ValueError, OSError) as exc:
-        print(f"bpnet: error: {exc or type(exc).__name__}", file=sys.stderr)
-        return 2
+    return run_command("bpnet", lambda: args.func(args),
+                       interrupted=f"{kept}: run the same command again",
+                       errors=(TrainingError, ValueError, OSError, MemoryError))
 
 
 if __name__ == "__main__":  # pragma: no cover

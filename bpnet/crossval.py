@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_labels
+from .input_checks import check_labels
 
 __all__ = ["SPLIT_KINDS", "fold_masks", "group_kfold", "make_splits", "repeat_seeds",
            "repeated_kfold", "stratified_holdout", "stratified_kfold"]

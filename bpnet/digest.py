@@ -7,7 +7,7 @@ removed, is found even when the size and the time stamp were kept (a re-export, 
 that keeps the times). The modification time is recorded for the reader; the decision
 rests on the size and the bytes, so a copy of the same files (new times) still resumes.
 
-The ResNet's decoded-image cache (:mod:`resnet_fer.imagecache`) hashes files with the same
+The ResNet's decoded-image cache (:mod:`bpnet.data.imagecache`) hashes files with the same
 :func:`file_digest`.
 """
 from __future__ import annotations

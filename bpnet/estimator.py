@@ -12,7 +12,7 @@ The classifier's arguments that define a network and its training are the fields
 setting found with one means the same with the other. The arguments in :data:`FIT_PARAMS` only say how one
 call to ``fit`` proceeds (early stopping, warm start). Fitting runs the one training
 loop, :func:`bpnet.training.train`. What the outputs mean as scores and probabilities
-is ``bpnet._scores``; the plain functions of fitting (class weights, held-out rows,
+is ``bpnet.class_scores``; the plain functions of fitting (class weights, held-out rows,
 history, the file form) are ``bpnet._fitting``.
 """
 from __future__ import annotations
@@ -36,8 +36,8 @@ from ._fitting import (
     summary_line,
     to_arrays,
 )
-from ._scores import decision_scores, log_probabilities, probabilities
-from ._validation import (
+from .class_scores import decision_scores, log_probabilities, probabilities
+from .input_checks import (
     NotFittedError,
     check_class_labels,
     check_features,

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._validation import check_memory
+from .input_checks import check_memory
 from .network import BPNetwork
 
 FORMAT = "bpnet"

@@ -17,7 +17,7 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_labels
+from .input_checks import check_labels
 
 __all__ = [
     "ClassMetrics",

@@ -33,8 +33,8 @@ import copy
 
 import numpy as np
 
-from ._validation import check_memory, check_sample_weight, check_X, check_y
 from .activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, get_activation
+from .input_checks import check_memory, check_sample_weight, check_X, check_y
 from .losses import Loss, get_loss, sample_weights
 
 INITS = ("torch", "xavier")

@@ -28,8 +28,8 @@ import numpy as np
 from PIL import Image
 
 from . import io
-from ._scores import decision_scores, probabilities
 from .callbacks import Progress
+from .class_scores import decision_scores, probabilities
 from .data.features import PCA, DescriptorPCA, describe_images
 from .network import BPNetwork
 from .preprocessing import Normalizer

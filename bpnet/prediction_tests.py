@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import check_labels
+from .input_checks import check_labels
 from .stats import SignificanceTest
 
 __all__ = ["GroupBootstrap", "McNemarTest", "group_bootstrap", "mcnemar", "smallest_p_mcnemar"]

@@ -30,9 +30,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ._batches import normalise_rows
-from ._validation import check_memory, check_sample_weight, check_X, check_y
 from .callbacks import Callback, Curves, EarlyStopping, OnEpoch, Progress, Run, TrainLog
 from .fused import FusedPass
+from .input_checks import check_memory, check_sample_weight, check_X, check_y
 from .losses import class_weight_of_rows
 from .network import BPNetwork
 from .optim import Optimizer, TrainingError

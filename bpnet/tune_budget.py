@@ -147,7 +147,7 @@ def estimate_tune(param_grid, fixed: dict[str, Any], *, n_rows: int, n_features:
 def announce_tune(param_grid, fixed: dict[str, Any], dataset, *, n_outer: int, n_inner: int,
                   n_init: int) -> None:
     """``bpnet tune``'s first line: the search's size; MemoryError when it cannot fit."""
-    from ._validation import available_memory
+    from .input_checks import available_memory
 
     budget = estimate_tune(param_grid, fixed, n_rows=len(dataset.y),
                            n_features=dataset.X.shape[1], n_classes=len(dataset.class_names),

@@ -22,7 +22,17 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bpnet.cli import HelpFormatter
+from bpnet.cli_tools import (
+    HelpFormatter,
+    UsageError,
+    add_output_arguments,
+    add_progress_argument,
+    add_seed_argument,
+    add_split_arguments,
+    check_output_arguments,
+    run_command,
+)
+from bpnet.data.facecrop import FACE_CROPS
 
 from .config import PRESETS, AugmentConfig, DataConfig, TrainConfig, get_preset
 
@@ -33,10 +43,6 @@ TOOL = "resnet-fer train"  # the command, as RunDir names it in its messages and
 RUN_SETTINGS = ("data", "split", "folds", "split_seed", "seeds", "synthetic_per_class",
                 "face_crop", "eye_distance", "eye_y", "decode_size", "gray", "equalize",
                 "skip_bad")
-
-
-class UsageError(ValueError):
-    """A mistake in the command line: one line on stderr, exit status 2."""
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
@@ -80,20 +86,16 @@ def _preset_defaults(name: str) -> dict:
 
 
 def _load(args: argparse.Namespace, verbose: bool):
-    from .data import load_image_folder, make_cropper, synthetic_images, tone
+    from .data import as_tensors, load_decoded, synthetic_images, tone
 
     config = _data_config(args)
     if args.data is None:
         data = synthetic_images(n_per_class=args.synthetic_per_class,
                                 size=args.decode_size or min(args.size, 64), seed=args.seed)
-    else:
-        cropper = make_cropper(config.face_crop, **config.cropper_kwargs())
-        data = load_image_folder(args.data, size=args.decode_size or args.size,
-                                 face_crop=config.face_crop, cropper=cropper,
-                                 skip_bad=args.skip_bad, cache_dir=args.cache_dir,
-                                 progress=verbose)
-    data.images = tone(data.images, config.gray, config.equalize)
-    return data
+        data.images = tone(data.images, config.gray, config.equalize)
+        return data
+    return as_tensors(load_decoded(args.data, config, args.size, skip_bad=args.skip_bad,
+                                   cache_dir=args.cache_dir, progress=verbose))
 
 
 def _check_before_work(args: argparse.Namespace):
@@ -259,7 +261,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--data", metavar="IMAGE_DIR", help="<Emotion>/<name>.{png,jpg} folder; "
                    "default: the built-in synthetic faces")
     d.add_argument("--face-crop", nargs="?", const="haar", default=_D.face_crop,
-                   choices=("none", "haar", "align"),
+                   choices=FACE_CROPS,
                    help="haar (the flag alone): square around the Haar face box; align: "
                    "crop aligned on the eyes; none: the whole frame")
     d.add_argument("--eye-distance", type=float, default=_D.eye_distance,
@@ -274,15 +276,14 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
     d.add_argument("--cache-dir", help="decoded-image cache (default ~/.cache/resnet_fer)")
     d.add_argument("--synthetic-per-class", type=int, default=60)
     p = t.add_argument_group("protocol")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--split", choices=("stratified", "group"), default="stratified",
-                   help="stratified k-fold, or movie-grouped k-fold (no movie in train and test)")
-    p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--out", help="output folder (default runs/resnet-fer-<split>)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run in --out from "
-                   "its checkpoints (or reuse a finished one)")
-    p.add_argument("--force", action="store_true", help="start over in an --out that holds a run "
-                   "(its files are removed first)")
+    add_split_arguments(p, folds=5, split_help="stratified k-fold, or movie-grouped k-fold (no "
+                        "movie in train and test)")
+    add_seed_argument(p, help="the folds", name="--split-seed")
+    add_output_arguments(p, out_help="output folder (default runs/resnet-fer-<split>)",
+                         resume_help="continue an interrupted run in --out from its checkpoints "
+                                     "(or reuse a finished one)",
+                         force_help="start over in an --out that holds a run (its files are "
+                                    "removed first)")
     r = t.add_argument_group("recipe")
     r.add_argument("--epochs", type=int, default=_T.epochs)
     r.add_argument("--size", type=int, default=_T.size, help="network input size (px)")
@@ -310,7 +311,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
                    help="decay of the weight average used for evaluation (0: off)")
     r.add_argument("--tta", choices=("none", "flip", "crops"), default=_T.tta,
                    help="test-time augmentation: average over flips (and centre crops)")
-    r.add_argument("--seed", type=int, default=_T.seed)
+    add_seed_argument(r, help="initial weights, augmentation and batch order", default=_T.seed)
     r.add_argument("--seeds", type=int, default=1, help="train this many seeds (seed, seed+1, "
                    "...) per fold and average their softmax outputs")
     e = t.add_argument_group("execution")
@@ -324,7 +325,7 @@ def build_parser(preset: str | None = None) -> argparse.ArgumentParser:
                    help="device memory for the images; larger sets stream from pinned memory")
     e.add_argument("--threads", type=int, help="CPU threads of torch (default: torch's choice; "
                    "on a busy machine 1 can be several times faster than 2)")
-    e.add_argument("--no-progress", action="store_true")
+    add_progress_argument(e)
     p.add_argument("--final", action="store_true", help="after cross-validation, refit the "
                    "recipe on all rows and save it (with a model card) to <out>/models/")
     t.set_defaults(func=_cmd_train)
@@ -350,8 +351,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         problem = _check_numbers(args)
         if problem:
             build_parser().error(problem)
-    if getattr(args, "resume", False) and args.force:
-        build_parser().error("use --resume or --force, not both")
+    check_output_arguments(build_parser(), args)
     return args
 
 
@@ -367,34 +367,24 @@ def _check_numbers(args: argparse.Namespace) -> str | None:
     return check_side(args.size, "--size") or check_side(args.decode_size, "--decode-size")
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``resnet-fer`` console script: a mistake is one line, exit 2."""
     args = parse_args(argv)
-    try:
-        import torch  # noqa: F401
-    except ImportError:  # pragma: no cover - depends on the environment
-        print("resnet-fer needs PyTorch: pip install 'bpnet-fer[torch]'", file=sys.stderr)
-        return 2
-    from bpnet.notes import warnings_as_notes
 
-    from .train import NonFiniteLossError
+    def work() -> int:
+        import torch  # noqa: F401  (missing: one line with the extra's install hint)
 
-    try:
-        with warnings_as_notes():
+        from .train import NonFiniteLossError
+
+        try:
             return args.func(args)
-    except KeyboardInterrupt:
-        print("\nresnet-fer: interrupted; rerun the same command with --resume to continue from "
-              "the last checkpoint", file=sys.stderr)
-        return 130
+        except NonFiniteLossError as exc:  # a diverged recipe is the user's to change
+            raise ValueError(str(exc)) from exc
+
     # ValueError: bad flags, data, folders (RunDirError), checkpoints; OSError: files and
     # disks (CheckpointWriteError); each names what it is about
-    except (NonFiniteLossError, ValueError, OSError, MemoryError) as exc:
-        print(f"resnet-fer: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
+    return run_command("resnet-fer", work, interrupted="rerun the same command with --resume "
+                       "to continue from the last checkpoint")
 
 
 if __name__ == "__main__":  # pragma: no cover

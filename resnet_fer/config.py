@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bpnet.data.facecrop import FACE_CROPS
+
 __all__ = ["AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
            "RESUMABLE_CHANGES", "TTA_MODES", "TrainConfig", "get_preset"]
 
@@ -194,13 +196,13 @@ class DataConfig:
     Attributes
     ----------
     face_crop : {"none", "haar", "align"}
-        See :func:`resnet_fer.data.load_image_folder`.
+        See :func:`bpnet.data.image_dataset.load_image_folder`.
     eye_distance, eye_y : float
-        Canonical eye geometry of the aligned crops (:class:`resnet_fer.align.FaceAligner`).
+        Canonical eye geometry of the aligned crops (:class:`bpnet.data.facecrop.FaceAligner`).
     decode_size : int, optional
         Stored image size; default the network input size.
     gray, equalize : bool
-        Grey images; histogram-equalised luma (:func:`resnet_fer.data.tone`).
+        Grey images; histogram-equalised luma (:func:`bpnet.data.image_dataset.tone`).
     """
 
     face_crop: str = "none"
@@ -211,11 +213,11 @@ class DataConfig:
     equalize: bool = False
 
     def __post_init__(self) -> None:
-        if self.face_crop not in ("none", "haar", "align"):
+        if self.face_crop not in FACE_CROPS:
             raise ValueError(f"face_crop must be 'none', 'haar' or 'align', got {self.face_crop!r}")
 
     def cropper_kwargs(self) -> dict[str, float]:
-        """Keyword arguments of the cropper (:func:`resnet_fer.data.make_cropper`)."""
+        """Keyword arguments of the cropper (:func:`bpnet.data.facecrop.make_cropper`)."""
         if self.face_crop == "align":
             return {"eye_distance": self.eye_distance, "eye_y": self.eye_y}
         return {}

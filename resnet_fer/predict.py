@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def build_parser() -> argparse.ArgumentParser:
     from bpnet import __version__
-    from bpnet.cli import HelpFormatter
+    from bpnet.cli_tools import HelpFormatter, add_progress_argument
 
     parser = argparse.ArgumentParser(prog=TOOL, description="Predict the facial expression of "
                                      "new photos with a trained model (BP .npz or ResNet "
@@ -204,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(one line each) instead of stopping")
     parser.add_argument("--force", action="store_true", help="overwrite --out / write into a "
                         "non-empty --annotate folder")
-    parser.add_argument("--no-progress", action="store_true")
+    add_progress_argument(parser)
     return parser
 
 
@@ -216,18 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--top must be at least 1, got {args.top}")
     if args.batch_size < 1:
         parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
-    try:
+    from bpnet.cli_tools import run_command
+
+    def work() -> int:
         run(args)
-    except KeyboardInterrupt:
-        print(f"\n{TOOL}: interrupted", file=sys.stderr)
-        return 130
-    except ImportError as exc:
-        print(f"{TOOL}: error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as exc:  # UsageError, unreadable files, model files
-        print(f"{TOOL}: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    # ValueError: UsageError, unreadable files, model files; OSError: files and folders
+    return run_command(TOOL, work, notes=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

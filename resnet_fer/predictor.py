@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image
 
+from bpnet.data.facecrop import FACE_CROPS, FaceAligner, FaceCropper, center_box
+
 __all__ = ["Prediction", "Predictor", "load_model"]
 
 
@@ -92,19 +94,15 @@ class Predictor:
         self.class_names = tuple(model.class_names)
         self.info = model.info
         mode = self.crop.get("face_crop", "none")
-        if mode not in ("none", "haar", "align"):
+        if mode not in FACE_CROPS:
             raise ValueError(f"{path}: unknown face_crop {mode!r} in the model file")
         if mode != "none" and self.input_size is None:
             raise ValueError(f"{path}: a model that crops faces needs a fixed input size")
         self._cropper = None
         if mode == "align":
-            from .align import FaceAligner
-
             self._cropper = FaceAligner(eye_distance=self.crop.get("eye_distance", 0.36),
                                         eye_y=self.crop.get("eye_y", 0.40))
         elif mode == "haar":
-            from .faces import FaceCropper
-
             self._cropper = FaceCropper()
 
     def prepare(self, image) -> tuple[np.ndarray, tuple[int, int, int, int], bool | None]:
@@ -120,11 +118,9 @@ class Predictor:
                                                              Image.Resampling.BILINEAR))
             return rgb, (0, 0, width, height), None
         if mode == "haar":
-            (top, left, side), found = self._cropper.box(rgb)
-            crop, _ = self._cropper.crop(rgb, size)
+            (top, left, side), found = self._cropper.box(rgb)  # one detection, not two
+            crop = self._cropper.cut(rgb, (top, left, side), size)
             return crop, (left, top, side, side), bool(found)
-        from .faces import center_box
-
         detection = self._cropper.detect(rgb)
         if detection.box is None:
             top, left, side = center_box(height, width)

@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 
 from bpnet._batches import InputNoise, MiniBatches, normalise_rows
-from bpnet._validation import check_memory, check_sample_weight, check_X, check_y
 from bpnet.fused import FusedPass
+from bpnet.input_checks import check_memory, check_sample_weight, check_X, check_y
 from bpnet.losses import class_weight_of_rows
 from bpnet.network import BPNetwork
 from bpnet.optim import Optimizer, TrainingError

@@ -12,13 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bpnet.data.image_folder import (
-    ImageFolder,
-    cross_check,
-    load_image_dataset,
-    load_images,
-    scan_image_folder,
-)
+from bpnet.data.image_dataset import load_image_dataset, load_images
+from bpnet.data.image_folder import ImageFolder, cross_check, scan_image_folder
 from bpnet.data.sfew import (
     CLASS_NAMES,
     SFEW_FEATURE_NAMES,

@@ -303,7 +303,7 @@ def test_verbose_prints_progress(capsys):
 def test_errors_and_warnings_need_no_scikit_learn():
     code = """
 import sys, warnings, numpy as np, bpnet
-from bpnet._validation import DataConversionWarning, NotFittedError
+from bpnet.input_checks import DataConversionWarning, NotFittedError
 try:
     bpnet.BPClassifier().predict(np.ones((1, 2)))
 except NotFittedError as e:
@@ -319,7 +319,7 @@ print(w[0].category is DataConversionWarning, "sklearn" in sys.modules)
 
 
 def test_not_fitted_error_pickles():
-    from bpnet._validation import NotFittedError
+    from bpnet.input_checks import NotFittedError
 
     with pytest.raises(NotFittedError) as info:
         bpnet.BPClassifier().decision_function(np.ones((1, 2)))

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 import bpnet
-from bpnet.data.image_folder import load_images, scan_image_folder
+from bpnet.data.image_dataset import load_images
+from bpnet.data.image_folder import scan_image_folder
 from bpnet.data.imageio import read_image
 from bpnet.data.sfew import CLASS_NAMES, load_sfew_features
 

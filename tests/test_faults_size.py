@@ -58,7 +58,7 @@ def test_tune_prints_its_size_before_it_starts(tmp_path, capsys):
                                    ["BIG"]])
 def test_tune_refuses_a_search_too_big_for_the_memory(tmp_path, capsys, monkeypatch, no_search,
                                                      flags):
-    monkeypatch.setattr("bpnet._validation.available_memory", lambda: 4 * 2**30)
+    monkeypatch.setattr("bpnet.input_checks.available_memory", lambda: 4 * 2**30)
     grid = tmp_path / "grid.json"
     if flags == ["BIG"]:  # 10^6 settings, counted without being expanded
         grid.write_text(json.dumps({"n_hidden": list(range(1, 101)), "lr": [0.01] * 100,

@@ -1,4 +1,5 @@
-"""resnet_fer.align: the eye-aligned crop geometry, the pair choice, the fallbacks, the cache key."""
+"""FaceAligner (bpnet.data.facecrop): the eye-aligned crop geometry, the pair choice, the
+fallbacks, the cache key."""
 import math
 
 import numpy as np
@@ -7,8 +8,7 @@ import pytest
 cv2 = pytest.importorskip("cv2")
 torch = pytest.importorskip("torch")
 
-from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
-from resnet_fer.align import (  # noqa: E402
+from bpnet.data.facecrop import (  # noqa: E402
     BOX_EYES,
     EYES,
     FACE_BOX,
@@ -17,6 +17,7 @@ from resnet_fer.align import (  # noqa: E402
     FaceDetection,
     similarity,
 )
+from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
 from resnet_fer.data import load_image_folder, make_cropper  # noqa: E402
 
 

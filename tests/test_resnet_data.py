@@ -1,4 +1,5 @@
-"""resnet_fer.data and resnet_fer.faces: decode once, cache, bad files, face crops, the store."""
+"""The image stack from the ResNet side: bpnet.data decodes once, caches, skips bad files, crops
+faces (bpnet.data.facecrop); resnet_fer.data turns the set into tensors and stores it."""
 import warnings
 
 import numpy as np
@@ -6,10 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from bpnet.data import image_dataset  # noqa: E402
+from bpnet.data.facecrop import FaceCropper, center_box, make_cropper, square_box  # noqa: E402
 from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
 from resnet_fer import data as D  # noqa: E402
 from resnet_fer.data import ImageStore, load_image_folder, synthetic_images  # noqa: E402
-from resnet_fer.faces import center_box, square_box  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -34,7 +36,7 @@ def test_cache_is_built_once_and_reused_without_decoding(folder, tmp_path, monke
     def no_decoding(*args):
         raise AssertionError("decoded again despite the cache")
 
-    monkeypatch.setattr(D, "_decode", no_decoding)
+    monkeypatch.setattr(image_dataset, "_decode", no_decoding)
     second = load_image_folder(folder, size=16, cache_dir=tmp_path)
     assert second.from_cache and torch.equal(first.images, second.images)
     assert np.array_equal(first.y, second.y) and first.names == second.names
@@ -122,19 +124,17 @@ def test_store_rejects_non_uint8():
 def test_real_sfew_folder_is_listed(sfew_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the known duplicate-name quirk
-        folder = D.scan_image_folder(sfew_dir / "images")
+        folder = image_dataset.scan_image_folder(sfew_dir / "images")
     assert len(folder) == 675
 
 
 @pytest.mark.sfew
 def test_a_real_sfew_frame_decodes_with_and_without_face_crop(sfew_dir):
     pytest.importorskip("cv2")
-    from resnet_fer.faces import FaceCropper
-
     path = sorted((sfew_dir / "images" / "Happy").glob("*.jpg"))[0]
-    whole, _ = D._decode(path, 48, None)
-    face, found = D._decode(path, 48, FaceCropper())
-    aligned, status = D._decode(path, 48, D.make_cropper("align"))
+    whole, _ = image_dataset._decode(path, 48, "RGB", None)
+    face, found = image_dataset._decode(path, 48, "RGB", FaceCropper())
+    aligned, status = image_dataset._decode(path, 48, "RGB", make_cropper("align"))
     assert whole.shape == face.shape == aligned.shape == (48, 48, 3) and whole.dtype == np.uint8
     assert found in (0, 1) and status in (0, 1, 2)
 

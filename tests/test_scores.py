@@ -1,9 +1,9 @@
-"""What BPClassifier's scores and probabilities mean, per output activation (bpnet._scores)."""
+"""What BPClassifier's scores and probabilities mean, per output activation (bpnet.class_scores)."""
 import numpy as np
 import pytest
 
 import bpnet
-from bpnet._scores import decision_scores, probabilities, project_to_simplex
+from bpnet.class_scores import decision_scores, probabilities, project_to_simplex
 from bpnet.training import predict_outputs
 
 

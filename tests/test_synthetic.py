@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpnet.data.image_folder import load_images, scan_image_folder
+from bpnet.data.image_dataset import load_images
+from bpnet.data.image_folder import scan_image_folder
 from bpnet.data.sfew import CLASS_NAMES
 from bpnet.data.synthetic import ImageDataset, sample_sheet, synthetic_faces, write_image_folder
 

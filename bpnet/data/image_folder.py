@@ -1,21 +1,20 @@
-"""Image folders in the ``<Emotion>/<name>.<ext>`` layout: scan, cross-check, decode.
+"""Image folders in the ``<Emotion>/<name>.<ext>`` layout: scan and cross-check.
 
-:func:`scan_image_folder` lists the files and their labels (class = folder),
+:func:`scan_image_folder` lists the files and their labels (class = folder), and
 :func:`cross_check` compares a folder with a feature sheet of the same data (names and
-labels), and :func:`load_images` decodes and resizes every file into one uint8 array.
+labels). Decoding is :func:`bpnet.data.image_dataset.load_image_folder`.
 """
 from __future__ import annotations
 
 import warnings
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from .imageio import read_image
 from .sfew import (
     CLASS_NAMES,
     DataQuirkWarning,
@@ -26,8 +25,7 @@ from .sfew import (
     sample_ids,
 )
 
-__all__ = ["CrossCheckReport", "IMAGE_EXTENSIONS", "ImageDataset", "ImageFolder", "cross_check",
-           "load_image_dataset", "load_images", "scan_image_folder"]
+__all__ = ["CrossCheckReport", "IMAGE_EXTENSIONS", "ImageFolder", "cross_check", "scan_image_folder"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -78,59 +76,6 @@ class ImageFolder:
         for name, label in zip(self.names, self.y):
             folders[name].append(self.class_names[label])
         return {name: found for name, found in folders.items() if len(found) > 1}
-
-
-@dataclass
-class ImageDataset:
-    """Decoded images with labels and groups.
-
-    Attributes
-    ----------
-    images : ndarray of uint8, shape (n, H, W, 3) or (n, H, W)
-    y : ndarray of int, shape (n,)
-        Class index 0..6 in ``class_names`` order.
-    groups : ndarray of str, shape (n,)
-        Movie or identity, for person-independent splits.
-    names : list of str, length n
-    class_names : tuple of str
-    """
-
-    images: np.ndarray
-    y: np.ndarray
-    groups: np.ndarray
-    names: list[str]
-    class_names: tuple[str, ...] = field(default=CLASS_NAMES)
-
-    def __post_init__(self) -> None:
-        self.y = np.asarray(self.y, dtype=np.int64)
-        self.groups = np.asarray(self.groups, dtype=str)
-        self.names = list(self.names)
-        n = len(self.y)
-        if self.images.dtype != np.uint8 or self.images.ndim not in (3, 4) or len(self.images) != n:
-            raise ValueError(f"images must be uint8 (n, H, W[, 3]) with n={n}, "
-                             f"got {self.images.dtype} {self.images.shape}")
-        if len(self.groups) != n or len(self.names) != n:
-            raise ValueError(f"y, groups and names need one entry per image ({n})")
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __repr__(self) -> str:
-        return (f"ImageDataset(images={self.images.shape}, groups={len(np.unique(self.groups))}, "
-                f"classes: {class_summary(self.y, self.class_names)})")
-
-    @property
-    def sample_ids(self) -> list[str]:
-        """``"<Class>/<name>"`` per image (:func:`bpnet.data.sfew.sample_ids`)."""
-        return sample_ids(self.names, self.y, self.class_names)
-
-    def subset(self, index: np.ndarray) -> "ImageDataset":
-        """The images selected by an integer or boolean ``index``."""
-        index = np.asarray(index)
-        if index.dtype == bool:
-            index = np.flatnonzero(index)
-        return ImageDataset(self.images[index], self.y[index], self.groups[index],
-                            [self.names[i] for i in index], self.class_names)
 
 
 def _scan(
@@ -318,56 +263,3 @@ def cross_check(features: FeatureDataset, images: ImageFolder) -> CrossCheckRepo
                      if len(set(table[n])) > 1 or len(set(folder[n])) > 1},
     )
 
-
-def load_images(
-    folder: ImageFolder,
-    size: int | tuple[int, int] = (64, 64),
-    grayscale: bool = False,
-    progress: bool = False,
-) -> np.ndarray:
-    """Decode and resize every image of ``folder``.
-
-    Parameters
-    ----------
-    folder : ImageFolder
-    size : int or (height, width)
-        Output size; the aspect ratio is not kept (SFEW frames are whole movie frames).
-    grayscale : bool
-        Decode to one luminance channel instead of RGB.
-    progress : bool
-        Show a tqdm progress bar.
-
-    Returns
-    -------
-    ndarray of uint8, shape (n_images, height, width) or (n_images, height, width, 3)
-
-    Raises
-    ------
-    ValueError
-        A file that cannot be decoded or used, naming it (see
-        :func:`bpnet.data.imageio.read_image`: every Pillow mode is converted, 16-bit
-        images scaled rather than clipped).
-    """
-    height, width = (size, size) if isinstance(size, int) else size
-    mode = "L" if grayscale else "RGB"
-    out = np.empty((len(folder), height, width) + (() if grayscale else (3,)), dtype=np.uint8)
-    paths = folder.paths
-    if progress:
-        from tqdm import tqdm
-
-        paths = tqdm(paths, desc="decoding images", unit="img")
-    for i, path in enumerate(paths):
-        out[i] = read_image(path, mode, (height, width))
-    return out
-
-
-def load_image_dataset(
-    folder: ImageFolder,
-    size: int | tuple[int, int] = (64, 64),
-    grayscale: bool = False,
-    progress: bool = False,
-) -> ImageDataset:
-    """:func:`load_images` packed with the folder's labels, groups and names."""
-    images = load_images(folder, size=size, grayscale=grayscale, progress=progress)
-    return ImageDataset(images, folder.y.copy(), folder.groups.copy(), list(folder.names),
-                        folder.class_names)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import facedraw
-from .image_folder import ImageDataset
+from .image_dataset import ImageDataset
 from .sfew import CLASS_NAMES
 
 __all__ = ["EXPRESSIONS", "sample_sheet", "synthetic_faces", "write_image_folder"]
@@ -245,7 +245,7 @@ def write_image_folder(dataset: ImageDataset, root: str | Path, fmt: str = "png"
     root : str or Path
         Created if needed; a folder is made for every class, even an empty one.
     fmt : {"png", "jpg"}
-        PNG is lossless, so :func:`bpnet.data.image_folder.load_images` gives back the pixels.
+        PNG is lossless, so :func:`bpnet.data.image_dataset.load_images` gives back the pixels.
 
     Returns
     -------

@@ -11,14 +11,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..cli_tools import UsageError, run_command
 from .catalog import EXERCISES, find_exercise
 from .grading import grade
 
 PROG = "bpnet.exercises"
-
-
-class UsageError(Exception):
-    """A mistake on the command line; main() prints it as one line and exits 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -100,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
     args = parser.parse_args(argv)  # a usage mistake: one line, exit 2 (_Parser.error)
-    try:
+
+    def work() -> int:
         if args.command == "list":
             return _list()
         if args.command == "start":
             return _start(args.dir, args.force)
         return _check(args.exercise, args.file)
-    except (UsageError, OSError) as exc:  # OSError: a folder that cannot be written
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 2
+
+    # OSError: a folder that cannot be written
+    return run_command(PROG, work, errors=(UsageError, OSError), notes=False)

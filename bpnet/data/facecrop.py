@@ -1,12 +1,19 @@
-"""Eye-aligned face crops with the Haar cascades that ship inside OpenCV's wheel.
+"""Face crops with the Haar cascades that ship inside OpenCV's wheel: square boxes, or crops
+aligned on the eyes. The one face-crop module of both branches.
+
+* :class:`FaceCropper` (``face_crop="haar"``): a square around the largest frontal face (a
+  centre crop when none is found), as it comes from the detector: no rotation, no fixed scale.
+* :class:`FaceAligner` (``face_crop="align"``): finds more faces (three cascades) and the two
+  eyes inside them, then rotates the eyes level and scales them to a fixed distance at fixed
+  positions (a similarity transform, :func:`similarity`), as the crops behind the paper's
+  feature sheet.
+* :func:`make_cropper` turns a ``face_crop`` value into one of them (or None).
 
 A crop is *aligned* when the two eyes are found: the image is rotated so that they are level,
 scaled so that they lie ``eye_distance * size`` pixels apart, and shifted so that they sit at
-``((1 -+ eye_distance) / 2 * size, eye_y * size)``: one similarity transform
-(:func:`similarity`), applied with ``cv2.warpAffine``. Every face then has its eyes, nose and
-mouth at about the same pixels, which is what a small network trained on 540 images needs.
-
-The steps, each with a fallback:
+``((1 -+ eye_distance) / 2 * size, eye_y * size)``, applied with ``cv2.warpAffine``. Every
+face then has its eyes, nose and mouth at about the same pixels, which is what a small network
+trained on 540 images needs. The aligner's steps, each with a fallback:
 
 1. **Face**: the frontal cascade; if it finds nothing, the ``alt2`` frontal cascade with a
    looser vote; then the profile cascade on the image and on its mirror (it only knows one
@@ -18,7 +25,9 @@ The steps, each with a fallback:
    canonical geometry with the eyes placed where they sit in an average frontal box
    (:data:`BOX_EYES`), without rotation; with no face, the centre square.
 
-Rates on SFEW are in ``docs/resnet.rst``.
+OpenCV is imported only when a crop is asked for (``opencv-python-headless<5``, part of the
+``torch`` extra); the cascade XML files ship inside the wheel (``cv2.data.haarcascades``), so
+nothing is downloaded at run time. Rates on SFEW are in ``docs/resnet.rst``.
 """
 from __future__ import annotations
 
@@ -28,9 +37,133 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .faces import center_box, import_cv2
+__all__ = ["BOX_EYES", "EYES", "FACE_BOX", "FACE_CROPS", "FaceAligner", "FaceCropper",
+           "FaceDetection", "NO_FACE", "center_box", "import_cv2", "make_cropper", "similarity",
+           "square_box"]
 
-__all__ = ["BOX_EYES", "FaceAligner", "FaceDetection", "NO_FACE", "FACE_BOX", "EYES", "similarity"]
+CASCADE = "haarcascade_frontalface_default.xml"
+
+
+def import_cv2():
+    """OpenCV, or an ImportError that says how to install it."""
+    try:
+        import cv2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("face cropping needs OpenCV: pip install 'opencv-python-headless>=4.6,<5' "
+                          "(or the project's 'torch' extra)") from exc
+    return cv2
+
+
+def center_box(height: int, width: int) -> tuple[int, int, int]:
+    """The largest centred square: (top, left, side)."""
+    side = min(height, width)
+    return (height - side) // 2, (width - side) // 2, side
+
+
+def square_box(face: tuple[int, int, int, int], height: int, width: int,
+               margin: float) -> tuple[int, int, int]:
+    """A square around a detected face box, grown by ``margin`` per side, kept inside the image.
+
+    Parameters
+    ----------
+    face : (x, y, w, h)
+        OpenCV's detection.
+    height, width : int
+        Image size.
+    margin : float
+        Fraction of the face size added on each side (Haar boxes stop at the brows and
+        the chin; expressions also show on the forehead).
+
+    Returns
+    -------
+    (top, left, side)
+        Shifted, not shrunk, to stay inside the image; at most ``min(height, width)``.
+    """
+    x, y, w, h = face
+    side = min(int(round(max(w, h) * (1 + 2 * margin))), height, width)
+    cy, cx = y + h / 2, x + w / 2
+    top = int(np.clip(round(cy - side / 2), 0, height - side))
+    left = int(np.clip(round(cx - side / 2), 0, width - side))
+    return top, left, side
+
+
+def _resized_square(cv2, rgb: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
+    """The square ``box`` (top, left, side) of ``rgb`` resized to ``size`` x ``size``."""
+    top, left, side = box
+    square = np.ascontiguousarray(rgb[top:top + side, left:left + side])
+    # INTER_AREA averages when shrinking (no aliasing); bilinear when enlarging.
+    interp = cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR
+    return cv2.resize(square, (size, size), interpolation=interp)
+
+
+class _Cascades:
+    """OpenCV and its Haar cascades, loaded once per thread and name."""
+
+    def _open_cv(self) -> None:
+        self._cv2 = import_cv2()
+        self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
+
+    def _cascade(self, name: str):
+        cache = self._local.__dict__.setdefault("cascades", {})
+        if name not in cache:
+            path = self._cv2.data.haarcascades + name
+            cascade = self._cv2.CascadeClassifier(path)
+            if cascade.empty():
+                raise RuntimeError(f"OpenCV could not load its cascade {path}")
+            cache[name] = cascade
+        return cache[name]
+
+
+@dataclass
+class FaceCropper(_Cascades):
+    """Crop the largest frontal face of an RGB image, or its centre when none is found.
+
+    Parameters
+    ----------
+    margin : float
+        See :func:`square_box`.
+    scale_factor, min_neighbors : float, int
+        ``detectMultiScale`` settings.
+    min_size : float
+        Smallest face searched, as a fraction of the shorter image side.
+    """
+
+    margin: float = 0.2
+    scale_factor: float = 1.1
+    min_neighbors: int = 5
+    min_size: float = 0.08
+
+    def __post_init__(self) -> None:
+        self._open_cv()
+
+    def settings(self) -> dict:
+        """What changes the crops (part of the data cache key)."""
+        return {"cascade": CASCADE, "margin": self.margin, "scale_factor": self.scale_factor,
+                "min_neighbors": self.min_neighbors, "min_size": self.min_size}
+
+    def box(self, rgb: np.ndarray) -> tuple[tuple[int, int, int], bool]:
+        """((top, left, side), face_found) for an RGB uint8 image (H, W, 3)."""
+        cv2 = self._cv2
+        height, width = rgb.shape[:2]
+        gray = cv2.equalizeHist(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+        smallest = max(16, int(self.min_size * min(height, width)))
+        faces = self._cascade(CASCADE).detectMultiScale(gray, scaleFactor=self.scale_factor,
+                                                 minNeighbors=self.min_neighbors,
+                                                 minSize=(smallest, smallest))
+        if len(faces) == 0:
+            return center_box(height, width), False
+        largest = max(faces, key=lambda f: int(f[2]) * int(f[3]))
+        return square_box(tuple(int(v) for v in largest), height, width, self.margin), True
+
+    def crop(self, rgb: np.ndarray, size: int) -> tuple[np.ndarray, bool]:
+        """The face (or centre) square resized to ``size`` x ``size``, and whether a face was found."""
+        box, found = self.box(rgb)
+        return self.cut(rgb, box, size), found
+
+    def cut(self, rgb: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
+        """The square ``box`` (top, left, side) of :meth:`box` resized to ``size`` x ``size``."""
+        return _resized_square(self._cv2, rgb, box, size)
+
 
 #: Outcome codes of :meth:`FaceAligner.crop`: no face (centre crop), a face box without
 #: eyes (box geometry), or a face with both eyes (aligned).
@@ -100,7 +233,7 @@ class FaceDetection:
 
 
 @dataclass
-class FaceAligner:
+class FaceAligner(_Cascades):
     """Detect the face and eyes of an RGB image and cut an eye-aligned square crop.
 
     Parameters
@@ -125,23 +258,12 @@ class FaceAligner:
         if not 0.05 <= self.eye_distance <= 0.8 or not 0.1 <= self.eye_y <= 0.7:
             raise ValueError(f"need 0.05 <= eye_distance <= 0.8 and 0.1 <= eye_y <= 0.7, got "
                              f"{self.eye_distance} and {self.eye_y}")
-        self._cv2 = import_cv2()
-        self._local = threading.local()  # a CascadeClassifier is not safe to share across threads
+        self._open_cv()
 
     def settings(self) -> dict:
         """What changes the crops (part of the data cache key)."""
         return {"aligner": 1, "eye_distance": self.eye_distance, "eye_y": self.eye_y,
                 "max_angle": self.max_angle, "min_size": self.min_size, "box_eyes": BOX_EYES}
-
-    def _cascade(self, name: str):
-        cache = self._local.__dict__.setdefault("cascades", {})
-        if name not in cache:
-            path = self._cv2.data.haarcascades + name
-            cascade = self._cv2.CascadeClassifier(path)
-            if cascade.empty():
-                raise RuntimeError(f"OpenCV could not load its cascade {path}")
-            cache[name] = cascade
-        return cache[name]
 
     def _face(self, gray: np.ndarray) -> tuple[int, int, int, int] | None:
         height, width = gray.shape
@@ -208,10 +330,7 @@ class FaceAligner:
         """The ``size`` x ``size`` crop for a detection (aligned, box geometry or centre)."""
         cv2 = self._cv2
         if detection.box is None:
-            top, left, side = center_box(*rgb.shape[:2])
-            square = np.ascontiguousarray(rgb[top:top + side, left:left + side])
-            interp = cv2.INTER_AREA if side >= size else cv2.INTER_LINEAR
-            return cv2.resize(square, (size, size), interpolation=interp)
+            return _resized_square(cv2, rgb, center_box(*rgb.shape[:2]), size)
         if detection.eyes is not None:
             left, right = detection.eyes
         else:
@@ -232,3 +351,22 @@ class FaceAligner:
         """The crop (uint8 ``(size, size, 3)``) and how it was made (:data:`EYES`, ...)."""
         detection = self.detect(rgb)
         return self.warp(rgb, detection, size), detection.status
+
+#: Values of ``face_crop``: none, a square around the Haar face box, an eye-aligned crop.
+FACE_CROPS = ("none", "haar", "align")
+
+
+def make_cropper(face_crop: bool | str, **kwargs) -> FaceCropper | FaceAligner | None:
+    """The cropper for a ``face_crop`` value (True means ``"haar"``), or None for the whole frame.
+
+    ``kwargs`` go to :class:`~bpnet.data.facecrop.FaceAligner` (``eye_distance``, ``eye_y``)
+    or :class:`~bpnet.data.facecrop.FaceCropper` (``margin``).
+    """
+    mode = "haar" if face_crop is True else "none" if face_crop is False else face_crop
+    if mode not in FACE_CROPS:
+        raise ValueError(f"face_crop must be one of {FACE_CROPS} (or a bool), got {face_crop!r}")
+    if mode == "align":
+        return FaceAligner(**kwargs)
+    if mode == "haar":
+        return FaceCropper(**kwargs)
+    return None

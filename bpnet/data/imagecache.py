@@ -1,4 +1,5 @@
-"""The decoded-image cache of :mod:`resnet_fer.data`: one ``.npz`` per folder and settings.
+"""The decoded-image cache of :func:`~bpnet.data.image_dataset.load_image_folder`: one ``.npz``
+per folder and settings.
 
 The key is a hash of the file names, every file's bytes and the decode settings, so an
 image rewritten in place (even with the same size and time stamp) is decoded again. A cache
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bpnet.digest import file_digest  # one hash of file bytes, shared with --resume's check
+from ..digest import file_digest  # one hash of file bytes, shared with --resume's check
 
 __all__ = ["CACHE_FORMAT", "cache_key", "default_cache_dir", "read_cache", "try_write_cache",
            "write_cache"]
