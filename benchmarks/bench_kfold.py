@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 import tracemalloc
@@ -40,6 +41,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from _data import load_features, synthetic_features  # benchmarks/_data.py
+from _roofline import profile, roofline  # benchmarks/_roofline.py
+from _torch_contenders import (  # benchmarks/_torch_contenders.py
+    COMPILE_SECONDS,
+    run_torch_batched,
+    run_torch_compiled,
+    run_torch_loop,
+)
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import bpnet
@@ -65,29 +73,6 @@ def run_bpnet(X, y, splits, cfg: Config, dtype: str, epochs: int):
     return float(np.mean(res.fold_test_accuracy))
 
 
-def run_torch(X, y, splits, cfg: Config, dtype: str, epochs: int):
-    import torch
-
-    tdt = getattr(torch, dtype)
-    accs = []
-    for k, (tr, te) in enumerate(splits):
-        norm = Normalizer().fit(X[tr])
-        Xtr = torch.tensor(norm.transform(X[tr]), dtype=tdt)
-        Xte = torch.tensor(norm.transform(X[te]), dtype=tdt)
-        T = torch.nn.functional.one_hot(torch.tensor(y[tr]), 7).to(tdt)
-        torch.manual_seed(cfg.seed + k)
-        net = torch.nn.Sequential(torch.nn.Linear(X.shape[1], cfg.hidden), torch.nn.Sigmoid(),
-                                  torch.nn.Linear(cfg.hidden, 7), torch.nn.Sigmoid()).to(tdt)
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-        for _ in range(epochs):
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(net(Xtr), T).backward()
-            opt.step()
-        with torch.no_grad():
-            accs.append(float((net(Xte).argmax(1).numpy() == y[te]).mean()))
-    return float(np.mean(accs))
-
-
 def run_sklearn(X, y, splits, cfg: Config, dtype: str, epochs: int):
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
@@ -101,42 +86,61 @@ def run_sklearn(X, y, splits, cfg: Config, dtype: str, epochs: int):
                             random_state=cfg.seed + k)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            clf.fit(norm.transform(X[tr]), y[tr])
-        accs.append(float(clf.score(norm.transform(X[te]), y[te])))
+            # float32 inputs: scikit-learn trains in float32 (its weights follow the data)
+            clf.fit(norm.transform(X[tr]).astype(dtype), y[tr])
+        accs.append(float(clf.score(norm.transform(X[te]).astype(dtype), y[te])))
     return float(np.mean(accs))
 
 
 CONTENDERS = {
     "a_bpnet_float32": (run_bpnet, "float32"),
     "b_bpnet_float64": (run_bpnet, "float64"),
-    "c_torch_float32": (run_torch, "float32"),
-    "c_torch_float64": (run_torch, "float64"),
+    "c_torch_float32": (run_torch_loop, "float32"),
+    "c_torch_float64": (run_torch_loop, "float64"),
     "d_sklearn_float64": (run_sklearn, "float64"),
+    "d_sklearn_float32": (run_sklearn, "float32"),
+    "e_torch_batched_float32": (run_torch_batched, "float32"),
+    "f_torch_compiled_float32": (run_torch_compiled, "float32"),
 }
 
 
-def compare(X, y, cfg: Config, source: str) -> dict:
+def compare(X, y, cfg: Config, source: str, skip: tuple = ()) -> dict:
     splits = stratified_kfold(y, cfg.folds, seed=cfg.seed)
-    times = {name: [] for name in CONTENDERS}
+    contenders = {k: v for k, v in CONTENDERS.items() if k not in skip}
+    times = {name: [] for name in contenders}
     accuracy = {}
-    for fn, dtype in CONTENDERS.values():  # warm-up: first-call costs are not timed
-        fn(X, y, splits[:2], cfg, dtype, 5)
+    # warm-up on the timed shapes, a few epochs: first-call costs (and torch.compile's
+    # compilation, reported apart) are not timed
+    for fn, dtype in contenders.values():
+        fn(X, y, splits, cfg, dtype, 3)
     for _ in range(cfg.repeats):  # interleaved, so machine noise hits every contender alike
-        for name, (fn, dtype) in CONTENDERS.items():
+        for name, (fn, dtype) in contenders.items():
             t0 = time.perf_counter()
             accuracy[name] = fn(X, y, splits, cfg, dtype, cfg.epochs)
             times[name].append(time.perf_counter() - t0)
     med = {name: statistics.median(t) for name, t in times.items()}
     a, b = med["a_bpnet_float32"], med["b_bpnet_float64"]
-    return {
+    line = {
         "bench": "kfold", "data": source, "folds": cfg.folds, "epochs": cfg.epochs,
         "hidden": cfg.hidden, "repeats": cfg.repeats,
         "seconds": {k: round(v, 3) for k, v in med.items()},
+        "seconds_each_repeat": {k: [round(t, 3) for t in v] for k, v in times.items()},
+        # each contender's time over bpnet float32's: above 1, bpnet is that many times faster
         "ratio_to_a": {k: round(v / a, 2) for k, v in med.items()},
         "torch32_over_a": round(med["c_torch_float32"] / a, 2),
         "torch64_over_b": round(med["c_torch_float64"] / b, 2),
         "mean_test_accuracy": {k: round(v, 4) for k, v in accuracy.items()},
+        "targets": {"e_over_a >= 2": None, "c_torch_float32_over_a >= 5": None},
     }
+    if "e_torch_batched_float32" in med:
+        line["batched_torch_over_a"] = round(med["e_torch_batched_float32"] / a, 2)
+        line["targets"]["e_over_a >= 2"] = line["batched_torch_over_a"] >= 2
+    line["targets"]["c_torch_float32_over_a >= 5"] = line["torch32_over_a"] >= 5
+    if COMPILE_SECONDS:
+        line["compile_seconds_f"] = round(sum(COMPILE_SECONDS.values()), 2)
+    line["roofline"] = roofline(cfg.folds, len(y), X.shape[1], cfg.hidden, int(y.max()) + 1,
+                                cfg.epochs, a)
+    return line
 
 
 def scaling(cfg: Config) -> list[dict]:
@@ -177,11 +181,20 @@ def scaling(cfg: Config) -> list[dict]:
 
 
 def blas() -> dict:
-    """NumPy's BLAS as threadpoolctl sees it: library, version, kernel (architecture), threads."""
+    """NumPy's BLAS as threadpoolctl sees it (library, version, kernel, threads), and the
+    OpenBLAS variables that force a kernel (``OPENBLAS_CORETYPE``), as this run saw them."""
     info = [i for i in threadpool_info()
             if i.get("user_api") == "blas" and "torch" not in i.get("filepath", "")]
     return {"numpy_blas": [{k: i.get(k) for k in ("internal_api", "version", "architecture",
-                                                   "num_threads")} for i in info]}
+                                                   "num_threads")} for i in info],
+            "blas_kernel": ", ".join(str(i.get("architecture")) for i in info),
+            "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE",
+                                                            "OPENBLAS_L2_SIZE")}}
+
+
+def load_average() -> list | None:
+    """The 1, 5 and 15 minute load averages at the start (figures are only fair when idle)."""
+    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def main(argv=None) -> None:
@@ -189,18 +202,30 @@ def main(argv=None) -> None:
     parser.add_argument("--data", help="SFEW.xlsx (default: ../shared/data/sfew, else synthetic)")
     parser.add_argument("--repeats", type=int, default=Config.repeats)
     parser.add_argument("--epochs", type=int, default=Config.epochs)
-    parser.add_argument("--quick", action="store_true", help="100 epochs, 1 repeat, no scaling")
+    parser.add_argument("--quick", action="store_true",
+                        help="100 epochs, 1 repeat, no scaling, no profile (checks that it runs)")
     parser.add_argument("--no-scaling", action="store_true")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip (f), torch.compile (it needs a C++ compiler)")
+    parser.add_argument("--profile-epochs", type=int, default=200,
+                        help="epochs of the cProfile run that splits an epoch into parts (0: none)")
     args = parser.parse_args(argv)
     cfg = Config(repeats=1 if args.quick else args.repeats, epochs=100 if args.quick else args.epochs)
     import torch
 
     torch.set_num_threads(1)
+    load = load_average()
     with threadpool_limits(limits=1):
         X, y, source = load_features(args.data, "bench_kfold")
-        line = compare(X, y, cfg, source)
-        env = {"numpy": np.__version__, "torch": torch.__version__, "threads": 1, **blas()}
+        skip = ("f_torch_compiled_float32",) if args.no_compile else ()
+        line = compare(X, y, cfg, source, skip)
+        env = {"numpy": np.__version__, "torch": torch.__version__, "threads": 1,
+               "load_average_at_start": load, "load_average_at_end": load_average(), **blas()}
         print(json.dumps({**line, **env, "config": asdict(cfg)}), flush=True)
+        if not args.quick and args.profile_epochs:
+            splits = stratified_kfold(y, cfg.folds, seed=cfg.seed)
+            for row in profile(X, y, splits, cfg.hidden, cfg.lr, args.profile_epochs, cfg.seed):
+                print(json.dumps(row), flush=True)
         if not (args.quick or args.no_scaling):
             for row in scaling(cfg):
                 print(json.dumps(row), flush=True)

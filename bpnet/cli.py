@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib.util
 import json
 import sys
 import warnings
@@ -222,6 +223,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     _check_numbers(args, folds=2, inner_folds=2)
     if n_init < 1 or args.top_k < 1:
         raise UsageError("--n-init and --top-k must be at least 1")
+    if args.n_jobs == 0:
+        raise UsageError("--n-jobs must be a non-zero integer (1: serial, -1: every core)")
+    if args.n_jobs != 1 and importlib.util.find_spec("joblib") is None:
+        raise UsageError(f"--n-jobs {args.n_jobs} needs joblib: pip install 'bpnet-fer[parallel]'")
     with _run_dir(args, "bpnet tune") as run:
         return _tune(args, run, grid, fixed, n_init)
 
@@ -249,7 +254,8 @@ def _tune(args, run, grid, fixed, n_init) -> int:
                              outer=args.outer, n_init=n_init, top_k=args.top_k,
                              epoch_metric=args.epoch_metric,
                              n_classes=len(ds.class_names),
-                             random_state=args.seed, progress=not args.no_progress, **fixed)
+                             random_state=args.seed, progress=not args.no_progress,
+                             n_jobs=args.n_jobs, **fixed)
     except TrainingError as exc:
         raise UsageError(f"training failed: {exc}") from None
     except ValueError as exc:  # the grid and settings are checked before any training
@@ -358,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--out", default=None, help="folder for summary.json, grid.csv, heatmap.png")
     tune.add_argument("--force", action="store_true", help="replace a finished run in --out")
     tune.add_argument("--no-progress", action="store_true")
+    tune.add_argument("--n-jobs", type=int, default=1,
+                      help="train the stacks on this many joblib workers of one BLAS thread "
+                           "each (-1: every core; needs bpnet-fer[parallel]); same results")
     tune.set_defaults(func=_cmd_tune)
     return parser
 
