@@ -1,4 +1,5 @@
-"""Claim: the paper's protocol trains faster as one bpnet stack than as a PyTorch loop over folds.
+"""Claim: the paper's protocol trains faster as one bpnet stack than as PyTorch programs,
+the strongest of them (all folds as one batched program) included.
 
 The protocol: SFEW.xlsx (or, without it, synthetic features of the same shape), 20
 stratified folds, 1000 full-batch Adam epochs (lr 0.01), 10 -> 32 -> 7, sigmoid hidden and
@@ -10,29 +11,47 @@ in one run, single-threaded (threadpoolctl for NumPy's BLAS, torch.set_num_threa
 (b) the same in float64;
 (c) a per-fold PyTorch loop (``nn.Sequential`` + ``torch.optim.Adam``, what a user writes;
     no curves), float32 and float64;
-(d) scikit-learn ``MLPClassifier`` per fold, full batch (its loss is softmax cross-entropy).
+(d) scikit-learn ``MLPClassifier`` per fold, full batch (its loss is softmax cross-entropy),
+    float64 and float32 (it computes in its inputs' dtype);
+(e) the strongest peer: all 20 folds as one batched PyTorch float32 program,
+    ``torch.baddbmm`` over a (folds, rows, features) block, training rows selected by
+    per-row weights, one full-batch ``torch.optim.Adam`` (benchmarks/_torch_contenders.py);
+(f) (e) with its forward, loss and backward under ``torch.compile`` (inductor); the
+    compilation is timed apart (``compile_seconds_f``), not in (f)'s time.
 
-Each contender runs once untimed (warm-up: PyTorch's first calls alone cost seconds), then
-``--repeats`` times interleaved; the median is reported. One JSON line with the times,
-their ratios to (a) and the mean test accuracies; targets: (c) float32 / (a) >= 5 and
-(c) float64 / (b) >= 2, accuracies within 1 point. Then, unless ``--no-scaling``, one JSON
-line per point of a scaling table: n in {675, 6750, 67500} synthetic rows x K in {5, 20}
-folds, the time per epoch and the peak memory (tracemalloc) of ``bpnet.train``.
+Each contender runs once untimed on the timed shapes for 3 epochs (warm-up: PyTorch's
+first calls cost seconds, (f) compiles there), then ``--repeats`` times interleaved; the
+median is reported. One JSON line with the times, each one's ratio to (a) (``ratio_to_a``:
+above 1, bpnet is that much faster), the mean test accuracies, the load average at the
+start and end, the BLAS kernel (threadpoolctl) and a ``roofline`` (benchmarks/_roofline.py):
+the protocol's FLOPs, bpnet's GFLOP/s, the measured single-core GEMM rate on bpnet's own
+shapes, the elementwise floor (one ``tanh`` over the hidden block per epoch) and bpnet's
+time over that floor. Targets (issue 26, idle machine, on both the SkylakeX and the
+Haswell OpenBLAS kernels): (e) / (a) >= 2, (c) float32 / (a) >= 5, (a) within 2x of the
+floor. Then, unless ``--quick``, one JSON line per part of an epoch (cProfile,
+``--profile-epochs``), and unless ``--no-scaling``, one per point of a scaling table: n in
+{675, 6750, 67500} synthetic rows x K in {5, 20} folds, the time per epoch and the peak
+memory (tracemalloc) of ``bpnet.train``.
+
+The kernel: OpenBLAS picks one for the processor unless ``OPENBLAS_CORETYPE`` forces it
+(benchmarks/_machine.py). To measure both, run once per kernel, each in its own command:
+
+    OPENBLAS_CORETYPE=SkylakeX python benchmarks/bench_kfold.py --no-scaling
+    OPENBLAS_CORETYPE=Haswell python benchmarks/bench_kfold.py --no-scaling
+
+and check ``blas_kernel`` in each line (a processor without AVX-512 cannot run SkylakeX).
 
 Run:  python benchmarks/bench_kfold.py [--quick] [--data SFEW.xlsx] [--repeats 3]
+      [--no-compile] [--no-scaling] [--profile-epochs 200]
 
-Last result (2026-11-28, idle 2 x86_64 cores (Xeon @ 2.8 GHz, KVM), one thread, NumPy 2.4.6
-with OpenBLAS 0.3.31 (SkylakeX kernel), torch 2.14.1, scikit-learn 1.9.1; SFEW.xlsx,
---repeats 3): (a) 2.64 s, (b) 6.04 s, (c) 17.83 s / 21.59 s, (d) 14.65 s; torch float32 / (a)
-6.75x (target 5x), torch float64 / (b) 3.57x (target 2x); accuracy 25.3 % vs 24.9 %.
-Scaling: 244-346 ns per row and fold per epoch, 631-648 bytes per row and fold, for
-n x K from 3,375 to 1,350,000. The tables: docs/speed.rst.
+Last results: docs/speed.rst, each with its machine, kernel and load average. Before
+issue 26 (2026-11-28, idle Xeon, SkylakeX kernel, SFEW.xlsx, --repeats 3): (a) 2.64 s,
+(b) 6.04 s, (c) 17.83 s / 21.59 s, (d) 14.65 s; torch float32 / (a) 6.75x.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 import tracemalloc
@@ -41,6 +60,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from _data import load_features, synthetic_features  # benchmarks/_data.py
+from _machine import blas, load_average  # benchmarks/_machine.py
 from _roofline import profile, roofline  # benchmarks/_roofline.py
 from _torch_contenders import (  # benchmarks/_torch_contenders.py
     COMPILE_SECONDS,
@@ -48,7 +68,7 @@ from _torch_contenders import (  # benchmarks/_torch_contenders.py
     run_torch_compiled,
     run_torch_loop,
 )
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 import bpnet
 from bpnet.crossval import fold_masks, stratified_kfold
@@ -180,23 +200,6 @@ def scaling(cfg: Config) -> list[dict]:
     return rows
 
 
-def blas() -> dict:
-    """NumPy's BLAS as threadpoolctl sees it (library, version, kernel, threads), and the
-    OpenBLAS variables that force a kernel (``OPENBLAS_CORETYPE``), as this run saw them."""
-    info = [i for i in threadpool_info()
-            if i.get("user_api") == "blas" and "torch" not in i.get("filepath", "")]
-    return {"numpy_blas": [{k: i.get(k) for k in ("internal_api", "version", "architecture",
-                                                   "num_threads")} for i in info],
-            "blas_kernel": ", ".join(str(i.get("architecture")) for i in info),
-            "openblas_env": {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE",
-                                                            "OPENBLAS_L2_SIZE")}}
-
-
-def load_average() -> list | None:
-    """The 1, 5 and 15 minute load averages at the start (figures are only fair when idle)."""
-    return [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="SFEW.xlsx (default: ../shared/data/sfew, else synthetic)")
@@ -211,6 +214,7 @@ def main(argv=None) -> None:
                         help="epochs of the cProfile run that splits an epoch into parts (0: none)")
     args = parser.parse_args(argv)
     cfg = Config(repeats=1 if args.quick else args.repeats, epochs=100 if args.quick else args.epochs)
+    import sklearn.neural_network  # noqa: F401  (its BLAS is loaded before the limit below)
     import torch
 
     torch.set_num_threads(1)
