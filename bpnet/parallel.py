@@ -1,7 +1,7 @@
 """Independent jobs (stacks of model selection) run serially, or on joblib workers.
 
 ``n_jobs=1`` runs the jobs here, one after the other, and imports nothing beyond NumPy.
-Any other ``n_jobs`` hands them to :class:`joblib.Parallel` (the extra
+Any other ``n_jobs`` hands them to ``joblib.Parallel`` (the extra
 ``bpnet-fer[parallel]``: joblib and threadpoolctl), which runs them on whatever backend
 is active: local processes by default (loky), or a cluster under
 ``joblib.parallel_config(backend="dask")`` (``[dask]``) or ``backend="ray"`` (``[ray]``).
