@@ -42,7 +42,7 @@ The kernel: OpenBLAS picks one for the processor unless ``OPENBLAS_CORETYPE`` fo
 and check ``blas_kernel`` in each line (a processor without AVX-512 cannot run SkylakeX).
 
 Run:  python benchmarks/bench_kfold.py [--quick] [--data SFEW.xlsx] [--repeats 3]
-      [--no-compile] [--no-scaling] [--profile-epochs 200]
+      [--no-compile] [--no-scaling] [--profile-epochs 1000]
 
 Last results: docs/speed.rst, each with its machine, kernel and load average. Before
 issue 26 (2026-11-28, idle Xeon, SkylakeX kernel, SFEW.xlsx, --repeats 3): (a) 2.64 s,
@@ -210,7 +210,7 @@ def main(argv=None) -> None:
     parser.add_argument("--no-scaling", action="store_true")
     parser.add_argument("--no-compile", action="store_true",
                         help="skip (f), torch.compile (it needs a C++ compiler)")
-    parser.add_argument("--profile-epochs", type=int, default=200,
+    parser.add_argument("--profile-epochs", type=int, default=1000,
                         help="epochs of the cProfile run that splits an epoch into parts (0: none)")
     args = parser.parse_args(argv)
     cfg = Config(repeats=1 if args.quick else args.repeats, epochs=100 if args.quick else args.epochs)
