@@ -109,7 +109,7 @@ def bench(cfg: Config, n_hidden: int, dtype: str) -> dict:
 
     # interleaved, so machine noise hits every path alike
     steps = {"fused": (fused_step, cfg.repeats), "readable": (readable_step, cfg.repeats),
-             "train": (train_epochs_step, max(3, cfg.repeats // train_epochs)),
+             "train": (train_epochs_step, max(5, cfg.repeats // 10)),
              "torch": (torch_step, cfg.repeats)}
     best = {k: [] for k in steps}
     for _ in range(3):

@@ -31,7 +31,7 @@ weights on the same rows (to 1e-10 in float64, full batch; the tests check this)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -449,9 +449,21 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     # one seed per stack: a stack's mini-batch order and input noise do not depend on which
     # stacks ran before it, or where, so any n_jobs gives the same bits
     seeds = np.random.SeedSequence(_entropy(random_state)).spawn(len(plan))
-    jobs = [([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
-              for m in idx], blocks, data, y, n_classes, cfgs[idx[0]], P, width, epoch_metric,
-             seed, keep_stacks) for idx, seed in zip(plan, seeds)]
+
+    def job(idx, seed) -> tuple:
+        own = [ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
+               for m in idx]
+        stack_blocks, stack_data = blocks, data  # here: stacks share the normalised rows
+        if n_jobs != 1:  # a worker gets its stack's blocks alone (renumbered) and normalises
+            # them itself: what travels is kilobytes per stack, not every block of the search
+            used = sorted({spec.block for spec in own})
+            own = [replace(spec, block=used.index(spec.block)) for spec in own]
+            stack_blocks = [blocks[b] for b in used]
+            stack_data = _BlockData(X, stack_blocks, normalize)
+        return (own, stack_blocks, stack_data, y, n_classes, cfgs[idx[0]], P, width,
+                epoch_metric, seed, keep_stacks)
+
+    jobs = [job(idx, seed) for idx, seed in zip(plan, seeds)]
     done = None if on_stack is None else (lambda part: on_stack(len(part.outputs)))
     for idx, part in zip(plan, run_jobs(_stack_job, jobs, n_jobs, on_done=done)):
         res.best_epoch[idx], res.val_accuracy[idx] = part.best_epoch, part.val_accuracy
