@@ -225,8 +225,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         raise UsageError("--n-init and --top-k must be at least 1")
     if args.n_jobs == 0:
         raise UsageError("--n-jobs must be a non-zero integer (1: serial, -1: every core)")
-    if args.n_jobs != 1 and importlib.util.find_spec("joblib") is None:
-        raise UsageError(f"--n-jobs {args.n_jobs} needs joblib: pip install 'bpnet-fer[parallel]'")
+    if args.n_jobs != 1 and not all(importlib.util.find_spec(m) for m in ("joblib", "threadpoolctl")):
+        raise UsageError(f"--n-jobs {args.n_jobs} needs joblib and threadpoolctl: "
+                         "pip install 'bpnet-fer[parallel]'")
     with _run_dir(args, "bpnet tune") as run:
         return _tune(args, run, grid, fixed, n_init)
 
