@@ -1,19 +1,26 @@
-"""Claim: one full-batch bpnet training step is about as fast as the same step in PyTorch on CPU.
+"""Claim: the training step that ``bpnet.train`` runs (the fused pass of :mod:`bpnet.fused`
+and Adam) is faster than the same full-batch step in PyTorch on CPU at the paper's sizes.
 
 Measured: the time of one full-batch training step (forward, backward, Adam update) for the
 paper's sizes, 675 samples x 10 features -> H hidden sigmoid units -> 7 sigmoid outputs, MSE
-loss, H in {16, 32, 64}; bpnet (NumPy) and the same network in PyTorch (torch.optim.Adam),
-both single-threaded, timed side by side in one run (median of repeats, after a warm-up).
-One JSON line per (H, dtype) with both times in microseconds and the ratio bpnet / torch.
+loss, H in {16, 32, 64}, single-threaded, timed side by side in one run (median of
+repeats, after a warm-up; the best of three interleaved rounds):
 
-Run:  python benchmarks/bench_step.py [--repeats 200] [--dtypes float64 float32]
+* ``bpnet_fused_us``: the path training runs, ``FusedPass.forward`` then
+  ``Adam.step(FusedPass.backward(...))`` on prepared (samples-last) arrays;
+* ``bpnet_train_us``: ``bpnet.train`` with no callbacks (no curves) over 50 epochs, per epoch (the
+  same step inside the training loop, its checks and set-up spread over the epochs);
+* ``bpnet_readable_us``: ``Adam.step(net.loss_and_grads(X, y)[1])``, the readable reference
+  backprop of :mod:`bpnet.network` (what the gradient checks test), for comparison;
+* ``torch_us``: the same network in PyTorch (autograd, ``torch.optim.Adam``).
 
-Last result (2026-11-28; 2 x86_64 cores, NumPy 2.4.6, torch 2.14.1, one thread each), median
-step time in microseconds, bpnet / torch:
-  float64  H=16: 219 / 453 (0.49)   H=32: 293 / 548 (0.53)   H=64: 463 / 770 (0.60)
-  float32  H=16: 194 / 403 (0.48)   H=32: 242 / 480 (0.50)   H=64: 340 / 563 (0.60)
-At these tiny sizes PyTorch's per-op dispatch and autograd bookkeeping cost more than the
-arithmetic, so the hand-written NumPy step is about twice as fast.
+One JSON line per (H, dtype) with the times in microseconds, the ratios to PyTorch, and a
+``claim`` that states what this run measured.
+
+Run:  python benchmarks/bench_step.py [--repeats 200] [--dtypes float64 float32] [--quick]
+
+Last result: see docs/speed.rst ("One training step"); the figures there say whether the
+machine was idle (load average) when they were taken.
 """
 from __future__ import annotations
 
@@ -31,6 +38,7 @@ from dataclasses import asdict, dataclass  # noqa: E402
 import numpy as np  # noqa: E402
 
 import bpnet  # noqa: E402
+from bpnet.fused import FusedPass  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -66,8 +74,25 @@ def bench(cfg: Config, n_hidden: int, dtype: str) -> dict:
     net = bpnet.BPNetwork(cfg.n_inputs, n_hidden, cfg.n_outputs, dtype=np.dtype(dtype), seed=0)
     opt = bpnet.Adam(net.params, lr=1e-3)
 
-    def bpnet_step():
+    def readable_step():
         opt.step(net.loss_and_grads(X, y)[1])
+
+    fnet = net.copy()
+    fopt = bpnet.Adam(fnet.params, lr=1e-3)
+    fused = FusedPass(fnet, cfg.n_samples)
+    XaT, T = fused.inputs(X), fused.targets(y)
+    w = np.full((1, cfg.n_samples), 1.0 / cfg.n_samples, dtype)  # the mean over samples
+
+    def fused_step():  # what bpnet.train runs per full-batch epoch without curves
+        fused.forward(XaT)
+        fopt.step(fused.backward(XaT, T, w))
+
+    tnet = net.copy()
+    topt_np = bpnet.Adam(tnet.params, lr=1e-3)
+    train_epochs = 50
+
+    def train_epochs_step():
+        bpnet.train(tnet, (X, y), topt_np, train_epochs)  # no callbacks: no curves measured
 
     tdt = getattr(torch, dtype)
     W1, b1, W2, b2 = (torch.tensor(net.params[k], dtype=tdt, requires_grad=True)
@@ -82,16 +107,30 @@ def bench(cfg: Config, n_hidden: int, dtype: str) -> dict:
         torch.nn.functional.mse_loss(out, Tt).backward()
         topt.step()
 
-    # interleave the two so machine noise hits both alike
-    t_np, t_torch = [], []
+    # interleaved, so machine noise hits every path alike
+    steps = {"fused": (fused_step, cfg.repeats), "readable": (readable_step, cfg.repeats),
+             "train": (train_epochs_step, max(5, cfg.repeats // 10)),
+             "torch": (torch_step, cfg.repeats)}
+    best = {k: [] for k in steps}
     for _ in range(3):
-        t_np.append(_median_time(bpnet_step, cfg.repeats, cfg.warmup))
-        t_torch.append(_median_time(torch_step, cfg.repeats, cfg.warmup))
-    t_np, t_torch = min(t_np), min(t_torch)
+        for k, (fn, repeats) in steps.items():
+            best[k].append(_median_time(fn, repeats, max(1, cfg.warmup // (50 if k == "train" else 1))))
+    t = {k: min(v) for k, v in best.items()}
+    t["train"] /= train_epochs
+    ratio = {k: round(t[k] / t["torch"], 3) for k in ("fused", "train", "readable")}
+    verdict = "faster than" if ratio["fused"] < 1 else "slower than"
     return {"bench": "step", "n_samples": cfg.n_samples, "n_inputs": cfg.n_inputs,
             "n_hidden": n_hidden, "n_outputs": cfg.n_outputs, "dtype": dtype,
-            "bpnet_us": round(t_np * 1e6, 1), "torch_us": round(t_torch * 1e6, 1),
-            "ratio_bpnet_over_torch": round(t_np / t_torch, 3),
+            "bpnet_fused_us": round(t["fused"] * 1e6, 1),
+            "bpnet_train_us": round(t["train"] * 1e6, 1),
+            "bpnet_readable_us": round(t["readable"] * 1e6, 1),
+            "torch_us": round(t["torch"] * 1e6, 1),
+            "ratio_fused_over_torch": ratio["fused"], "ratio_train_over_torch": ratio["train"],
+            "ratio_readable_over_torch": ratio["readable"],
+            "claim": (f"H={n_hidden} {dtype}: the step bpnet.train runs (fused pass + Adam) "
+                      f"took {ratio['fused']:.2f}x PyTorch's time ({verdict} PyTorch); "
+                      f"inside bpnet.train {ratio['train']:.2f}x; the readable reference step "
+                      f"{ratio['readable']:.2f}x"),
             "numpy": np.__version__, "torch": torch.__version__, "threads": 1}
 
 
@@ -101,11 +140,17 @@ def main(argv=None) -> None:
     parser.add_argument("--hidden", type=int, nargs="+", default=list(Config.hidden))
     parser.add_argument("--dtypes", nargs="+", default=list(Config.dtypes),
                         choices=["float64", "float32"])
+    parser.add_argument("--quick", action="store_true",
+                        help="H=32, float32, 20 repeats (checks that it runs)")
     args = parser.parse_args(argv)
     cfg = Config(hidden=tuple(args.hidden), dtypes=tuple(args.dtypes), repeats=args.repeats)
+    if args.quick:
+        cfg = Config(hidden=(32,), dtypes=("float32",), repeats=20, warmup=5)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
     for dtype in cfg.dtypes:
         for h in cfg.hidden:
-            print(json.dumps({**bench(cfg, h, dtype), "config": asdict(cfg)}), flush=True)
+            print(json.dumps({**bench(cfg, h, dtype), "load_average_at_start": load,
+                              "config": asdict(cfg)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ synthetic faces. 'bpnet COMMAND --help' describes each command.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import warnings
@@ -191,6 +192,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     _check_numbers(args, folds=2, inner_folds=2)
     if n_init < 1 or args.top_k < 1:
         raise UsageError("--n-init and --top-k must be at least 1")
+    if args.n_jobs == 0:
+        raise UsageError("--n-jobs must be a non-zero integer (1: serial, -1: every core)")
+    if args.n_jobs != 1 and not all(importlib.util.find_spec(m) for m in ("joblib", "threadpoolctl")):
+        raise UsageError(f"--n-jobs {args.n_jobs} needs joblib and threadpoolctl: "
+                         "pip install 'bpnet-fer[parallel]'")
     with _run_dir(args, "bpnet tune") as run:
         return _tune(args, run, grid, fixed, n_init)
 
@@ -218,7 +224,8 @@ def _tune(args, run, grid, fixed, n_init) -> int:
                              outer=args.outer, n_init=n_init, top_k=args.top_k,
                              epoch_metric=args.epoch_metric,
                              n_classes=len(ds.class_names),
-                             random_state=args.seed, progress=not args.no_progress, **fixed)
+                             random_state=args.seed, progress=not args.no_progress,
+                             n_jobs=args.n_jobs, **fixed)
     except TrainingError as exc:
         raise UsageError(f"training failed: {exc}") from None
     except ValueError as exc:  # the grid and settings are checked before any training
@@ -335,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the outer ensemble averages the inner models of the k best settings")
     _add_run_arguments(tune, seed_help="splits and initial weights",
                        out_help="folder for summary.json, grid.csv, heatmap.png")
+    tune.add_argument("--n-jobs", type=int, default=1,
+                      help="train the stacks on this many joblib workers of one BLAS thread "
+                           "each (-1: every core; needs bpnet-fer[parallel]); same results")
     tune.set_defaults(func=_cmd_tune)
     return parser
 

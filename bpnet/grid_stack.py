@@ -31,12 +31,13 @@ weights on the same rows (to 1e-10 in float64, full batch; the tests check this)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
 from .network import BPNetwork
+from .parallel import run_jobs
 from .preprocessing import Normalizer
 from .settings import PARAMS, Settings, class_weights
 from .training import Curves, EarlyStopping, Rows, TrainLog, evaluate, make_steps, predict_outputs, train
@@ -354,7 +355,7 @@ def _plan_stacks(models, key, hidden: list, block: list, max_models: int,
 def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: int,
                normalize: bool | dict = True, epoch_metric: str = "loss",
                max_models: int = 64, stack_bytes: int | None = STACK_BYTES, random_state=0,
-               keep_stacks: bool = False, on_stack=None) -> FitResult:
+               keep_stacks: bool = False, on_stack=None, n_jobs: int = 1) -> FitResult:
     """Train every model of ``specs`` as few, cache-sized stacks.
 
     Parameters
@@ -376,11 +377,17 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
         A stack of ``K`` models of ``H`` units on ``n`` rows holds at most ``K (H + C + 1) n``
         values of this many bytes (None: only ``max_models`` limits it).
     random_state : int
-        Seeds the mini-batch order (the initial weights come from the blocks' seeds).
+        Seeds the mini-batch order and the input noise, one independent stream per stack
+        (the initial weights come from the blocks' seeds).
     keep_stacks : bool
         Keep every stack before and after training in the result (for inspection and tests).
     on_stack : callable, optional
         Called with the number of models after each stack is trained (a progress bar).
+    n_jobs : int
+        1: train the stacks here, one after the other. Otherwise hand them to ``n_jobs``
+        joblib workers of one BLAS thread each (-1: every core, or every worker of the
+        active ``joblib.parallel_config`` backend, such as a dask cluster); see
+        :mod:`bpnet.parallel`. The result is bit-identical whatever ``n_jobs``.
 
     Returns
     -------
@@ -407,11 +414,9 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
                 spec.epochs if spec.epochs is not None else int(cfgs[m]["epochs"]))
 
     P = max(len(s.checkpoints) if s.checkpoints else 1 for s in specs)
-    res = FitResult(best_epoch=np.zeros((M, P), np.int64), val_accuracy=np.full((M, P), np.nan),
-                    val_loss=np.full((M, P), np.nan), outputs=[None] * M,
-                    val_accuracy_curves=np.full((M, max(map(epochs_of, range(M)))), np.nan))
+    width = max(map(epochs_of, range(M)))
+    res = _empty_result(M, P, width)
     data = _BlockData(X, blocks, normalize)
-    rng = np.random.default_rng(random_state)
 
     def key(m):  # what one stack must share; a model without validation rows trains for its
         # own spec.epochs in a stack of any epochs (refits of different settings: one stack)
@@ -425,12 +430,56 @@ def fit_models(X, y, specs: list[ModelSpec], blocks: list[Block], *, n_classes: 
     def cap(h):  # the most models of h hidden units whose buffer fits stack_bytes
         return stack_bytes // ((h + n_classes + 1) * unit_bytes)
 
-    for idx in _plan_stacks(range(M), key, [int(c["n_hidden"]) for c in cfgs],
-                            [s.block for s in specs], max_models,
-                            cap=None if stack_bytes is None else cap):
-        _fit_stack([ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
-                    for m in idx], idx, blocks, data, y, n_classes, cfgs[idx[0]], res,
-                   epoch_metric, rng, keep_stacks)
-        if on_stack is not None:
-            on_stack(len(idx))
+    plan = _plan_stacks(range(M), key, [int(c["n_hidden"]) for c in cfgs],
+                        [s.block for s in specs], max_models,
+                        cap=None if stack_bytes is None else cap)
+    # one seed per stack: a stack's mini-batch order and input noise do not depend on which
+    # stacks ran before it, or where, so any n_jobs gives the same bits
+    seeds = np.random.SeedSequence(_entropy(random_state)).spawn(len(plan))
+
+    def job(idx, seed) -> tuple:
+        own = [ModelSpec(cfgs[m], specs[m].block, specs[m].epochs, specs[m].checkpoints)
+               for m in idx]
+        stack_blocks, stack_data = blocks, data  # here: stacks share the normalised rows
+        if n_jobs != 1:  # a worker gets its stack's blocks alone (renumbered) and normalises
+            # them itself: what travels is kilobytes per stack, not every block of the search
+            used = sorted({spec.block for spec in own})
+            own = [replace(spec, block=used.index(spec.block)) for spec in own]
+            stack_blocks = [blocks[b] for b in used]
+            stack_data = _BlockData(X, stack_blocks, normalize)
+        return (own, stack_blocks, stack_data, y, n_classes, cfgs[idx[0]], P, width,
+                epoch_metric, seed, keep_stacks)
+
+    jobs = [job(idx, seed) for idx, seed in zip(plan, seeds)]
+    done = None if on_stack is None else (lambda part: on_stack(len(part.outputs)))
+    for idx, part in zip(plan, run_jobs(_stack_job, jobs, n_jobs, on_done=done)):
+        res.best_epoch[idx], res.val_accuracy[idx] = part.best_epoch, part.val_accuracy
+        res.val_loss[idx], res.val_accuracy_curves[idx] = part.val_loss, part.val_accuracy_curves
+        for k, m in enumerate(idx):
+            res.outputs[m] = part.outputs[k]
+        for st in part.stacks:
+            res.stacks.append({**st, "models": idx.copy()})
     return res
+
+
+def _entropy(random_state) -> int:
+    """An int seed from ``random_state`` (an int, or a Generator: one draw from it)."""
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(2**63))
+    return int(random_state)
+
+
+def _empty_result(M: int, P: int, width: int) -> FitResult:
+    return FitResult(best_epoch=np.zeros((M, P), np.int64), val_accuracy=np.full((M, P), np.nan),
+                     val_loss=np.full((M, P), np.nan), outputs=[None] * M,
+                     val_accuracy_curves=np.full((M, width), np.nan))
+
+
+def _stack_job(specs, blocks, data, y, n_classes, cfg, P, width, epoch_metric, seed,
+               keep) -> FitResult:
+    """Train one stack (a job of :func:`bpnet.parallel.run_jobs`): its models' results, in
+    the order of ``specs``."""
+    part = _empty_result(len(specs), P, width)
+    _fit_stack(specs, np.arange(len(specs)), blocks, data, y, n_classes, cfg, part,
+               epoch_metric, np.random.default_rng(seed), keep)
+    return part

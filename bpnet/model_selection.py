@@ -48,6 +48,7 @@ from .grid_stack import (
     fit_models,
     selection_settings,
 )
+from .parallel import check_n_jobs
 
 __all__ = ["RECOMMENDED", "GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv",
            "plot_inner_accuracy", "write_table_csv"]
@@ -122,7 +123,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
                    refit: bool = True,
                    epoch_metric: str = "loss", normalize: bool | dict = True,
                    n_classes: int | None = None, random_state: int = 0, max_models: int = 64,
-                   keep_stacks: bool = False, progress: bool = False,
+                   keep_stacks: bool = False, progress: bool = False, n_jobs: int = 1,
                    **settings) -> GridSearchResult:
     """Nested cross-validation of a grid of settings, all models trained as stacks.
 
@@ -172,6 +173,12 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         Keep the trained stacks in ``result.fit.stacks`` (for tests and inspection).
     progress : bool
         A progress bar over the models.
+    n_jobs : int
+        1: every stack trained here, serially. Otherwise the stacks (of all outer folds,
+        then the outer folds' refits) go to ``n_jobs`` joblib workers of one BLAS thread
+        each (-1: every core); under ``joblib.parallel_config(backend="dask")`` (or
+        ``"ray"``) they run on that cluster. The result is bit-identical whatever
+        ``n_jobs`` (needs ``bpnet-fer[parallel]`` when not 1; see :mod:`bpnet.parallel`).
     **settings
         Fixed training settings (:class:`bpnet.settings.Settings`: BPClassifier's names and defaults)
         except ``dtype`` (float32 here). ``epochs`` is the most each model trains; its
@@ -195,6 +202,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if epoch_metric not in ("loss", "accuracy"):
         raise ValueError(f"epoch_metric must be 'loss' or 'accuracy', got {epoch_metric!r}")
+    check_n_jobs(n_jobs)
     params = expand_grid(param_grid)
     both = sorted(set().union(*params) & set(settings))
     if both:
@@ -233,7 +241,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         fit = fit_models(X, y, specs, blocks, n_classes=n_classes, normalize=normalize,
                          epoch_metric=epoch_metric, max_models=max_models,
                          random_state=random_state, keep_stacks=keep_stacks,
-                         on_stack=None if bar is None else bar.update)
+                         on_stack=None if bar is None else bar.update, n_jobs=n_jobs)
         # setting s of inner fold (o, i) is point p of model (o * n_in + i) * n_bases + b
         models = np.arange(n_out * n_in)[:, None] * len(bases) + where[:, 0]
         shape = (n_out, n_in, n_set)
@@ -258,7 +266,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
                       for o in range(n_out)]
             rfit = fit_models(X, y, rspecs, rblocks, n_classes=n_classes, normalize=normalize,
                               max_models=max_models, random_state=random_state,
-                              on_stack=None if bar is None else bar.update)
+                              on_stack=None if bar is None else bar.update, n_jobs=n_jobs)
             refit_scores = score_outer_folds([out[0] for out in rfit.outputs], y, splits, n_classes)
     finally:
         if bar is not None:

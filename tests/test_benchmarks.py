@@ -1,7 +1,7 @@
-"""The benchmark scripts still run against the current API (their --quick mode, a few seconds).
+"""The benchmark scripts still run against the current API (their --quick mode, seconds).
 
 They are scripts, not part of the package, so nothing else would notice when a rename
-breaks one; this checks that each prints its JSON line with the fields its docs quote. It
+breaks one; this checks that each prints its JSON lines with the fields its docs quote. It
 measures nothing: speed claims come from full runs (docs/speed.rst), never from tests.
 """
 import json
@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+KFOLD = {"a_bpnet_float32", "b_bpnet_float64", "c_torch_float32", "c_torch_float64",
+         "d_sklearn_float64", "d_sklearn_float32", "e_torch_batched_float32"}
 
 
 def _json_lines(*argv: str) -> list[dict]:
@@ -21,21 +23,72 @@ def _json_lines(*argv: str) -> list[dict]:
     return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
 
 
+def _machine_fields(line: dict) -> None:
+    """The kernel (threadpoolctl) and the load: what a figure needs to be read fairly."""
+    assert line["numpy_blas"] and all(b["num_threads"] == 1 for b in line["numpy_blas"])
+    assert isinstance(line["blas_kernel"], str) and "OPENBLAS_CORETYPE" in line["openblas_env"]
+    assert len(line["load_average_at_start"]) == 3
+
+
+def _check_kfold(line: dict, contenders: set) -> None:
+    assert set(line["seconds"]) == contenders
+    assert line["ratio_to_a"]["a_bpnet_float32"] == 1.0
+    ratio = line["seconds"]["e_torch_batched_float32"] / line["seconds"]["a_bpnet_float32"]
+    assert line["batched_torch_over_a"] == pytest.approx(ratio, rel=0.02, abs=0.01)
+    assert all(0 <= acc <= 1 for acc in line["mean_test_accuracy"].values())
+    # the batched program trains the same networks as the loop: the same test accuracy,
+    # up to float32 summation order
+    acc = line["mean_test_accuracy"]
+    assert acc["e_torch_batched_float32"] == pytest.approx(acc["c_torch_float32"], abs=0.01)
+    roof = line["roofline"]
+    # 20 folds x 675 rows x 100 epochs, 2 flops per multiply-add of the five products
+    per_row = 2 * (2 * 32 * 11 + 2 * 7 * 33 + 32 * 7)
+    assert roof["flops"] == per_row * 20 * 675 * 100
+    assert roof["bpnet_over_floor"] == pytest.approx(roof["bpnet_seconds"] / roof["floor_seconds"],
+                                                     rel=0.02)
+    assert roof["floor_seconds"] > 0 and roof["gemm_gflops_same_shapes"] > 0
+    _machine_fields(line)
+
+
 def test_bench_kfold_quick():
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
+    (line,) = _json_lines("benchmarks/bench_kfold.py", "--quick", "--no-compile")
+    _check_kfold(line, KFOLD)
+
+
+@pytest.mark.slow
+def test_bench_kfold_quick_with_torch_compile():
+    """(f) compiles for about half a minute: slow."""
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
     (line,) = _json_lines("benchmarks/bench_kfold.py", "--quick")
-    assert set(line["seconds"]) == {"a_bpnet_float32", "b_bpnet_float64", "c_torch_float32",
-                                    "c_torch_float64", "d_sklearn_float64"}
-    assert line["ratio_to_a"]["a_bpnet_float32"] == 1.0
-    assert all(0 <= acc <= 1 for acc in line["mean_test_accuracy"].values())
-    assert "blas" in json.dumps(line).lower()
+    _check_kfold(line, KFOLD | {"f_torch_compiled_float32"})
+    assert line["compile_seconds_f"] > 0
+    acc = line["mean_test_accuracy"]
+    assert acc["f_torch_compiled_float32"] == pytest.approx(acc["e_torch_batched_float32"], abs=0.01)
 
 
 def test_bench_tune_quick():
     pytest.importorskip("sklearn")
     (line,) = _json_lines("benchmarks/bench_tune.py", "--quick")
     assert line["bench"] == "tune" and line["seconds"]["bpnet"] > 0
-    # the line rounds the speed-up to 0.1 and each time to 1 ms
-    ratio = line["seconds"]["sklearn"] / line["seconds"]["bpnet"]
-    assert line["speedup"] == pytest.approx(ratio, rel=0.02, abs=0.06)
+    assert line["precision"] == {"bpnet": "float32", "sklearn": "float32",
+                                 "sklearn_float64": "float64"}
+    # the line rounds each speed-up to 0.1 and each time to 1 ms
+    for key, side in (("speedup", "sklearn"), ("speedup_float64", "sklearn_float64")):
+        ratio = line["seconds"][side] / line["seconds"]["bpnet"]
+        assert line[key] == pytest.approx(ratio, rel=0.02, abs=0.06)
+    _machine_fields(line)
+
+
+def test_bench_step_quick():
+    pytest.importorskip("torch")
+    (line,) = _json_lines("benchmarks/bench_step.py", "--quick")
+    assert line["bench"] == "step" and line["n_hidden"] == 32
+    for path in ("fused", "train", "readable"):
+        ratio = line[f"bpnet_{path}_us"] / line["torch_us"]
+        assert line[f"ratio_{path}_over_torch"] == pytest.approx(ratio, rel=0.01)
+    # the claim states what was measured, whichever way it came out
+    verdict = "faster than" if line["ratio_fused_over_torch"] < 1 else "slower than"
+    assert f"{line['ratio_fused_over_torch']:.2f}x PyTorch's time ({verdict}" in line["claim"]
