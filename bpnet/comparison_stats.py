@@ -9,7 +9,7 @@ computed:
 * each pair's corrected t, exact McNemar over the repeats' out-of-fold predictions, and on a
   grouped split the bootstrap over groups, Holm-adjusted (:func:`bpnet.pairwise.compare_pairs`);
 * the Friedman test with Nemenyi's critical difference over the (repeat, fold) blocks
-  (:func:`bpnet.rank_tests.friedman`), for three models or more;
+  (:func:`bpnet.rank_tests.friedman`), for two models or more;
 * the expected calibration error per fold and a reliability curve of the pooled
   out-of-fold probabilities (:mod:`bpnet.calibration`);
 * a diagnosis that tells an under-trained model from an under-fitting one.
@@ -176,7 +176,7 @@ def summarise(models: Sequence[ModelRun], y: np.ndarray, groups: np.ndarray | No
                               groups=groups if grouped and complete else None,
                               n_boot=n_boot, seed=seed)
     rank = None
-    if len(models) >= 3 and repeats * k >= 2:
+    if len(models) >= 2 and repeats * k >= 2:
         rank = friedman(np.stack([fold_acc[m.name].ravel() for m in models], axis=1),
                         [m.name for m in models], alpha)
     best = max(table, key=lambda m: m.metric("accuracy")[0]).model
