@@ -182,9 +182,10 @@ def make_figures(result: ComparisonResult, out: Path, reserve) -> dict[str, str]
 
     files: dict[str, str] = {}
 
-    def save(fig, name):
+    def save(fig, name, layout=True):
         reserve(f"{name}.png")
-        fig.tight_layout()
+        if layout:  # bpnet's own plots arrive laid out
+            fig.tight_layout()
         fig.savefig(out / f"{name}.png", dpi=100)
         files[name] = f"{name}.png"
 
@@ -195,6 +196,7 @@ def make_figures(result: ComparisonResult, out: Path, reserve) -> dict[str, str]
     _curves(result, save)
     _confusion(result, save)
     if result.statistics.friedman is not None:
-        save(plot_critical_difference(result.statistics.friedman), "critical_difference")
-    save(plot_reliability(dict(result.statistics.reliability)), "reliability")
+        save(plot_critical_difference(result.statistics.friedman), "critical_difference",
+             layout=False)
+    save(plot_reliability(dict(result.statistics.reliability)), "reliability", layout=False)
     return files
