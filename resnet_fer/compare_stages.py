@@ -17,9 +17,17 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from bpnet.comparison import (ComparisonResult, DataSummary, ModelRun, Normalisation,
-                              OptimiserRun, Splits, Studies, constant_prediction_mse,
-                              pruning_curve)
+from bpnet.comparison import (
+    ComparisonResult,
+    DataSummary,
+    ModelRun,
+    Normalisation,
+    OptimiserRun,
+    Splits,
+    Studies,
+    constant_prediction_mse,
+    pruning_curve,
+)
 from bpnet.outdir import RunDir
 from bpnet.results import CVResult, FoldResult
 

@@ -2,9 +2,17 @@
 import numpy as np
 import pytest
 
-from bpnet.comparison import (ComparisonResult, DataSummary, ModelRun, Normalisation,
-                              OptimiserRun, PruningCurve, Splits, Studies,
-                              constant_prediction_mse)
+from bpnet.comparison import (
+    ComparisonResult,
+    DataSummary,
+    ModelRun,
+    Normalisation,
+    OptimiserRun,
+    PruningCurve,
+    Splits,
+    Studies,
+    constant_prediction_mse,
+)
 from bpnet.comparison_stats import diagnose, fold_metrics, summarise
 from bpnet.crossval import make_splits
 from bpnet.results import CVResult, FoldResult
