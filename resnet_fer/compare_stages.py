@@ -90,7 +90,7 @@ def fit_model(contender: Contender, recipe: dict, why: str, data, splits: Sequen
         folds = [Fold(np.asarray(splits[j][0]), np.asarray(splits[j][1]), data.y, data.groups,
                       data.class_names, X=data.X, images=data.images, repeat=r, index=j % k,
                       seed=fold_seed(seed, r, j % k), device=device,
-                      workdir=run.file(f"models/{name}/r{r}-f{j % k}"), progress=progress)
+                      workdir=run.file(f"folds/{name}/r{r}-f{j % k}"), progress=progress)
                  for j in todo]
         for j, fit in zip(todo, contender.fit_folds(folds, recipe)):
             fits[j] = fit

@@ -110,7 +110,7 @@ def test_an_interrupted_resnet_stage_resumes_from_its_fold_checkpoints(tmp_path,
     assert compare.main([*TINY, "--out", str(out)]) == 0
     for stage in (out / "stages" / "resnet18").glob("r0-f*.json"):
         stage.unlink()  # as if killed after the folds' checkpoints
-    ckpt = sorted((out / "models" / "resnet18").glob("r0-f*/checkpoints/fold*.pt"))
+    ckpt = sorted((out / "folds" / "resnet18").glob("r0-f*/checkpoints/fold*.pt"))
     assert len(ckpt) == 2
     stamp = [p.stat().st_mtime_ns for p in ckpt]
     assert compare.main([*TINY, "--out", str(out), "--resume"]) == 0
