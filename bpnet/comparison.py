@@ -343,8 +343,13 @@ class ComparisonResult:
                    Statistics.from_dict(d["statistics"]), d["paper"], d["timing"])
 
     def to_json(self, path: str | Path | None = None) -> str:
-        """The JSON text (NaN written as null); also written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), allow_nan=False, indent=1) + "\n"
+        """The JSON text; also written to ``path`` when given.
+
+        Missing measurements are null; an unbounded test statistic (a t or F of every fold
+        agreeing) is written ``Infinity``, as Python's ``json`` writes and reads it, so the
+        text reads back to an equal result.
+        """
+        text = json.dumps(self.to_dict(), allow_nan=True, indent=1) + "\n"
         if path is not None:
             Path(path).write_text(text)
         return text

@@ -34,11 +34,11 @@ METRICS = {
     "accuracy": "share of test images classified correctly",
     "balanced_accuracy": "mean over classes of the recall (each class counts the same, "
                          "whatever its size)",
-    "macro_f1": "mean over classes of F1 = 2 precision recall / (precision + recall)",
+    "macro_f1": "mean over classes of F1, twice precision times recall over their sum",
     "kappa": "Cohen's kappa: accuracy corrected for the agreement expected by chance from "
-             "the predicted and true class shares (0 = chance, 1 = perfect)",
+             "the predicted and true class shares (zero at chance, one when perfect)",
     "ece": "expected calibration error: the gap between confidence and accuracy, averaged "
-           "over 15 confidence bins weighted by their size (lower is better)",
+           "over fifteen equal-width confidence bins weighted by their size (lower is better)",
 }
 
 

@@ -70,7 +70,7 @@ def _p(test, p_holm: float | None, n_pairs: int, alpha: float) -> str:
 def _leaderboard(res: ComparisonResult) -> list[tuple]:
     rows = [[m.model] + [_metric(m, name) for name in METRICS]
             + [_pct(m.pooled_accuracy), _pct(m.train_accuracy), f"{m.fit_seconds:.2f}",
-               f"{m.n_params:.0f}", f"{m.predict_ms:.3f}"]
+               f"{m.n_params:.0f}", f"{m.predict_ms:g}"]
             for m in res.statistics.metrics]
     header = (["model"] + [LABELS[n] for n in METRICS]
               + ["pooled acc.", "train acc.", "fit s", "params", "ms/image"])

@@ -1,4 +1,7 @@
 """The typed comparison result and its statistics, on planted predictions (nothing trained)."""
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -118,5 +121,9 @@ def test_the_result_round_trips_exactly_through_json(planted):
     assert again.to_json() == text
     assert again.statistics == res.statistics  # the typed statistics compare equal
     assert again.studies == res.studies and again.data == res.data
+    # every block ranking the models alike gives an infinite F: it reads back as inf
+    inf_stats = replace(stats, friedman=replace(stats.friedman, f_stat=math.inf))
+    text = replace(res, statistics=inf_stats).to_json()
+    assert ComparisonResult.from_json(text).statistics.friedman.f_stat == math.inf
     with pytest.raises(ValueError, match="not a comparison result"):
         ComparisonResult.from_dict({"format": "something else"})
