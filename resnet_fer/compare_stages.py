@@ -33,7 +33,7 @@ from bpnet.results import CVResult, FoldResult
 
 from .contenders import Contender, Fold, FoldFit
 
-__all__ = ["OPTIMISERS", "WIDE_PRUNING", "build_result", "fit_model", "fold_seed",
+__all__ = ["OPTIMISERS", "WIDE_PRUNING", "build_result", "fit_model", "fold_seed", "is_sfew",
            "run_studies"]
 
 #: Fig. 2, the same effective step for SGD and momentum (lr / (1 - momentum)), Adam at its own

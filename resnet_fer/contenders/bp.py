@@ -16,7 +16,7 @@ from .base import Contender, Fold, FoldFit, register
 
 __all__ = ["BP_SETTINGS", "fit_folds", "probabilities_from_sigmoid"]
 
-#: the paper's network: 10-32-7, sigmoid units, MSE, Adam, 1000 full-batch epochs
+#: the paper's network, 10-32-7 with sigmoid units, MSE, Adam, 1000 full-batch epochs
 BP_SETTINGS = {"n_hidden": 32, "hidden": "sigmoid", "output": "sigmoid", "loss": "mse",
                "optimizer": "adam", "lr": 0.01, "epochs": 1000, "dtype": "float32"}
 
@@ -24,7 +24,7 @@ BP_SETTINGS = {"n_hidden": 32, "hidden": "sigmoid", "output": "sigmoid", "loss":
 def probabilities_from_sigmoid(outputs: np.ndarray) -> np.ndarray:
     """Class probabilities (rows sum to 1) from the network's sigmoid outputs (n, C).
 
-    :func:`bpnet._scores.probabilities` of the log-sigmoid scores: a softmax of
+    ``bpnet._scores.probabilities`` of the log-sigmoid scores: a softmax of
     ``log a``, i.e. each output divided by its row's sum, the same ranking as the outputs.
     """
     from bpnet._scores import probabilities
