@@ -65,11 +65,14 @@ MEASURED_SECONDS = {"default": (120.0, 240.0), "quick": (14.0, 30.0)}
 
 
 def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str | None:
-    """The banner's estimate, from the measured runs, or None where nothing was measured."""
+    """The banner's estimate, from the measured runs, or None where nothing was measured.
+
+    ``folds`` counts every fold of every repeat (R x k); the measured runs had 5.
+    """
     if device != "cpu" or not synthetic:
         return None
     idle, busy = MEASURED_SECONDS["quick" if quick else "default"]
-    scale = folds / 5  # the ResNet's folds are most of the time
+    scale = folds / 5  # the ResNet's folds are most of the time, and each costs the same
 
     def human(seconds: float) -> str:
         return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
@@ -80,7 +83,7 @@ def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str 
 
 @dataclass
 class Data:
-    """The samples both branches see, in one order."""
+    """The samples every model sees, in one order."""
 
     images: Any  # uint8 (n, H, W, 3)
     X: np.ndarray  # (n, d) features
