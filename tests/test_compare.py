@@ -177,3 +177,41 @@ def test_repeats_give_every_model_the_same_r_times_k_folds(tmp_path, capsys):
                          "--out", str(out), "--resume"]) == 0
     printed = capsys.readouterr().out
     assert "bp-paper: reused 3 of 4 folds" in printed and "resnet18: reused 4 of 4" in printed
+
+
+def test_the_papers_values_appear_only_for_sfew(finished_run, tmp_path):
+    from dataclasses import replace
+
+    from resnet_fer.compare_stages import is_sfew
+    from resnet_fer.paper_values import PAPER
+    from resnet_fer.report import render
+
+    res = ComparisonResult.from_json(finished_run / "results.json")
+    text = render(res, {}, "markdown")
+    assert "not comparable" in text and "(0.03)" not in text and "paper reports" not in text
+    sfew = replace(res, paper=PAPER, data=replace(res.data, is_sfew=True))
+    text = render(sfew, {}, "markdown")
+    assert "not comparable" not in text and "paper reports" in text
+    assert "(0.03)" in text  # bp-paper's Angry precision, published
+    classes = PAPER["class_names"]
+    folder = tmp_path / "images"
+    folder.mkdir()
+    assert is_sfew(str(folder), classes, 675, flag=False)
+    assert not is_sfew(str(folder), classes, 42, flag=False)
+    assert not is_sfew(None, classes, 675, flag=False)  # the synthetic faces
+    assert is_sfew(None, classes, 42, flag=True)  # --sfew says so
+
+
+def test_quick_report_has_no_conclusion_but_a_full_one_names_the_best_and_the_method(
+        finished_run):
+    from dataclasses import replace
+
+    from resnet_fer.report import render
+
+    res = ComparisonResult.from_json(finished_run / "results.json")
+    assert "## Conclusion" not in render(res, {}, "markdown")
+    full = render(replace(res, settings={**res.settings, "quick": False}), {}, "markdown")
+    conclusion = full.split("## Conclusion")[1].split("##")[0]
+    assert f"most accurate model is {res.statistics.best}" in conclusion
+    assert "corrected resampled t-test" in conclusion and "Holm" in conclusion
+    assert "stratified split" in conclusion
