@@ -58,6 +58,24 @@ def default_threads() -> int:
     return 1
 
 
+def blas_threads(threads: int):
+    """A context that gives NumPy's BLAS ``threads`` threads, as torch gets, where it can.
+
+    The BP network's arrays are small (hundreds of rows, tens to a hundred units): BLAS
+    threads cost more in synchronisation than they gain, and on a busy machine they stall.
+    The wide pruning study of ``--quick`` took 13.6 s of CPU with the default BLAS threads
+    on a loaded 2-core machine and 2.9 s with one. Uses ``threadpoolctl`` when it is
+    installed (it is not a dependency); otherwise BLAS keeps its own setting.
+    """
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
 #: measured wall times (s) of the default synthetic run on 2 cores, one torch thread:
 #: (idle, every core busy with another process) for the full run and for ``--quick``
 #: (benchmarks/bench_threads.py --full; docs/compare.rst, "Threads")
@@ -236,7 +254,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         print(text, flush=True)
 
     with RunDir(args.out, TOOL, resume=args.resume, force=args.force,
-                settings=settings) as run:
+                settings=settings) as run, blas_threads(threads):
         say(f"fer-compare: {'resuming ' if run.resumed else ''}into {run.path}; models: "
             + ", ".join(c.name for c in chosen))
         for name, (_, why) in recipes.items():
