@@ -21,7 +21,6 @@ without ``--resume`` or ``--force``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -176,20 +175,6 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
                 str(root), notes)
 
 
-def _chosen_models(spec: str | None, device: str):
-    """The contenders ``--models`` names (comma-separated), or this device's defaults."""
-    from . import contenders
-
-    if spec is None:
-        return contenders.available(device)
-    names = [n.strip() for n in spec.split(",") if n.strip()]
-    if not names:
-        raise ValueError("--models: give at least one model name (see --list-models)")
-    if len(set(names)) != len(names):
-        raise ValueError(f"--models: a model is named twice in {spec!r}")
-    return [contenders.get(n) for n in names]
-
-
 def list_models(device: str) -> str:
     """``--list-models``: every contender, its input, and whether it runs by default here."""
     from . import contenders
@@ -203,18 +188,6 @@ def list_models(device: str) -> str:
     return "\n".join(lines)
 
 
-def _stage(run: RunDir, name: str, compute, say, to_dict, from_dict):
-    """Load ``stages/<name>.json`` when resuming, else compute it and save it."""
-    path = run.path / "stages" / f"{name}.json"
-    if run.resumed and path.is_file():
-        say(f"  {name}: reused from {path}")
-        return from_dict(json.loads(path.read_text()))
-    value = compute()
-    run.file("stages").mkdir(exist_ok=True)
-    run.write_text(f"stages/{name}.json", json.dumps(to_dict(value), allow_nan=True))
-    return value
-
-
 def run_comparison(args: argparse.Namespace) -> Path:
     """Run every stage into ``args.out``; returns the report's path."""
     import torch  # first: a missing PyTorch is reported before any work
@@ -223,7 +196,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     from bpnet.comparison import Studies
     from bpnet.crossval import make_splits
 
-    from .compare_stages import build_result, fit_model, is_sfew, run_studies
+    from .compare_stages import build_result, choose_models, fit_model, is_sfew, reuse_or_compute, run_studies
     from .paper_values import PAPER
     from .report import write_report
 
@@ -236,7 +209,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
     elif device == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda: no CUDA device is available here "
                          "(torch.cuda.is_available() is False); use --device cpu")
-    chosen = _chosen_models(args.models, device)
+    chosen = choose_models(args.models, device)
     recipes = {c.name: c.resolve_recipe(device, args.quick, args.data is None, args.preset)
                for c in chosen}
     preset = next((r["preset"] for r, _ in recipes.values() if r.get("preset")), None)
@@ -273,7 +246,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed,
                              args.repeats)
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
-        saved = _stage(run, "splits", lambda: {"test_ids": test_ids}, say, dict, dict)
+        saved = reuse_or_compute(run, "splits", lambda: {"test_ids": test_ids}, say, dict, dict)
         if saved["test_ids"] != test_ids:
             raise ValueError(f"cannot resume {run.path}: the data or split changed since the "
                              "run started; use --force to start over")
@@ -290,7 +263,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         if bp is not None:
             say("[4/5] the BP network's side studies (optimisers, normalisation, pruning)")
             t0 = time.perf_counter()
-            studies = _stage(run, "studies", lambda: run_studies(
+            studies = reuse_or_compute(run, "studies", lambda: run_studies(
                 bp, data, splits, args.folds, args.quick, args.seed, progress), say,
                 lambda s: s.to_dict(), Studies.from_dict)
             timing["studies"] = time.perf_counter() - t0

@@ -1,5 +1,7 @@
 """The stages of ``fer-compare`` after the data and the splits: each returns a value.
 
+* :func:`choose_models`: the contenders ``--models`` names, or the device's defaults;
+* :func:`reuse_or_compute`: one stage's value, from ``stages/<name>.json`` when resuming;
 * :func:`fit_model`: one contender on every (repeat, fold), each fold saved to
   ``stages/<model>/r<R>-f<K>.json`` as it finishes and reused by ``--resume``;
 * :func:`run_studies`: the paper's side studies of the BP network (Figs. 1, 2 and 4);
@@ -33,8 +35,8 @@ from bpnet.results import CVResult, FoldResult
 
 from .contenders import Contender, Fold, FoldFit
 
-__all__ = ["OPTIMISERS", "WIDE_PRUNING", "build_result", "fit_model", "fold_seed", "is_sfew",
-           "run_studies"]
+__all__ = ["OPTIMISERS", "WIDE_PRUNING", "build_result", "choose_models", "fit_model",
+           "fold_seed", "is_sfew", "reuse_or_compute", "run_studies"]
 
 #: Fig. 2, the same effective step for SGD and momentum (lr / (1 - momentum)), Adam at its own
 OPTIMISERS = (("SGD", {"optimizer": "sgd", "lr": 1.0, "momentum": 0.0}),
@@ -45,6 +47,32 @@ OPTIMISERS = (("SGD", {"optimizer": "sgd", "lr": 1.0, "momentum": 0.0}),
 WIDE_PRUNING = {"n_hidden": 128, "epochs": 300, "epochs_per_round": 20, "max_per_round": 4}
 
 Say = Callable[[str], None]
+
+
+def choose_models(spec: str | None, device: str) -> list[Contender]:
+    """The contenders ``--models`` names (comma-separated), or this device's defaults."""
+    from . import contenders
+
+    if spec is None:
+        return contenders.available(device)
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise ValueError("--models: give at least one model name (see --list-models)")
+    if len(set(names)) != len(names):
+        raise ValueError(f"--models: a model is named twice in {spec!r}")
+    return [contenders.get(n) for n in names]
+
+
+def reuse_or_compute(run: RunDir, name: str, compute, say: Say, to_dict, from_dict):
+    """Load ``stages/<name>.json`` when resuming, else compute it and save it."""
+    path = run.path / "stages" / f"{name}.json"
+    if run.resumed and path.is_file():
+        say(f"  {name}: reused from {path}")
+        return from_dict(json.loads(path.read_text()))
+    value = compute()
+    run.file("stages").mkdir(exist_ok=True)
+    run.write_text(f"stages/{name}.json", json.dumps(to_dict(value), allow_nan=True))
+    return value
 
 
 def fold_seed(seed: int, repeat: int, index: int) -> int:
