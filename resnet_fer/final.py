@@ -40,57 +40,70 @@ def _bp_images(args, data) -> tuple[list | None, int | None, str | None]:
     return [where[i] for i in data.ids], None, None
 
 
-def save_compare_models(cmp, data, config, preset: str | None) -> list[Path]:
-    """``fer-compare --save-models``: refit both recipes on all rows, save, write cards.
+def save_compare_models(run, args, data, result, device: str, progress: bool,
+                        say) -> list[Path]:
+    """``fer-compare --save-models``: refit ``bp-paper`` and ``resnet18`` (those that ran) on
+    all rows, save them and write their cards.
 
+    ``result`` is the run's :class:`~bpnet.comparison.ComparisonResult`: each card quotes
+    its model's fold accuracies from it, and each refit uses its model's recorded recipe.
     Returns the paths written (models and cards).
     """
     from bpnet.pipeline import fit_pipeline
     from bpnet.pruning import DistinctivenessPruner
 
-    from .config import DataConfig, get_preset
+    from .config import DataConfig, TrainConfig, get_preset
     from .model_file import fit_final
 
-    run, args, doc = cmp.run, cmp.args, cmp.doc
+    names = [m.name for m in result.models]
     run.file(MODELS).mkdir(exist_ok=True)
-    protocol = f"{args.folds}-fold {args.split}, seed {args.seed}"
+    protocol = (f"{result.splits.repeats} x {result.splits.k}-fold {result.splits.kind}, "
+                f"seed {result.splits.seed}")
     facts = _data_facts(data.source, data.y, data.class_names)
     written: list[Path] = []
-    images, size, why_not = _bp_images(args, data)
+    skipped = [n for n in names if n not in ("bp-paper", "resnet18")]
+    if skipped:
+        say(f"  note: --save-models saves bp-paper and resnet18 only; not {', '.join(skipped)}")
+    images, size, why_not = _bp_images(args, data) if "bp-paper" in names else (None, None, None)
     if why_not is not None:
-        cmp.say(f"  note: {why_not}")
-    else:
-        bp = dict(doc["settings"]["bp"])
-        recipe = {**{k: v for k, v in bp.items() if k not in ("n_inputs", "normalize")},
-                  "prune": "distinctiveness (the paper's rule)", "epochs_per_round": 50,
-                  "random_state": args.seed, "normalize": True, "size": size}
-        cmp.say(f"  final BP network on all {len(data.y)} images")
-        settings = {k: v for k, v in bp.items() if k not in ("n_inputs", "normalize")}
+        say(f"  note: {why_not}")
+    elif "bp-paper" in names:
+        bp = result.model("bp-paper")
+        settings = {k: v for k, v in bp.recipe.items() if k != "epochs_per_round"}
+        per_round = bp.recipe.get("epochs_per_round", 50)
+        recipe = {**settings, "prune": "distinctiveness (the paper's rule)",
+                  "epochs_per_round": per_round, "random_state": args.seed, "normalize": True,
+                  "size": size}
+        say(f"  final BP network on all {len(data.y)} images")
         pipeline = fit_pipeline(images, data.y, data.class_names, size=size,
-                                prune=DistinctivenessPruner(), epochs_per_round=50,
-                                random_state=args.seed, progress=cmp.progress,
+                                prune=DistinctivenessPruner(), epochs_per_round=per_round,
+                                random_state=args.seed, progress=progress,
                                 info={"recipe": recipe, "data": facts}, **settings)
         written.append(pipeline.save(run.file(f"{MODELS}/bp.npz")))
         card = model_card(title="BP network (LPQ + PHOG features, the paper's network, pruned)",
                           model_file="bp.npz", kind="BP pipeline: descriptors, PCA, normaliser, "
                           "network (.npz)", data=facts, recipe=recipe,
-                          fold_accuracy=doc["summary"]["bp"]["fold_test_accuracy"],
+                          fold_accuracy=bp.result.fold_test_accuracy.tolist(),
                           protocol=protocol, class_names=data.class_names,
                           notes=[f"hidden units after pruning: {pipeline.net.n_live_units()}"])
         written.append(run.write_text(f"{MODELS}/bp.md", card))
-    cmp.say(f"  final ResNet on all {len(data.y)} images ({config.epochs} epochs)")
-    crop = get_preset(preset).data if preset is not None else DataConfig()
-    recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
-    model = fit_final(data.images, data.y, config, cmp.device, class_names=data.class_names,
-                      data=crop, progress=cmp.progress, info={"recipe": recipe, "data": facts})
-    written.append(model.save(run.file(f"{MODELS}/resnet.safetensors")
-                              if _has_safetensors() else run.file(f"{MODELS}/resnet.pt")))
-    card = model_card(title=f"ResNet ({config.size} px, width {config.width})",
-                      model_file=written[-1].name, kind="ResNet weights, recipe, crop settings "
-                      "and class names", data=facts, recipe=recipe,
-                      fold_accuracy=doc["summary"]["resnet"]["fold_test_accuracy"],
-                      protocol=protocol, class_names=data.class_names)
-    written.append(run.write_text(f"{MODELS}/resnet.md", card))
+    if "resnet18" in names:
+        rn = result.model("resnet18")
+        config = TrainConfig.from_dict({**rn.recipe["train"], "seed": args.seed})
+        preset = rn.recipe.get("preset")
+        say(f"  final ResNet on all {len(data.y)} images ({config.epochs} epochs)")
+        crop = get_preset(preset).data if preset is not None else DataConfig()
+        recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
+        model = fit_final(data.images, data.y, config, device, class_names=data.class_names,
+                          data=crop, progress=progress, info={"recipe": recipe, "data": facts})
+        written.append(model.save(run.file(f"{MODELS}/resnet.safetensors")
+                                  if _has_safetensors() else run.file(f"{MODELS}/resnet.pt")))
+        card = model_card(title=f"ResNet ({config.size} px, width {config.width})",
+                          model_file=written[-1].name, kind="ResNet weights, recipe, crop "
+                          "settings and class names", data=facts, recipe=recipe,
+                          fold_accuracy=rn.result.fold_test_accuracy.tolist(),
+                          protocol=protocol, class_names=data.class_names)
+        written.append(run.write_text(f"{MODELS}/resnet.md", card))
     return written
 
 

@@ -7,14 +7,13 @@ import pytest
 
 pytest.importorskip("torch")
 
-from bpnet.results import CVResult  # noqa: E402
+from bpnet.comparison import ComparisonResult  # noqa: E402
 from resnet_fer import compare  # noqa: E402
-from resnet_fer.report import compare_folds, diagnose  # noqa: E402
 
 TINY = ["--quick", "--synthetic-per-class", "6", "--folds", "2", "--no-progress"]
 # Template phrases that hold digits of their own (figure numbers, the model's name...)
 TEMPLATE = [r"Fig\. \d", r"Tables 1-2", r"95 % interval", r"8 BasicBlocks", r"ResNet-18",
-            r"\+-1 sd", r"\bfig\d_\w+\.png"]
+            r"\+-1 sd", r"\bfig\d_\w+\.png", r"Demšar 2006"]
 
 
 def _json_numbers(node, out: set[str]) -> None:
@@ -43,12 +42,13 @@ def finished_run(tmp_path_factory):
 
 
 def test_writes_every_file_and_a_self_contained_html(finished_run):
-    names = {"results.json", "report.md", "report.html", "fig1_normalisation.png",
-             "fig2_optimisers.png", "fig4_pruning.png", "fig5_loss.png", "fig6_accuracy.png",
-             "confusion.png"}
+    figures = {"fig1_normalisation.png", "fig2_optimisers.png", "fig4_pruning.png",
+               "fig5_loss.png", "fig6_accuracy.png", "confusion.png", "critical_difference.png",
+               "reliability.png"}
+    names = {"results.json", "report.md", "report.html"} | figures
     assert names <= {p.name for p in finished_run.iterdir()}
     page = (finished_run / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 6
+    assert page.count("data:image/png;base64,") == len(figures)
     assert not re.search(r"<img[^>]+src=['\"](?!data:)", page)  # nothing to fetch: opens offline
 
 
@@ -65,16 +65,28 @@ def test_every_number_in_the_report_comes_from_results_json(finished_run):
     assert unexplained == []
 
 
-def test_both_branches_scored_the_same_samples_in_every_fold(finished_run):
-    doc = json.loads((finished_run / "results.json").read_text())
-    bp, resnet = CVResult.from_dict(doc["bp"]), CVResult.from_dict(doc["resnet"])
+def test_every_model_scored_the_same_samples_in_every_fold(finished_run):
+    res = ComparisonResult.from_json(finished_run / "results.json")
+    bp, resnet = res.model("bp-paper").result, res.model("resnet18").result
     assert bp.sample_ids == resnet.sample_ids
     assert len(bp.folds) == len(resnet.folds) == 2
     for k, (a, b) in enumerate(zip(bp.folds, resnet.folds)):
         np.testing.assert_array_equal(a.test_idx, b.test_idx)
-        assert [bp.sample_ids[i] for i in a.test_idx] == doc["splits"]["test_ids"][k]
+        assert [bp.sample_ids[i] for i in a.test_idx] == list(res.splits.test_ids[k])
     tested = np.concatenate([f.test_idx for f in bp.folds])
     assert sorted(tested.tolist()) == list(range(bp.n_samples))  # every sample exactly once
+
+
+def test_results_json_round_trips_and_scores_are_probabilities(finished_run):
+    text = (finished_run / "results.json").read_text()
+    res = ComparisonResult.from_json(text)
+    assert res.to_json() == text
+    assert res.statistics.pairs and res.studies is not None
+    for run in res.models:
+        for fold in run.result.folds:
+            np.testing.assert_allclose(fold.scores.sum(1), 1.0, atol=1e-9)
+            assert np.all(fold.scores >= 0)
+            np.testing.assert_array_equal(fold.scores.argmax(1), fold.y_pred)
 
 
 def test_a_finished_run_is_not_overwritten_and_resume_reuses_it(finished_run, capsys):
@@ -83,11 +95,11 @@ def test_a_finished_run_is_not_overwritten_and_resume_reuses_it(finished_run, ca
     assert "finished fer-compare run; use --resume" in capsys.readouterr().err
     assert compare.main([*TINY, "--out", str(finished_run), "--resume"]) == 0
     out = capsys.readouterr().out
-    for stage in ("bp", "bp_optimizers", "bp_wide_pruning", "resnet"):
+    for stage in ("bp-paper", "studies", "resnet18"):
         assert f"{stage}: reused" in out
     after = json.loads((finished_run / "results.json").read_text())
-    assert after["bp"] == json.loads(before)["bp"]
-    assert after["resnet"] == json.loads(before)["resnet"]
+    assert after["models"] == json.loads(before)["models"]
+    assert after["studies"] == json.loads(before)["studies"]
     # other settings are refused, not mixed into the old run
     assert compare.main([*TINY, "--out", str(finished_run), "--resume", "--seed", "1"]) == 2
     assert "other settings" in capsys.readouterr().err
@@ -96,8 +108,9 @@ def test_a_finished_run_is_not_overwritten_and_resume_reuses_it(finished_run, ca
 def test_an_interrupted_resnet_stage_resumes_from_its_fold_checkpoints(tmp_path, capsys):
     out = tmp_path / "run"
     assert compare.main([*TINY, "--out", str(out)]) == 0
-    (out / "stages" / "resnet.json").unlink()  # as if killed after the folds' checkpoints
-    ckpt = sorted((out / "resnet" / "checkpoints").glob("fold*.pt"))
+    for stage in (out / "stages" / "resnet18").glob("r0-f*.json"):
+        stage.unlink()  # as if killed after the folds' checkpoints
+    ckpt = sorted((out / "folds" / "resnet18").glob("r0-f*/checkpoints/fold*.pt"))
     assert len(ckpt) == 2
     stamp = [p.stat().st_mtime_ns for p in ckpt]
     assert compare.main([*TINY, "--out", str(out), "--resume"]) == 0
@@ -134,18 +147,71 @@ def test_the_recipe_follows_the_device_and_the_data():
     assert compare.resnet_recipe("cuda", synthetic=False, quick=True)[0]["epochs"] == 2
 
 
-def test_paired_comparison_and_diagnosis():
-    res = compare_folds([0.2, 0.25, 0.22, 0.3, 0.28], [0.3, 0.33, 0.35, 0.31, 0.38])
-    assert res["mean_difference"] == pytest.approx(0.084)
-    lo, hi = res["ci95"]
-    assert lo < 0.084 < hi and lo > 0  # every fold favours the second model
-    assert res["wilcoxon_p"] == pytest.approx(0.0625)  # the smallest p five pairs can give
-    flat = np.full((10, 2), 1.0)
-    assert diagnose({"train_accuracy_mean": 0.95, "test_accuracy_mean": 0.3},
-                    {"test_loss": flat}, 1 / 7)["verdict"] == "over-fitting"
-    assert diagnose({"train_accuracy_mean": 0.35, "test_accuracy_mean": 0.3},
-                    {"test_loss": flat}, 1 / 7)["verdict"] == "under-fitting"
-    rising = np.linspace(1, 2, 20)[:, None] * np.ones((1, 2))
-    rising[:5] = 1.5
-    assert "over-fitting" in diagnose({"train_accuracy_mean": 0.7, "test_accuracy_mean": 0.65},
-                                      {"test_loss": rising}, 1 / 7)["verdict"]
+def test_models_are_chosen_by_name_and_listed(tmp_path, capsys):
+    assert compare.main(["--list-models"]) == 0
+    listing = capsys.readouterr().out
+    assert "bp-paper" in listing and "resnet18" in listing and "[features]" in listing
+    assert compare.main(["--models", "bp-paper,nope", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fer-compare: error: no model called 'nope'") and "bp-paper" in err
+    assert err.count("\n") == 1
+
+
+def test_repeats_give_every_model_the_same_r_times_k_folds(tmp_path, capsys):
+    out = tmp_path / "rep"
+    assert compare.main([*TINY, "--repeats", "2", "--models", "bp-paper,resnet18",
+                         "--out", str(out)]) == 0
+    res = ComparisonResult.from_json(out / "results.json")
+    assert res.splits.repeats == 2 and len(res.splits.test_ids) == 4
+    assert res.splits.test_ids[:2] != res.splits.test_ids[2:]  # a fresh split per repeat
+    for run in res.models:
+        assert len(run.result.folds) == 4
+        for r in range(2):  # each repeat tests every sample once
+            idx = np.concatenate([f.test_idx for f in run.result.folds[2 * r:2 * r + 2]])
+            assert sorted(idx.tolist()) == list(range(res.data.n))
+    pair = res.statistics.pairs[0]
+    assert pair.t_test.n_folds == 4 and pair.mcnemar.n_repeats == 2
+    # resume is per (model, repeat, fold): a lost fold is refitted, the others reused
+    (out / "stages" / "bp-paper" / "r1-f0.json").unlink()
+    assert compare.main([*TINY, "--repeats", "2", "--models", "bp-paper,resnet18",
+                         "--out", str(out), "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "bp-paper: reused 3 of 4 folds" in printed and "resnet18: reused 4 of 4" in printed
+
+
+def test_the_papers_values_appear_only_for_sfew(finished_run, tmp_path):
+    from dataclasses import replace
+
+    from resnet_fer.compare_stages import is_sfew
+    from resnet_fer.paper_values import PAPER
+    from resnet_fer.report import render
+
+    res = ComparisonResult.from_json(finished_run / "results.json")
+    text = render(res, {}, "markdown")
+    assert "not comparable" in text and "(0.03)" not in text and "paper reports" not in text
+    sfew = replace(res, paper=PAPER, data=replace(res.data, is_sfew=True))
+    text = render(sfew, {}, "markdown")
+    assert "not comparable" not in text and "paper reports" in text
+    assert "(0.03)" in text  # bp-paper's Angry precision, published
+    classes = PAPER["class_names"]
+    folder = tmp_path / "images"
+    folder.mkdir()
+    assert is_sfew(str(folder), classes, 675, flag=False)
+    assert not is_sfew(str(folder), classes, 42, flag=False)
+    assert not is_sfew(None, classes, 675, flag=False)  # the synthetic faces
+    assert is_sfew(None, classes, 42, flag=True)  # --sfew says so
+
+
+def test_quick_report_has_no_conclusion_but_a_full_one_names_the_best_and_the_method(
+        finished_run):
+    from dataclasses import replace
+
+    from resnet_fer.report import render
+
+    res = ComparisonResult.from_json(finished_run / "results.json")
+    assert "## Conclusion" not in render(res, {}, "markdown")
+    full = render(replace(res, settings={**res.settings, "quick": False}), {}, "markdown")
+    conclusion = full.split("## Conclusion")[1].split("##")[0]
+    assert f"most accurate model is {res.statistics.best}" in conclusion
+    assert "corrected resampled t-test" in conclusion and "Holm" in conclusion
+    assert "stratified split" in conclusion

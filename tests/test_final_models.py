@@ -9,6 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from bpnet.comparison import ComparisonResult  # noqa: E402
 from bpnet.data.synthetic import synthetic_faces  # noqa: E402
 from resnet_fer import compare, model_card  # noqa: E402
 from resnet_fer.cli import main as resnet_main  # noqa: E402
@@ -34,18 +35,19 @@ def test_fer_compare_save_models_refits_both_recipes(tmp_path, one_torch_thread,
     models = out / "models"
     assert sorted(p.name for p in models.iterdir()) == ["bp.md", "bp.npz", "resnet.md",
                                                          "resnet.safetensors"]
-    doc = json.loads((out / "results.json").read_text())
-    names = doc["data"]["class_names"]
-    for kind, stem in (("bp", "bp"), ("resnet", "resnet")):
+    res = ComparisonResult.from_json(out / "results.json")
+    names = list(res.data.class_names)
+    for kind, stem in (("bp-paper", "bp"), ("resnet18", "resnet")):
         _card_checks((models / f"{stem}.md").read_text(),
-                     doc["summary"][kind]["fold_test_accuracy"], names)
+                     res.model(kind).result.fold_test_accuracy.tolist(), names)
     faces = synthetic_faces(n_per_class=1, size=64, seed=11).images
     for name in ("bp.npz", "resnet.safetensors"):
         probs = load_model(models / name, names).predict_proba(faces)
         assert probs.shape == (7, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
     bp = load_model(models / "bp.npz").model
-    assert bp.net.n_hidden <= doc["settings"]["bp"]["n_hidden"]  # pruned, or not, as in CV
-    assert bp.info["recipe"]["epochs"] == doc["settings"]["bp"]["epochs"]
+    recipe = res.model("bp-paper").recipe
+    assert bp.net.n_hidden <= recipe["n_hidden"]  # pruned, or not, as in CV
+    assert bp.info["recipe"]["epochs"] == recipe["epochs"]
     marker = json.loads((out / ".run.json").read_text())
     assert "models" in marker["files"]  # so --force removes the models with the run
 

@@ -76,3 +76,18 @@ def test_readme_time_claim_and_banner_agree_with_the_measured_figures():
     shown = re.findall(r"(\d+ (?:s|min))", banner)
     assert [_minutes_or_seconds(t) for t in shown] == pytest.approx([idle, busy], abs=30)
     assert compare.expected_time("cuda", synthetic=True, quick=False, folds=5) is None
+
+
+def test_blas_gets_the_same_threads_as_torch_during_a_run():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return {p["num_threads"] for p in threadpoolctl.threadpool_info()
+                if p["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl here")
+    before = blas_threads()
+    with compare.blas_threads(1):
+        assert blas_threads() == {1}
+    assert blas_threads() == before  # restored after the run

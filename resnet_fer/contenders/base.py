@@ -122,6 +122,12 @@ class Contender:
         Devices on which it runs when ``--models`` is not given.
     quick_recipe : dict
         Overrides of the recipe for ``--quick`` (a smoke run of a few epochs).
+    batch_fit : callable, optional
+        ``batch_fit(folds: list[Fold], recipe) -> list[FoldFit]``: fits several folds of one
+        repeat at once (the BP network trains them as one stack); see :meth:`fit_folds`.
+    choose_recipe : callable, optional
+        ``choose_recipe(device, quick, synthetic, preset) -> (recipe, why)`` for a contender
+        whose recipe depends on the data (the ResNet's presets); see :meth:`resolve_recipe`.
     """
 
     name: str
@@ -132,6 +138,8 @@ class Contender:
     gpu_recipe: dict = field(default_factory=dict)
     default_on: tuple[str, ...] = ("cpu", "cuda")
     quick_recipe: dict = field(default_factory=dict)
+    batch_fit: Callable[[list[Fold], dict], list[FoldFit]] | None = None
+    choose_recipe: Callable[[str, bool, bool, str], tuple[dict, str]] | None = None
 
     def __post_init__(self) -> None:
         if self.input not in INPUTS:
@@ -142,6 +150,25 @@ class Contender:
         """The settings on ``device`` (``"cuda"`` takes the GPU recipe), ``--quick`` applied."""
         base = dict(self.gpu_recipe if device.startswith("cuda") else self.cpu_recipe)
         return {**base, **self.quick_recipe} if quick else base
+
+    def resolve_recipe(self, device: str, quick: bool = False, synthetic: bool = True,
+                       preset: str = "auto") -> tuple[dict, str]:
+        """The recipe for this run and a sentence saying why it was chosen.
+
+        ``choose_recipe`` decides where given; otherwise :meth:`recipe` (the device's recipe,
+        ``--quick`` applied).
+        """
+        if self.choose_recipe is not None:
+            return self.choose_recipe(device, quick, synthetic, preset)
+        kind = "GPU" if device.startswith("cuda") else "CPU"
+        return self.recipe(device, quick), f"the {kind} recipe" + (" (--quick)" if quick else "")
+
+    def fit_folds(self, folds: list[Fold], recipe: dict) -> list[FoldFit]:
+        """Fit every fold in ``folds`` (of one repeat): ``batch_fit`` where given, else
+        ``fit_fold`` on each in turn."""
+        if self.batch_fit is not None:
+            return self.batch_fit(folds, recipe)
+        return [self.fit_fold(fold, recipe) for fold in folds]
 
 
 _REGISTRY: dict[str, Contender] = {}
