@@ -59,7 +59,8 @@ def checked_splits(args: argparse.Namespace, data) -> tuple[list, list[str]]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed)
+        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed,
+                             getattr(args, "repeats", 1))
     notes = [" ".join(str(w.message).split()) for w in caught]
     problems = split_class_problems(splits, data.y, data.class_names)
     if problems and not getattr(args, "allow_missing_classes", False):

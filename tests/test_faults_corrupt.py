@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from resnet_fer import cli, compare  # noqa: E402
+from resnet_fer import cli, compare, compare_stages  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -18,7 +18,8 @@ TINY = ["--quick", "--synthetic-per-class", "6", "--folds", "2", "--no-progress"
 TRAIN = ["train", "--device", "cpu", "--epochs", "1", "--size", "16", "--width", "8", "--stem",
          "small", "--synthetic-per-class", "3", "--folds", "2", "--batch-size", "8",
          "--no-progress"]
-STAGES = ["splits", "bp", "bp_optimizers", "bp_wide_pruning", "resnet"]
+# the split, one fold of each model (stages/<model>/r<repeat>-f<fold>.json), the side studies
+STAGES = ["splits", "bp-paper/r0-f0", "resnet18/r0-f1", "studies"]
 
 
 def _corrupt(path, how):
@@ -66,8 +67,8 @@ def test_a_corrupt_stage_file_is_one_line_naming_it(tmp_path, capsys, finished_c
 def test_a_deleted_corrupt_stage_is_computed_again(tmp_path, capsys, finished_compare):
     out = tmp_path / "run"
     shutil.copytree(finished_compare, out)
-    _corrupt(out / "stages" / "bp_optimizers.json", "truncated")
-    (out / "stages" / "bp_optimizers.json").unlink()  # what the error line suggests
+    _corrupt(out / "stages" / "studies.json", "truncated")
+    (out / "stages" / "studies.json").unlink()  # what the error line suggests
     assert compare.main([*TINY, "--out", str(out), "--resume"]) == 0
 
 
@@ -127,7 +128,7 @@ def test_a_corrupt_cached_feature_table_is_one_line_naming_it(tmp_path, capsys, 
     def interrupted(*args, **kwargs):  # Ctrl-C once the features and the split were kept
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare, "_bp_stages", interrupted)
+    monkeypatch.setattr(compare_stages, "fit_model", interrupted)
     argv = [*TINY, "--data", str(root), "--folds", "3", "--out", str(tmp_path / "run")]
     assert compare.main(argv) == 130
     _corrupt(tmp_path / "run" / "features.csv", "truncated")

@@ -43,12 +43,12 @@ def _compare(tmp_path, root, sheet, *extra):
 @pytest.fixture()
 def no_training(monkeypatch):
     pytest.importorskip("torch")
-    from resnet_fer import compare
+    from resnet_fer import compare_stages
 
     def forbidden(*args, **kwargs):
         raise AssertionError("training started despite the error")
 
-    monkeypatch.setattr(compare, "_bp_stages", forbidden)
+    monkeypatch.setattr(compare_stages, "fit_model", forbidden)
 
 
 def _one_error_line(capsys):
@@ -90,15 +90,15 @@ def test_allowed_missing_classes_are_noted_per_fold_in_the_report(tmp_path, caps
 
 def test_a_three_class_sheet_is_a_three_class_study_and_dropped_rows_are_said(tmp_path, capsys,
                                                                             monkeypatch):
-    from resnet_fer import compare
+    from resnet_fer import compare_stages
 
     seen = {}
 
-    def record(cmp, data, splits, quick):
+    def record(contender, recipe, why, data, *args, **kwargs):
         seen["classes"] = data.class_names
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare, "_bp_stages", record)
+    monkeypatch.setattr(compare_stages, "fit_model", record)
     root, sheet = _study(tmp_path, {c: 3 for c in CLASS_NAMES},
                          sheet_classes=("Angry", "Happy", "Sad"))
     assert _compare(tmp_path, root, sheet, "--folds", "3") == 130

@@ -94,12 +94,12 @@ def _one_error_line(capsys, tool):
 @pytest.mark.parametrize("change", CHANGES)
 def test_fer_compare_resume_refuses_changed_inputs(tmp_path, capsys, monkeypatch, inputs, change):
     pytest.importorskip("torch")
-    from resnet_fer import compare
+    from resnet_fer import compare, compare_stages
 
     def interrupted(*args, **kwargs):  # Ctrl-C once the split stage was kept
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(compare, "_bp_stages", interrupted)
+    monkeypatch.setattr(compare_stages, "fit_model", interrupted)
     root, sheet = inputs
     argv = ["--quick", "--data", str(root), "--features", str(sheet), "--folds", "2",
             "--device", "cpu", "--no-progress", "--out", str(tmp_path / "out")]
