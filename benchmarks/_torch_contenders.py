@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 
-from bpnet.crossval import fold_masks
 from bpnet.preprocessing import Normalizer
+from bpnet.splits import fold_masks
 
 #: Seconds of the first (compiling) call of each compiled program, by its shapes.
 COMPILE_SECONDS: dict = {}

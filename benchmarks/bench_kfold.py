@@ -71,8 +71,8 @@ from _torch_contenders import (  # benchmarks/_torch_contenders.py
 from threadpoolctl import threadpool_limits
 
 import bpnet
-from bpnet.crossval import fold_masks, stratified_kfold
 from bpnet.preprocessing import Normalizer
+from bpnet.splits import fold_masks, stratified_kfold
 from bpnet.training import Curves, Rows
 
 

@@ -229,7 +229,7 @@ def peak_flops(device: torch.device) -> float | None:
 
 def bench_protocol(cfg: Config, data, device: torch.device) -> dict:
     """Wall time of cross_validate for the k-fold x E-epoch protocol (first fold compiles)."""
-    from bpnet.crossval import stratified_kfold
+    from bpnet.splits import stratified_kfold
 
     tc = TrainConfig(epochs=cfg.protocol_epochs, batch_size=cfg.protocol_batch, size=cfg.size,
                      width=cfg.width, stem=cfg.stem, compile=cfg.compile)

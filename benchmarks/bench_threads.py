@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 
 SLICE = """
 import sys, time, torch
-from bpnet.crossval import stratified_kfold
+from bpnet.splits import stratified_kfold
 from resnet_fer.compare import resnet_recipe
 from resnet_fer.config import TrainConfig
 from resnet_fer.data import synthetic_images

@@ -67,9 +67,9 @@ from _data import load_features  # benchmarks/_data.py
 from _machine import blas, load_average  # benchmarks/_machine.py
 from threadpoolctl import threadpool_limits
 
-from bpnet.crossval import stratified_kfold
 from bpnet.model_selection import expand_grid, grid_search_cv
 from bpnet.preprocessing import Normalizer
+from bpnet.splits import stratified_kfold
 
 
 @dataclass(frozen=True)

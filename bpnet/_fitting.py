@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import io
-from .crossval import stratified_holdout
 from .input_checks import check_labels, check_sample_weight
 from .json_values import to_json_value
 from .network import BPNetwork
+from .splits import stratified_holdout
 
 #: a curve of :func:`bpnet.training.train` (``<set>_<metric>``) -> its key in ``history_``
 _HISTORY_PREFIX = {"train": "", "val": "val_", "holdout": "holdout_"}

@@ -97,11 +97,11 @@ def _run_dir(args: argparse.Namespace, tool: str):
 
 def _cmd_cv(args: argparse.Namespace) -> int:
     from .command_data import load_feature_data
-    from .crossval import make_splits
-    from .kfold import cross_validate
+    from .cross_validation import cross_validate
     from .metrics import format_table
     from .pruning import DistinctivenessPruner
     from .split_classes import split_class_problems
+    from .splits import make_splits
 
     if not args.prune and (args.compensate or args.criterion != "correlation"):
         raise UsageError("--compensate and --criterion choose how to prune: add --prune")
@@ -203,8 +203,8 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
 def _tune(args, run, grid, fixed, n_init) -> int:
     from .command_data import load_feature_data
-    from .crossval import make_splits
     from .model_selection import grid_search_cv, plot_inner_accuracy, write_table_csv
+    from .splits import make_splits
     from .training import TrainingError
     from .tune_budget import announce_tune
 

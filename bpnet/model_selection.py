@@ -32,7 +32,6 @@ from typing import Callable
 
 import numpy as np
 
-from .crossval import make_splits
 from .grid_results import (
     GridSearchResult,
     OuterScores,
@@ -49,6 +48,7 @@ from .grid_stack import (
     selection_settings,
 )
 from .parallel import check_n_jobs
+from .splits import make_splits
 
 __all__ = ["RECOMMENDED", "GridSearchResult", "OuterScores", "expand_grid", "grid_search_cv",
            "plot_inner_accuracy", "write_table_csv"]
@@ -137,7 +137,7 @@ def grid_search_cv(X, y, param_grid, splits, *, inner_splits: int | Callable | l
         stack; any other name (``loss``, ``output``, ``hidden``, ``epochs``...) gives one
         group of stacks per value.
     splits : list of (train_idx, test_idx)
-        The outer folds (:mod:`bpnet.crossval`).
+        The outer folds (:mod:`bpnet.splits`).
     inner_splits : int, callable or list
         An int ``k``: ``k`` inner folds of each outer training set, stratified (or
         grouped, when ``groups`` is given, with the same splitters as the outer folds).

@@ -178,8 +178,8 @@ def _save_final_models(args, run, data, config, runs, dev, info, verbose: bool) 
 def _cmd_train(args: argparse.Namespace) -> int:
     import torch
 
-    from bpnet.crossval import make_splits
     from bpnet.results import CVResult
+    from bpnet.splits import make_splits
 
     from . import distributed
     from .train import cross_validate

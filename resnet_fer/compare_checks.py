@@ -54,8 +54,8 @@ def keep_present_classes(data) -> None:
 
 def checked_splits(args: argparse.Namespace, data) -> tuple[list, list[str]]:
     """The split of ``--split``/``--folds`` and its notes; refuses one that leaves a class out."""
-    from bpnet.crossval import make_splits
     from bpnet.split_classes import split_class_problems
+    from bpnet.splits import make_splits
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

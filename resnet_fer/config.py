@@ -230,7 +230,7 @@ class Preset:
     Build one from Python with :func:`get_preset`; ``resnet-fer train --preset NAME`` starts
     from it (explicit flags still override single settings). To train it::
 
-        from bpnet.crossval import group_kfold
+        from bpnet.splits import group_kfold
         from resnet_fer.config import get_preset
         from resnet_fer.data import load_preset_data
         from resnet_fer.train import cross_validate

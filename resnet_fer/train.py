@@ -1,9 +1,9 @@
 """Cross-validated training of the ResNet: the recipe (:class:`TrainConfig`) and the loop.
 
-:func:`cross_validate` takes the splits from the caller (e.g. :mod:`bpnet.crossval`), so the
+:func:`cross_validate` takes the splits from the caller (e.g. :mod:`bpnet.splits`), so the
 BP network and the ResNet can be compared on exactly the same folds::
 
-    from bpnet.crossval import stratified_kfold
+    from bpnet.splits import stratified_kfold
     from resnet_fer.data import synthetic_images
     from resnet_fer.train import TrainConfig, cross_validate
 
@@ -300,7 +300,7 @@ def cross_validate(images, y, splits: Sequence[tuple[np.ndarray, np.ndarray]],
         exceeds ``config.memory_budget``).
     y : array-like of int, shape (n,)
     splits : sequence of (train_idx, test_idx)
-        E.g. from :func:`bpnet.crossval.stratified_kfold` or :func:`bpnet.crossval.group_kfold`.
+        E.g. from :func:`bpnet.splits.stratified_kfold` or :func:`bpnet.splits.group_kfold`.
     config : TrainConfig, optional
         The recipe; default ``TrainConfig()``.
     device : str or torch.device

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import bpnet
-from bpnet.crossval import stratified_kfold
-from bpnet.kfold import cross_validate
+from bpnet.cross_validation import cross_validate
 from bpnet.model_selection import grid_search_cv
 from bpnet.settings import class_weights
+from bpnet.splits import stratified_kfold
 
 
 def problem(n=60, d=5, C=3, seed=0):

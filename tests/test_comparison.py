@@ -17,8 +17,8 @@ from bpnet.comparison import (
     constant_prediction_mse,
 )
 from bpnet.comparison_stats import diagnose, fold_metrics, summarise
-from bpnet.crossval import make_splits
 from bpnet.results import CVResult, FoldResult
+from bpnet.splits import make_splits
 
 N_CLASSES = 7
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from bpnet.crossval import make_splits
 from bpnet.data.synthetic import synthetic_faces
+from bpnet.splits import make_splits
 
 torch = pytest.importorskip("torch")
 

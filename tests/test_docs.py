@@ -106,7 +106,7 @@ def test_reexported_names_resolve_to_their_definitions():
     assert defining("bpnet.BPNetwork", None) == "bpnet.network.BPNetwork"
     assert defining("bpnet.BPNetwork.loss_and_grads", None) == \
         "bpnet.network.BPNetwork.loss_and_grads"
-    assert defining("bpnet.cross_validate", None) == "bpnet.kfold.cross_validate"
+    assert defining("bpnet.cross_validate", None) == "bpnet.cross_validation.cross_validate"
     assert defining("DistinctivenessPruner.prune", "bpnet.prune_retrain") == \
         "bpnet.pruning.DistinctivenessPruner.prune"
     assert defining("bpnet.network.BPNetwork", None) is None  # already where it is defined

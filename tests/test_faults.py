@@ -132,7 +132,7 @@ def test_an_absurd_value_is_named_not_reported_as_nan(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(60, 4)), np.arange(60) % 3
     X[5, 2] = 1e308
-    splits = bpnet.crossval.stratified_kfold(y, 3, seed=0)
+    splits = bpnet.splits.stratified_kfold(y, 3, seed=0)
     with pytest.raises(ValueError, match=r"X\[5, 2\] = 1e\+308 is out of range"):
         bpnet.cross_validate(X, y, splits, epochs=2)  # float32 by default
     with pytest.raises(ValueError, match=r"X\[5, 2\] = 1e\+308 is out of range"):

@@ -181,7 +181,7 @@ def test_stale_temporary_checkpoints_of_a_killed_process_are_removed(tmp_path, d
 
 
 def test_cross_validate_starts_by_removing_a_killed_runs_temporary_checkpoint(tmp_path, dead_pid):
-    from bpnet.crossval import stratified_kfold
+    from bpnet.splits import stratified_kfold
     from resnet_fer.data import synthetic_images
     from resnet_fer.train import TrainConfig, cross_validate
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import bpnet
-from bpnet.crossval import group_kfold, stratified_kfold
 from bpnet.grid_stack import Block, ModelSpec, check_setting, fit_models
 from bpnet.model_selection import expand_grid, grid_search_cv
 from bpnet.preprocessing import Normalizer
+from bpnet.splits import group_kfold, stratified_kfold
 from bpnet.training import Curves, FullBatch, MiniBatch
 
 

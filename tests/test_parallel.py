@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from bpnet.crossval import stratified_kfold
 from bpnet.model_selection import grid_search_cv
 from bpnet.parallel import check_n_jobs, run_jobs
+from bpnet.splits import stratified_kfold
 
 joblib = pytest.importorskip("joblib", reason="n_jobs needs the [parallel] extra (joblib)")
 pytest.importorskip("threadpoolctl", reason="n_jobs needs the [parallel] extra (threadpoolctl)")

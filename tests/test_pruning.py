@@ -195,9 +195,9 @@ def test_pruning_on_sfew_costs_at_most_one_point(sfew_dir):
     """The paper's protocol on the real features: 20-fold CV, prune-retrain, <= 1 point lost."""
     import warnings
 
-    from bpnet.crossval import stratified_kfold
+    from bpnet.cross_validation import cross_validate
     from bpnet.data.sfew import load_sfew_features
-    from bpnet.kfold import cross_validate
+    from bpnet.splits import stratified_kfold
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

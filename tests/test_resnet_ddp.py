@@ -23,7 +23,7 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(world), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    from bpnet.crossval import stratified_kfold
+    from bpnet.splits import stratified_kfold
     from resnet_fer import distributed
     from resnet_fer.data import synthetic_images
     from resnet_fer.train import TrainConfig, cross_validate

@@ -8,8 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bpnet.crossval import stratified_kfold  # noqa: E402
 from bpnet.results import CVResult  # noqa: E402
+from bpnet.splits import stratified_kfold  # noqa: E402
 from resnet_fer import cli  # noqa: E402
 from resnet_fer.augment import normalize  # noqa: E402
 from resnet_fer.checkpoint import load_checkpoint  # noqa: E402

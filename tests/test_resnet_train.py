@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bpnet.crossval import stratified_kfold  # noqa: E402
+from bpnet.splits import stratified_kfold  # noqa: E402
 from resnet_fer import cli, engine  # noqa: E402
 from resnet_fer.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from resnet_fer.config import AugmentConfig, TrainConfig  # noqa: E402

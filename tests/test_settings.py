@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import bpnet
-from bpnet.kfold import cross_validate
+from bpnet.cross_validation import cross_validate
 from bpnet.settings import PARAMS, Settings
 
 

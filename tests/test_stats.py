@@ -16,7 +16,6 @@ import pytest
 from scipy import stats as st
 from scipy.special import ndtr
 
-from bpnet.crossval import repeated_kfold
 from bpnet.pairwise import PairComparison, compare_pairs
 from bpnet.prediction_tests import (
     GroupBootstrap,
@@ -25,6 +24,7 @@ from bpnet.prediction_tests import (
     mcnemar,
     smallest_p_mcnemar,
 )
+from bpnet.splits import repeated_kfold
 from bpnet.stats import ResampledTTest, corrected_resampled_t, holm, smallest_p_wilcoxon
 
 N_CLASSES = 7

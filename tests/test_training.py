@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import bpnet
-from bpnet.crossval import stratified_kfold
+from bpnet.cross_validation import cross_validate
 from bpnet.fused import FusedPass
-from bpnet.kfold import cross_validate
+from bpnet.splits import stratified_kfold
 from bpnet.training import (
     Curves,
     EarlyStopping,

@@ -22,10 +22,10 @@ import numpy as np
 import torch
 
 import bpnet
-from bpnet.crossval import group_kfold
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
 from bpnet.metrics import accuracy_mean_std, format_table, per_class_metrics, pool_confusion
+from bpnet.splits import group_kfold
 from resnet_fer.config import AugmentConfig, TrainConfig
 from resnet_fer.train import cross_validate as resnet_cross_validate
 

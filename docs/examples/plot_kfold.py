@@ -19,10 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import bpnet
-from bpnet.crossval import fold_masks, group_kfold, stratified_kfold
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
 from bpnet.metrics import format_table
+from bpnet.splits import fold_masks, group_kfold, stratified_kfold
 
 # %%
 # Two ways to split

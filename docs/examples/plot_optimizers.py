@@ -18,9 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import bpnet
-from bpnet.crossval import stratified_holdout
 from bpnet.data.features import image_dataset_features
 from bpnet.data.synthetic import synthetic_faces
+from bpnet.splits import stratified_holdout
 from bpnet.training import Curves, Rows, train
 
 # %%

@@ -14,7 +14,6 @@ from typing import Sequence
 
 import numpy as np
 
-from .crossval import fold_masks
 from .json_values import to_json_value
 from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
@@ -23,6 +22,7 @@ from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .results import CURVES, CVResult, FoldResult
 from .settings import Settings
+from .splits import fold_masks
 from .training import Curves, Progress, Rows, evaluate, predict_outputs, train
 
 
@@ -44,7 +44,7 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
         Features (raw: normalisation is fitted per fold when ``normalize``).
     y : (n,) int labels ``0..C-1``
     splits : list of (train_idx, test_idx)
-        From :mod:`bpnet.crossval`. A fold may have no test rows (its test curves are NaN).
+        From :mod:`bpnet.splits`. A fold may have no test rows (its test curves are NaN).
     normalize : bool or dict
         Per-fold :class:`~bpnet.preprocessing.Normalizer` (a dict gives its arguments).
     prune : bool or DistinctivenessPruner

@@ -1,4 +1,4 @@
-"""Tests for bpnet.crossval."""
+"""Tests for bpnet.splits."""
 from __future__ import annotations
 
 import warnings
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from bpnet.crossval import (
+from bpnet.splits import (
     fold_masks,
     group_kfold,
     make_splits,

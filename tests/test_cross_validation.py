@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 
 import bpnet
-from bpnet.crossval import stratified_kfold
-from bpnet.kfold import cross_validate, normalize_per_fold
+from bpnet.cross_validation import cross_validate, normalize_per_fold
 from bpnet.preprocessing import Normalizer
 from bpnet.prune_retrain import PruningHistory
+from bpnet.splits import stratified_kfold
 
 
 def problem(n=90, d=5, seed=0):
