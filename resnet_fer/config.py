@@ -11,8 +11,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
+__all__ = ["ARCHS", "AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
            "RESUMABLE_CHANGES", "TTA_MODES", "TrainConfig", "get_preset"]
+
+#: The model families a :class:`TrainConfig` can name (:func:`resnet_fer.cnn.build_network`).
+ARCHS = ("resnet18", "cnn-small", "googlenet")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -128,6 +131,11 @@ class TrainConfig:
         Device bytes the uint8 images may take before batches stream from pinned host memory.
     seed : int
         Everything random (initial weights, order, augmentation, dropout) follows from it.
+    arch : {"resnet18", "cnn-small", "googlenet"}
+        The model family (:func:`resnet_fer.cnn.build_network`); ``stem``,
+        ``zero_init_residual`` and ``drop_path`` apply to the ResNet only.
+    blocks : int
+        Conv blocks of ``"cnn-small"``.
     """
 
     epochs: int = 60
@@ -157,8 +165,12 @@ class TrainConfig:
     eval_batch_size: int = 256
     memory_budget: int | None = None
     seed: int = 0
+    arch: str = "resnet18"
+    blocks: int = 4
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.schedule not in ("onecycle", "cosine"):
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.size < 8 or self.lr <= 0:

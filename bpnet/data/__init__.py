@@ -6,6 +6,7 @@ module                 what it holds
 :mod:`.sfew`           class names, the SFEW feature sheet (``SFEW.xlsx``/CSV) loader
 :mod:`.image_folder`   ``<Emotion>/<name>.<ext>`` folders: scan, cross-check, decode
 :mod:`.descriptors`    the PHOG and LPQ descriptors of one image
+:mod:`.hog`            the HOG descriptor of one image (Dalal & Triggs)
 :mod:`.features`       dataset 1 from images: descriptors of a folder, then PCA
 :mod:`.synthetic`      the built-in synthetic faces (drawn by :mod:`.facedraw`)
 =====================  ===============================================================
