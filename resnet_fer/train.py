@@ -44,10 +44,10 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from .cnn import build_network
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
 from .engine import Engine, WeightEMA, build_optimizer, make_scheduler
-from .cnn import build_network
 
 __all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
            "cross_validate"]

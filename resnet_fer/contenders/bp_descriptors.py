@@ -13,9 +13,9 @@ import numpy as np
 
 from bpnet.data.features import DescriptorPCA
 
-from .base import Contender, Fold, FoldFit, register
 from ._descriptor_cache import descriptors
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from .base import Contender, Fold, FoldFit, register
 from .bp_tuned import n_bp_params, nested_search
 
 __all__ = ["CONTENDER", "fit_descriptors"]

@@ -13,8 +13,8 @@ import numpy as np
 
 from bpnet.model_selection import RECOMMENDED, grid_search_cv
 
-from .base import Contender, Fold, FoldFit, register
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from .base import Contender, Fold, FoldFit, register
 
 __all__ = ["CONTENDER", "fit_nested", "nested_search"]
 

@@ -7,8 +7,8 @@ jitter, label smoothing, a little mixup, a weight EMA and flip test-time augment
 """
 from __future__ import annotations
 
-from .base import Contender, register
 from ._image_fold import fit_image_fold
+from .base import Contender, register
 
 __all__ = ["CONTENDER", "CPU_RECIPE", "GPU_RECIPE"]
 

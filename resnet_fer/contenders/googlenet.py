@@ -6,8 +6,8 @@ sized for a GPU, so it runs by default only on CUDA; on a CPU it runs when named
 """
 from __future__ import annotations
 
-from .base import Contender, register
 from ._image_fold import fit_image_fold
+from .base import Contender, register
 
 __all__ = ["CONTENDER", "CPU_RECIPE", "GPU_RECIPE"]
 

@@ -14,9 +14,9 @@ import numpy as np
 
 from bpnet.linear import SoftmaxRegression
 
-from .base import Contender, Fold, FoldFit, register
 from ._descriptor_cache import descriptors, stack_blocks
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from .base import Contender, Fold, FoldFit, register
 
 __all__ = ["CONTENDER", "Standardizer", "fit_linear"]
 

@@ -10,8 +10,8 @@ gets the same additions. The report puts it next to the plain ``resnet18``.
 from __future__ import annotations
 
 from ..config import TrainConfig, get_preset
-from .base import Contender, register
 from ._image_fold import fit_image_fold
+from .base import Contender, register
 
 __all__ = ["CONTENDER", "CPU_RECIPE", "GPU_RECIPE", "REGULARISATION"]
 
