@@ -31,7 +31,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread: the NumPy contenders multiply small matrices, and on a shared 2-core box
+# OpenBLAS's threads spin against each other (a softmax-regression fit: 57 s with its default
+# threads at load 9, 0.3 s with one). Set OPENBLAS_NUM_THREADS yourself to override.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402  (after the thread setting, which it reads at import)
 
 #: Where the data lives beside a clone.
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "sfew"

@@ -46,16 +46,16 @@ def descriptors(images, progress: bool = False) -> dict[str, np.ndarray]:
     return _CACHE[key]
 
 
-def stack_blocks(desc: dict[str, np.ndarray], blocks) -> np.ndarray:
-    """The chosen descriptor blocks side by side, each histogram square-rooted.
+def stack_blocks(desc: dict[str, np.ndarray], blocks, sqrt: bool = True) -> np.ndarray:
+    """The chosen descriptor blocks side by side, ``(n, sum of d)``.
 
-    The square root (the Hellinger kernel's map) evens out histogram bins dominated by a few
-    large counts, the usual step before a linear model on histograms. ``(n, sum of d)``.
+    ``sqrt``: square-root each histogram (the Hellinger kernel's map), which evens out bins
+    dominated by a few large counts.
     """
     unknown = sorted(set(blocks) - set(BLOCKS))
     if unknown or not blocks:
         raise ValueError(f"descriptor blocks must be a non-empty subset of {BLOCKS}, got {blocks}")
-    return np.hstack([np.sqrt(np.maximum(desc[b], 0.0)) for b in blocks])
+    return np.hstack([np.sqrt(np.maximum(desc[b], 0.0)) if sqrt else desc[b] for b in blocks])
 
 
 def clear_cache() -> None:

@@ -37,6 +37,8 @@ class Standardizer:
 def _fit_scaled(X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, alpha: float,
                 recipe: dict, n_classes: int) -> tuple[Standardizer, SoftmaxRegression]:
     scaler = Standardizer().fit(X[fit_rows])
+    if not recipe.get("standardize", True):  # keep the descriptors' own scale
+        scaler.mean_, scaler.scale_ = np.zeros(X.shape[1]), np.ones(X.shape[1])
     model = SoftmaxRegression(alpha=alpha, class_weight=recipe.get("class_weight", "balanced"),
                               max_iter=int(recipe.get("max_iter", 300)))
     return scaler, model.fit(scaler.transform(X[fit_rows]), y[fit_rows], n_classes)
@@ -47,7 +49,8 @@ def fit_linear(fold: Fold, recipe: dict) -> FoldFit:
     if fold.images is None:
         raise ValueError("linear-descriptors reads the images (fold.images)")
     X = stack_blocks(descriptors(fold.images, progress=fold.progress),
-                     tuple(recipe.get("blocks", ("lpq", "phog", "hog"))))
+                     tuple(recipe.get("blocks", ("lpq", "phog", "hog"))),
+                     sqrt=bool(recipe.get("sqrt", True)))
     y, C = np.asarray(fold.y), len(fold.class_names)
     tr, te = np.asarray(fold.train), np.asarray(fold.test)
     watch = Stopwatch()
