@@ -7,7 +7,7 @@ The classical baseline of face descriptors: ``P = softmax(X W + b)``, fitted by 
     L(W, b) = \\frac{\\sum_i s_i \\, (-\\log P_{i, y_i})}{\\sum_i s_i}
               + \\frac{\\alpha}{2} \\lVert W \\rVert^2
 
-with L-BFGS (:func:`scipy.optimize.minimize`). The sample weights ``s_i`` are the class
+with L-BFGS (``scipy.optimize.minimize``). The sample weights ``s_i`` are the class
 weights of each row's label (:func:`bpnet.settings.class_weights`, fitted on the training
 labels), the bias is not penalised (as in scikit-learn's ``LogisticRegression``). With more
 features than rows (descriptors: thousands of bins, hundreds of faces) the fit runs in the

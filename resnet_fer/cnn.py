@@ -5,17 +5,16 @@ training images a ResNet-18 has ~20 000 parameters per image; :class:`SmallCNN` 
 conv blocks (VGG-style: two 3x3 convolutions, BatchNorm, ReLU, max-pool), global average
 pooling and a dropout head, so it fits 48-64 px grey faces with far fewer weights.
 :func:`googlenet` is torchvision's Inception v1, trained from scratch (no auxiliary heads).
-:func:`build_network` picks the model that :attr:`TrainConfig.arch
-<resnet_fer.config.TrainConfig.arch>` names.
+:func:`build_network` picks the model that ``TrainConfig.arch`` names.
 """
 from __future__ import annotations
 
 from torch import Tensor, nn
 
-from .config import ARCHS, TrainConfig
+from .config import TrainConfig
 from .model import resnet18
 
-__all__ = ["ARCHS", "SmallCNN", "build_network", "googlenet"]
+__all__ = ["SmallCNN", "build_network", "googlenet"]
 
 
 class SmallCNN(nn.Module):
