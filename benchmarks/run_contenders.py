@@ -130,6 +130,8 @@ def main(argv=None) -> int:
             fold = Fold(np.asarray(tr), np.asarray(te), y, groups, tuple(class_names),
                         X=X, images=images, index=k, seed=seed, device=opts.device)
             fits.append(c.fit_fold(fold, recipe))
+            print(f"{c.name}: fold {k + 1}/{len(splits)} {fits[-1].result.test_accuracy:.3f} "
+                  f"({time.perf_counter() - t0:.0f} s so far)", file=sys.stderr, flush=True)
         acc = np.array([f.result.test_accuracy for f in fits])
         n_tr = np.mean([len(tr) for tr, _ in splits])
         n_te = np.mean([len(te) for _, te in splits])

@@ -39,3 +39,16 @@ def test_bench_tune_quick():
     # the line rounds the speed-up to 0.1 and each time to 1 ms
     ratio = line["seconds"]["sklearn"] / line["seconds"]["bpnet"]
     assert line["speedup"] == pytest.approx(ratio, rel=0.02, abs=0.06)
+
+
+def test_run_contenders_quick_on_the_synthetic_faces(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("SFEW_DIR", str(tmp_path))  # no images there: the synthetic faces
+    lines = _json_lines("benchmarks/run_contenders.py", "--quick", "--folds", "3",
+                        "--models", "bp-tuned", "linear-descriptors")
+    assert lines[0]["model"].startswith("(descriptors")
+    assert [line["model"] for line in lines[1:]] == ["bp-tuned", "linear-descriptors"]
+    for line in lines[1:]:
+        assert len(line["fold_accuracies"]) == 3 and line["split"] == "group"
+        low, high = line["ci95_corrected"]
+        assert low <= line["accuracy_mean"] <= high
