@@ -13,8 +13,11 @@ from typing import Any
 
 from bpnet.data.facecrop import FACE_CROPS
 
-__all__ = ["AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
+__all__ = ["ARCHS", "AugmentConfig", "DataConfig", "IMAGENET_MEAN", "IMAGENET_STD", "PRESETS", "Preset",
            "RESUMABLE_CHANGES", "TTA_MODES", "TrainConfig", "get_preset"]
+
+#: The model families a :class:`TrainConfig` can name (:func:`resnet_fer.cnn.build_network`).
+ARCHS = ("resnet18", "cnn-small", "googlenet")
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -130,6 +133,11 @@ class TrainConfig:
         Device bytes the uint8 images may take before batches stream from pinned host memory.
     seed : int
         Everything random (initial weights, order, augmentation, dropout) follows from it.
+    arch : {"resnet18", "cnn-small", "googlenet"}
+        The model family (:func:`resnet_fer.cnn.build_network`); ``stem``,
+        ``zero_init_residual`` and ``drop_path`` apply to the ResNet only.
+    blocks : int
+        Conv blocks of ``"cnn-small"``.
     """
 
     epochs: int = 60
@@ -159,8 +167,12 @@ class TrainConfig:
     eval_batch_size: int = 256
     memory_budget: int | None = None
     seed: int = 0
+    arch: str = "resnet18"
+    blocks: int = 4
 
     def __post_init__(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
         if self.schedule not in ("onecycle", "cosine"):
             raise ValueError(f"schedule must be 'onecycle' or 'cosine', got {self.schedule!r}")
         for name, low in (("epochs", 1), ("batch_size", 1), ("size", 8)):

@@ -45,10 +45,10 @@ from .checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
+from .cnn import build_network
 from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
 from .engine import Engine, WeightEMA, build_optimizer, make_scheduler
-from .model import ResNet, resnet18
 
 __all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
            "cross_validate"]
@@ -74,11 +74,10 @@ class EpochInfo:
     model: nn.Module
 
 
-def build_model(config: TrainConfig, n_classes: int = 7) -> ResNet:
-    """The ResNet that ``config`` describes (random initial weights from torch's RNG)."""
-    return resnet18(num_classes=n_classes, width=config.width, stem=config.stem,
-                    dropout=config.dropout, zero_init_residual=config.zero_init_residual,
-                    drop_path=config.drop_path)
+def build_model(config: TrainConfig, n_classes: int = 7) -> nn.Module:
+    """The model that ``config`` describes (random initial weights from torch's RNG): the
+    ResNet by default, another family when ``config.arch`` names one."""
+    return build_network(config, n_classes)
 
 
 def _fold_seed(*parts: int) -> int:

@@ -92,3 +92,16 @@ def test_bench_step_quick():
     # the claim states what was measured, whichever way it came out
     verdict = "faster than" if line["ratio_fused_over_torch"] < 1 else "slower than"
     assert f"{line['ratio_fused_over_torch']:.2f}x PyTorch's time ({verdict}" in line["claim"]
+
+
+def test_run_contenders_quick_on_the_synthetic_faces(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    monkeypatch.setenv("SFEW_DIR", str(tmp_path))  # no images there: the synthetic faces
+    lines = _json_lines("benchmarks/run_contenders.py", "--quick", "--folds", "3",
+                        "--models", "bp-tuned", "linear-descriptors")
+    assert lines[0]["model"].startswith("(descriptors")
+    assert [line["model"] for line in lines[1:]] == ["bp-tuned", "linear-descriptors"]
+    for line in lines[1:]:
+        assert len(line["fold_accuracies"]) == 3 and line["split"] == "group"
+        low, high = line["ci95_corrected"]
+        assert low <= line["accuracy_mean"] <= high

@@ -9,6 +9,7 @@ module                 what it holds
 :mod:`.facecrop`       face crops: Haar square box or eye-aligned (OpenCV, optional)
 :mod:`.imagecache`     the on-disk cache of decoded images
 :mod:`.descriptors`    the PHOG and LPQ descriptors of one image
+:mod:`.hog`            the HOG descriptor of one image (Dalal & Triggs)
 :mod:`.features`       dataset 1 from images: descriptors of a folder, then PCA
 :mod:`.synthetic`      the built-in synthetic faces (drawn by :mod:`.facedraw`)
 =====================  ===============================================================

@@ -11,7 +11,8 @@ from .base import INPUTS, Contender, Fold, FoldFit, available, get, register, re
 __all__ = ["INPUTS", "Contender", "Fold", "FoldFit", "available", "get", "register", "registry"]
 
 #: contender modules, imported (and so registered) in this order
-_MODULES: tuple[str, ...] = ("bp", "resnet")
+_MODULES: tuple[str, ...] = ("bp", "resnet", "bp_tuned", "bp_descriptors", "linear_descriptors",
+                             "cnn_small", "googlenet", "resnet_reg")
 
 for _name in _MODULES:
     import_module(f"{__name__}.{_name}")
