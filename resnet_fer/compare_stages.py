@@ -69,7 +69,7 @@ def reuse_or_compute(run: RunDir, name: str, compute, say: Say, to_dict, from_di
     """Load ``stages/<name>.json`` when resuming, else compute it and save it.
 
     A stage file that cannot be read back (emptied, truncated, garbled, another shape) is one
-    error naming it (:func:`~resnet_fer.stagefile.read_stage`); ``check`` validates the JSON
+    error naming it (``resnet_fer.stagefile.read_stage``); ``check`` validates the JSON
     value beyond what ``from_dict`` needs.
     """
     path = run.path / "stages" / f"{name}.json"
