@@ -189,8 +189,14 @@ class Normalizer:
             return X.copy()
         T = X.copy()
         s = self.log_sign_[cols]
+        c = self.log_scale_[cols]
         u = np.maximum(s * X[:, cols], self.log_shift_[cols]) - self.log_shift_[cols]
-        T[:, cols] = s * np.log1p(u / self.log_scale_[cols])
+        with np.errstate(over="ignore", divide="ignore"):
+            r = u / c
+            # u / c overflows when a value lies ~1e308 training spreads away (a column whose
+            # training values differ by 1e-308): log1p(u / c) = log(u) - log(c) + O(c / u)
+            # there, and both logs are finite
+            T[:, cols] = s * np.where(np.isfinite(r), np.log1p(r), np.log(u) - np.log(c))
         return T
 
     def fit(self, X: ArrayLike, y: object = None) -> Normalizer:
