@@ -164,8 +164,9 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
                 save_features_csv(feats, run.file("features.csv"))
             notes.append("features computed from the images (LPQ and PHOG, 5 principal "
                          "components each; PCA fitted on all images, labels unused)")
-    notes += [str(w.message).replace("\n", " ") for w in caught
-              if issubclass(w.category, UserWarning)]
+    # a quirk list ("3 data quirks handled:\n  - a\n  - b") becomes one line: "...: a; b"
+    notes += [str(w.message).replace(":\n  - ", ": ").replace("\n  - ", "; ").replace("\n", " ")
+              for w in caught if issubclass(w.category, UserWarning)]
     row = {sid: i for i, sid in enumerate(feats.sample_ids)}
     keep = [i for i, sid in enumerate(images.sample_ids) if sid in row]
     if not keep:

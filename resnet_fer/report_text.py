@@ -8,6 +8,7 @@ is never printed as a result, only the smallest p it could have given.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from bpnet.comparison import ComparisonResult, ModelMetrics
@@ -67,10 +68,15 @@ def _p(test, p_holm: float | None, n_pairs: int, alpha: float) -> str:
     return f"{p_holm:.3f}"
 
 
+def _ms(ms: float) -> str:
+    """Milliseconds to three significant digits (0.000345428 -> '0.000345', 262.46 -> '262')."""
+    return f"{ms:.3g}" if math.isfinite(ms) else "not measured"
+
+
 def _leaderboard(res: ComparisonResult) -> list[tuple]:
     rows = [[m.model] + [_metric(m, name) for name in METRICS]
             + [_pct(m.pooled_accuracy), _pct(m.train_accuracy), f"{m.fit_seconds:.2f}",
-               f"{m.n_params:.0f}", f"{m.predict_ms:g}"]
+               f"{m.n_params:.0f}", _ms(m.predict_ms)]
             for m in res.statistics.metrics]
     header = (["model"] + [LABELS[n] for n in METRICS]
               + ["pooled acc.", "train acc.", "fit s", "params", "ms/image"])

@@ -28,7 +28,7 @@ def _json_numbers(node, out: set[str]) -> None:
         out.update(re.findall(r"\d+(?:\.\d+)?", node))
     elif isinstance(node, (int, float)) and not isinstance(node, bool):
         for v in (node, -node):
-            out.update({f"{v:g}", f"{v:.0f}", f"{v:.2f}", f"{v:.3f}", f"{100 * v:.1f}",
+            out.update({f"{v:g}", f"{v:.0f}", f"{v:.2f}", f"{v:.3f}", f"{v:.3g}", f"{100 * v:.1f}",
                         f"{v:.1%}".rstrip("%")})
             if float(v).is_integer():
                 out.add(str(int(v)))

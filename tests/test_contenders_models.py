@@ -141,7 +141,7 @@ def test_contender_fits_a_fold_and_ignores_the_test_labels(faces, name):
     n_test = len(fold.test)
     assert fit.result.scores.shape == (n_test, 7)
     assert np.allclose(fit.result.scores.sum(axis=1), 1.0, atol=1e-5)
-    assert fit.n_params > 0 and fit.fit_seconds >= 0
+    assert fit.n_params > 0 and fit.fit_seconds >= 0 and fit.predict_ms_per_image > 0
     y = fold.y.copy()
     y[fold.test] = (y[fold.test] + 1) % 7
     again = contender.fit_fold(_fold(faces, "group", y=y), recipe)
