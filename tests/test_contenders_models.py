@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bpnet.data.hog import hog, hog_length
 from bpnet.gradcheck import gradcheck_function
 from bpnet.linear import SoftmaxRegression, softmax_loss, softmax_loss_grad
 from bpnet.splits import make_splits
@@ -42,27 +41,6 @@ def test_softmax_regression_learns_separable_classes():
     y = np.arange(90) % 3
     X = rng.normal(size=(90, 4)) + 4.0 * np.eye(3, 4)[y]
     assert np.mean(SoftmaxRegression(alpha=1e-3).fit(X, y).predict(X) == y) > 0.95
-
-
-# ------------------------------------------------------------------ HOG
-
-def test_hog_length_and_block_norm():
-    image = np.random.default_rng(0).integers(0, 256, (64, 48)).astype(np.uint8)
-    h = hog(image)
-    assert h.shape == (hog_length(64, 48),) == ((8 - 1) * (6 - 1) * 36,)
-    blocks = h.reshape(-1, 36)
-    assert blocks.min() >= 0
-    assert np.allclose(np.linalg.norm(blocks, axis=1), 1.0, atol=1e-6)
-
-
-def test_hog_of_a_flat_image_is_zero_and_stripes_vote_one_orientation():
-    assert not np.any(hog(np.full((32, 32), 90.0)))
-    stripes = np.tile(np.sin(np.arange(32) / 2.0) * 100, (32, 1))  # intensity varies along x
-    cells = hog(stripes, block=1).reshape(-1, 9)
-    # gradient along columns: angle 0 (the bins centred at 10 and 170 degrees share it)
-    assert np.all(cells[:, [0, 8]].sum(axis=1) > 0.99 * np.linalg.norm(cells, axis=1) - 1e-9)
-    with pytest.raises(ValueError, match="smaller than one block"):
-        hog(np.zeros((8, 8)))
 
 
 # ------------------------------------------------------------------ the arch setting
