@@ -297,6 +297,12 @@ class FlatParams:
         """Parameter ``key`` as a view of ``flat`` (splitting an axis never copies)."""
         return flat[:, self.slices[key]].reshape(self.shapes[key])
 
+    def state_arrays(self, name: str) -> dict[str, np.ndarray]:
+        """The state of parameter ``name`` in its shape: views of the one array, so a pruner
+        that zeroes a unit's state (a stack's :meth:`Optimizer.state_arrays`) reaches it."""
+        return {key: self._view(arr, name)
+                for key, arr in self.optimizer.state_arrays("params").items()}
+
     def step(self, grads: dict, active: np.ndarray | None = None) -> None:
         """:meth:`Optimizer.step` with ``grads`` in the layout of ``params``."""
         for key in self.params:
