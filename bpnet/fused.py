@@ -19,8 +19,10 @@ passes over memory. Every trick is one of these:
   rows of ones, whose odd sizes (11, 33) OpenBLAS's Haswell kernel runs a third slower.
 * **Output rows padded to a multiple of 4.** The output products (``P2 @ [A; 1]`` and
   ``G @ A.T``) run on ``(K, C', ...)`` buffers with ``C' = 8`` for 7 classes, the extra
-  rows zero: OpenBLAS's Haswell kernel does 8 rows a third faster than 7. Every other
-  pass works on the ``[:, :C]`` views, so the padding is never read.
+  rows zero: OpenBLAS's Haswell kernel does 8 rows a third faster than 7. The
+  elementwise passes read the logits through a ``[:, :C]`` view once and otherwise work
+  on contiguous ``(K, C, n)`` arrays (NumPy is slower on the views); ``G`` is copied
+  into its padded buffer for the product.
 * **Sigmoid hidden units as one tanh.** ``sigmoid(z) = 0.5 + 0.5 * tanh(z / 2)`` is stable
   for any ``z`` and costs one transcendental. The ``1/2`` inside is folded into the
   packed ``W1``; the affine ``0.5 * t + 0.5`` outside is folded into the packed output
@@ -30,8 +32,9 @@ passes over memory. Every trick is one of these:
 * **Constant factors on the small side.** The loss's ``2 / C`` (MSE) or ``1 / C``
   (sigmoid cross-entropy) multiplies the packed backward weights and the small gradient
   matrices, not the ``(K, C, n)`` block.
-* **Buffers allocated once** and written with ``out=``; only the small weight matrices
-  are packed at every step.
+* **Buffers allocated once** and written with ``out=``, the gradients too when the
+  optimiser offers its own (:attr:`bpnet.optim.FlatParams.grads`); only the small weight
+  matrices are packed at every step.
 
 A unit mask (pruning) is applied through the weights: a pruned unit's outgoing weights
 are zeroed in the packed copies, so it adds nothing to the output and receives no
@@ -87,8 +90,8 @@ class FusedPass:
         self.logits_rows = np.zeros((K, Cp, n), dt)
         self.logits = self.logits_rows[:, :C]
         self.out = self.logits if net.output == "identity" else np.empty((K, C, n), dt)
-        self.grad_out_rows = np.zeros((K, Cp, n), dt)
-        self.grad_out = self.grad_out_rows[:, :C]
+        self.grad_out = np.empty((K, C, n), dt)  # contiguous: NumPy's passes over views are slower
+        self.grad_out_rows = self.grad_out if Cp == C else np.zeros((K, Cp, n), dt)
         self.scratch_out = np.empty((K, C, n), dt)
         self.grad_hidden = np.empty((K, H, n), dt)
         self.scratch_hidden = np.empty((K, H, n), dt)
@@ -177,8 +180,7 @@ class FusedPass:
         if net.loss == "mse":  # out - t is kept for backward(), which needs it too
             np.subtract(out, T, out=self.grad_out)
             self._diff_ready = True
-            np.multiply(self.grad_out, self.grad_out, out=tmp)
-            np.sum(tmp, axis=1, out=loss)
+            np.einsum("kcn,kcn->kn", self.grad_out, self.grad_out, out=loss)  # one pass, not two
             loss /= C
         elif net.output == "softmax":  # logsumexp(z) - z_y, from the forward's max and sum
             np.multiply(Z, T, out=tmp)
@@ -199,12 +201,15 @@ class FusedPass:
             loss /= C
         return loss
 
-    def backward(self, XaT: np.ndarray, T: np.ndarray, w: np.ndarray) -> dict:
+    def backward(self, XaT: np.ndarray, T: np.ndarray, w: np.ndarray,
+                 out: dict | None = None) -> dict:
         """Gradients of ``sum_i w_i loss_i`` per model, in the layout of ``net.params``.
 
         Call after :meth:`forward` on the same ``XaT`` (and, optionally, :meth:`per_sample_loss`).
+        ``out``: arrays shaped like ``net.params`` to write the gradients into (e.g.
+        :attr:`bpnet.optim.FlatParams.grads`, saving a copy per step); default new arrays.
         """
-        net = self.net
+        net, grads = self.net, out
         K, H, C, d = self.K, net.n_hidden, net.n_outputs, net.n_inputs
         out, G, tmp = self.out, self.grad_out, self.scratch_out
         wn = w[:, None, :]
@@ -224,17 +229,23 @@ class FusedPass:
                 G *= out
         elif net.output == "sigmoid" and net.class_weight is not None:
             G *= net.class_weight[..., None]  # cross-entropy with its own output: d/dz = out - t
-        # output layer: dW2.T = G @ A.T (the padded rows: one product), db2 = G @ 1 (one gemv)
+        # output layer: dW2.T = G @ A.T (on the padded rows), db2 = G @ 1 (one gemv)
         Gp = self.grad_out_rows
+        if Gp is not G:
+            Gp[:, :C] = G
         np.matmul(Gp, self.hidden[:, :H, :].transpose(0, 2, 1), out=self.dW2T)
         np.matmul(Gp.reshape(-1, Gp.shape[-1]), self._ones, out=self.db2.reshape(-1))
         s = self.g_scale
-        db2 = self.db2[:, :C] * s
-        dW2 = _times(self.dW2T[:, :C].transpose(0, 2, 1), 0.5 * s if self.tanh_space else s)
+        if grads is None:
+            grads = {k: np.empty(p.shape, p.dtype) for k, p in net.params.items()}
+        lead = (lambda a: a[None]) if net.n_models is None else (lambda a: a)
+        dW1, db1, dW2, db2 = (lead(grads[k]) for k in ("W1", "b1", "W2", "b2"))
+        np.multiply(self.db2[:, :C], s, out=db2)
+        np.multiply(self.dW2T[:, :C].transpose(0, 2, 1), 0.5 * s if self.tanh_space else s, out=dW2)
         if self.tanh_space:  # A = 0.5 t + 0.5, so G @ A.T = 0.5 G @ t.T + 0.5 sum_n G
             dW2 += 0.5 * db2[:, None, :]
         if net.unit_mask is not None:
-            dW2 *= (net.unit_mask if net.n_models is not None else net.unit_mask[None])[..., None]
+            dW2 *= lead(net.unit_mask)[..., None]
         # hidden layer: dZ1 = (W2 @ G) * f'(A) (g_scale is in Q)
         dZ = self.grad_hidden
         np.matmul(self.Q, G, out=dZ)
@@ -249,10 +260,8 @@ class FusedPass:
         # input layer: dW1.T = dZ1 @ X (the row of ones skipped), db1 = dZ1 @ 1 (one gemv)
         np.matmul(dZ, XaT[:, :d, :].transpose(0, 2, 1), out=self.dW1T)
         np.matmul(dZ.reshape(K * H, -1), self._ones, out=self.db1.reshape(-1))
-        grads = {"W1": self.dW1T.transpose(0, 2, 1).copy(), "b1": self.db1.copy(),
-                 "W2": dW2, "b2": db2}
-        if net.n_models is None:
-            return {k: v[0] for k, v in grads.items()}
+        np.copyto(dW1, self.dW1T.transpose(0, 2, 1))
+        np.copyto(db1, self.db1)
         return grads
 
     def correct(self, T: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -284,8 +293,3 @@ class FusedPass:
     def predict(self) -> np.ndarray:
         """Predicted class per sample from the last :meth:`forward`: (K, n)."""
         return self.out.argmax(axis=1)
-
-
-def _times(a: np.ndarray, factor: float) -> np.ndarray:
-    """``a * factor`` as a new C-contiguous array (``a`` may be a transposed view)."""
-    return np.multiply(a, factor, out=np.empty(a.shape, a.dtype))

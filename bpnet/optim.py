@@ -291,6 +291,9 @@ class FlatParams:
             params[key] = self._view(flat, key)
             start += size
         self.params, self.grad = params, np.empty_like(flat)
+        #: the gradient array as views in the layout of ``params``: a caller that writes the
+        #: gradients there (:meth:`bpnet.fused.FusedPass.backward`'s ``out``) saves a copy
+        self.grads = {key: self._view(self.grad, key) for key in params}
         self.optimizer = make_optimizer(name, {"params": flat}, **kwargs)
 
     def _view(self, flat: np.ndarray, key: str) -> np.ndarray:
@@ -304,9 +307,11 @@ class FlatParams:
                 for key, arr in self.optimizer.state_arrays("params").items()}
 
     def step(self, grads: dict, active: np.ndarray | None = None) -> None:
-        """:meth:`Optimizer.step` with ``grads`` in the layout of ``params``."""
-        for key in self.params:
-            self._view(self.grad, key)[...] = grads[key]
+        """:meth:`Optimizer.step` with ``grads`` in the layout of ``params`` (no copy when
+        ``grads`` is :attr:`grads` itself)."""
+        if grads is not self.grads:
+            for key in self.params:
+                self.grads[key][...] = grads[key]
         try:
             self.optimizer.step({"params": self.grad}, active=active)
         except TrainingError:
