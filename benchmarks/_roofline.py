@@ -90,8 +90,8 @@ def roofline(K: int, n: int, d: int, H: int, C: int, epochs: int, bpnet_seconds:
 #: The parts of an epoch: (file, function) -> label. Each is measured by its cumulative time
 #: (its NumPy calls included); none of them calls another.
 _PARTS = {("fused.py", "forward"): "forward: pack the weights, 2 products, tanh, output units",
-          ("fused.py", "backward"): "backward: 3 products, elementwise, gradient copies",
-          ("optim.py", "step"): "Adam (per parameter, in place)",
+          ("fused.py", "backward"): "backward: 3 products, 2 bias gemv, elementwise",
+          ("optim.py", "step"): "Adam (one flat array, in place)",
           ("fused.py", "per_sample_loss"): "curves: loss per sample",
           ("fused.py", "correct"): "curves: accuracy per sample",
           ("training.py", "record"): "curves: per-fold sums (train and test)"}

@@ -16,13 +16,14 @@ passes over memory. Every trick is one of these:
 * **Bias gradients as one matrix-vector product.** ``db1`` and ``db2`` are the row sums of
   the ``(K * units, n)`` gradient blocks: one ``gemv`` by a vector of ones for all models
   (three times faster than ``sum(axis=2)``), and the weight-gradient products skip the
-  rows of ones, whose odd sizes (11, 33) OpenBLAS's Haswell kernel runs a third slower.
+  rows of ones: OpenBLAS's Haswell kernel runs the paper's ``dZ @ [X | 1]`` (11 result
+  columns instead of 10) and ``G @ [A; 1].T`` (33 instead of 32) a fifth slower.
 * **Output rows padded to a multiple of 4.** The output products (``P2 @ [A; 1]`` and
   ``G @ A.T``) run on ``(K, C', ...)`` buffers with ``C' = 8`` for 7 classes, the extra
-  rows zero: OpenBLAS's Haswell kernel does 8 rows a third faster than 7. The
-  elementwise passes read the logits through a ``[:, :C]`` view once and otherwise work
-  on contiguous ``(K, C, n)`` arrays (NumPy is slower on the views); ``G`` is copied
-  into its padded buffer for the product.
+  rows zero: OpenBLAS's Haswell kernel does 8 rows 10-30 % faster than 7 (SkylakeX's
+  small-matrix kernels about as fast). The elementwise passes read the logits through a
+  ``[:, :C]`` view once and otherwise work on contiguous ``(K, C, n)`` arrays (NumPy is
+  slower on the views); the last pass over ``G`` writes it into its padded buffer.
 * **Sigmoid hidden units as one tanh.** ``sigmoid(z) = 0.5 + 0.5 * tanh(z / 2)`` is stable
   for any ``z`` and costs one transcendental. The ``1/2`` inside is folded into the
   packed ``W1``; the affine ``0.5 * t + 0.5`` outside is folded into the packed output
@@ -212,12 +213,10 @@ class FusedPass:
         net, grads = self.net, out
         K, H, C, d = self.K, net.n_hidden, net.n_outputs, net.n_inputs
         out, G, tmp = self.out, self.grad_out, self.scratch_out
-        wn = w[:, None, :]
         if not self._diff_ready:
             np.subtract(out, T, out=G)
         # G = d loss / d z up to the constant g_scale (2/C for MSE, 1/C for sigmoid
         # cross-entropy), which multiplies Q and the gradients below instead of G
-        G *= wn
         if net.loss == "mse":  # d/d out = 2 (out - t) / C, then back through the output
             if net.output == "sigmoid":  # sigmoid'(z) = out (1 - out)
                 np.subtract(1.0, out, out=tmp)
@@ -229,10 +228,12 @@ class FusedPass:
                 G *= out
         elif net.output == "sigmoid" and net.class_weight is not None:
             G *= net.class_weight[..., None]  # cross-entropy with its own output: d/dz = out - t
-        # output layer: dW2.T = G @ A.T (on the padded rows), db2 = G @ 1 (one gemv)
+        # the sample weights last (every step above is linear in G, sample by sample), written
+        # into the products' padded buffer: the one pass that a copy into it would cost
         Gp = self.grad_out_rows
-        if Gp is not G:
-            Gp[:, :C] = G
+        G = Gp[:, :C]
+        np.multiply(self.grad_out, w[:, None, :], out=G)
+        # output layer: dW2.T = G @ A.T (on the padded rows), db2 = G @ 1 (one gemv)
         np.matmul(Gp, self.hidden[:, :H, :].transpose(0, 2, 1), out=self.dW2T)
         np.matmul(Gp.reshape(-1, Gp.shape[-1]), self._ones, out=self.db2.reshape(-1))
         s = self.g_scale
