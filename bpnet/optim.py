@@ -291,16 +291,27 @@ class FlatParams:
             params[key] = self._view(flat, key)
             start += size
         self.params, self.grad = params, np.empty_like(flat)
+        #: the gradient array as views in the layout of ``params``: a caller that writes the
+        #: gradients there (:meth:`bpnet.fused.FusedPass.backward`'s ``out``) saves a copy
+        self.grads = {key: self._view(self.grad, key) for key in params}
         self.optimizer = make_optimizer(name, {"params": flat}, **kwargs)
 
     def _view(self, flat: np.ndarray, key: str) -> np.ndarray:
         """Parameter ``key`` as a view of ``flat`` (splitting an axis never copies)."""
         return flat[:, self.slices[key]].reshape(self.shapes[key])
 
+    def state_arrays(self, name: str) -> dict[str, np.ndarray]:
+        """The state of parameter ``name`` in its shape: views of the one array, so a pruner
+        that zeroes a unit's state (a stack's :meth:`Optimizer.state_arrays`) reaches it."""
+        return {key: self._view(arr, name)
+                for key, arr in self.optimizer.state_arrays("params").items()}
+
     def step(self, grads: dict, active: np.ndarray | None = None) -> None:
-        """:meth:`Optimizer.step` with ``grads`` in the layout of ``params``."""
-        for key in self.params:
-            self._view(self.grad, key)[...] = grads[key]
+        """:meth:`Optimizer.step` with ``grads`` in the layout of ``params`` (no copy when
+        ``grads`` is :attr:`grads` itself)."""
+        if grads is not self.grads:
+            for key in self.params:
+                self.grads[key][...] = grads[key]
         try:
             self.optimizer.step({"params": self.grad}, active=active)
         except TrainingError:

@@ -100,7 +100,8 @@ class _Clean(BoundSteps):
 
     def epoch(self, optimizer, rng, active) -> None:
         # the forward of the previous epoch measured these parameters
-        optimizer.step(self.full.backward(self.XaT, self.T, self.w), active=active)
+        grads = self.full.backward(self.XaT, self.T, self.w, out=_grad_buffers(optimizer))
+        optimizer.step(grads, active=active)
 
 
 class _Noisy(BoundSteps):
@@ -110,7 +111,8 @@ class _Noisy(BoundSteps):
     def epoch(self, optimizer, rng, active) -> None:  # a step on noisy inputs
         Xn = self.noise.add(self.XaT, rng)
         self.full.forward(Xn)
-        optimizer.step(self.full.backward(Xn, self.T, self.w), active=active)
+        grads = self.full.backward(Xn, self.T, self.w, out=_grad_buffers(optimizer))
+        optimizer.step(grads, active=active)
 
 
 class _Batches(BoundSteps):
@@ -119,3 +121,8 @@ class _Batches(BoundSteps):
 
     def epoch(self, optimizer, rng, active) -> None:
         self.batches.epoch(optimizer, rng, active)
+
+
+def _grad_buffers(optimizer) -> dict | None:
+    """Where the optimiser wants the gradients written (a FlatParams' views), else None."""
+    return getattr(optimizer, "grads", None)

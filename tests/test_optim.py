@@ -110,6 +110,12 @@ def test_flat_params_follow_the_same_trajectory_bit_for_bit(name, kwargs, n_mode
             opt.step(grads) if active is None else opt.step(grads, active=active)
     for key, p in nets[0].params.items():
         np.testing.assert_array_equal(nets[1].params[key], p)
+        state = flat.state_arrays(key)  # in the parameter's shape, as a pruner reads it
+        assert state.keys() == plain.state_arrays(key).keys()
+        for k, arr in plain.state_arrays(key).items():
+            np.testing.assert_array_equal(state[k], arr, err_msg=f"{key} {k}")
+            state[k][..., 0] = 0.0  # a pruner zeroing a unit's state reaches the one array
+            assert np.all(flat.state_arrays(key)[k][..., 0] == 0.0)
     bad = {k: np.zeros_like(v) for k, v in nets[1].params.items()}
     bad["b2"][..., 1] = np.nan
     with pytest.raises(bpnet.TrainingError, match="gradient of b2 is nan"):
