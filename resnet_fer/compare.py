@@ -217,6 +217,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
         raise ValueError("--device cuda: no CUDA device is available here "
                          "(torch.cuda.is_available() is False); use --device cpu")
     chosen = choose_models(args.models, device)
+    if args.repeats is None:
+        args.repeats = default_repeats(chosen)
     recipes = {c.name: c.resolve_recipe(device, args.quick, args.data is None, args.preset)
                for c in chosen}
     preset = next((r["preset"] for r, _ in recipes.values() if r.get("preset")), None)
@@ -305,6 +307,17 @@ def run_comparison(args: argparse.Namespace) -> Path:
     say("wrote " + ", ".join(p.name for p in paths.values()) + f" in {run.path}")
     return paths["markdown"]
 
+#: ``--repeats`` when no image model runs: the BP and linear models fit 5 folds in seconds,
+#: and more repeats narrow the corrected interval (an image model's repeat takes minutes)
+CHEAP_REPEATS = 3
+
+
+def default_repeats(chosen) -> int:
+    """``--repeats`` when not given: :data:`CHEAP_REPEATS` when no chosen contender reads the
+    images, else 1 (every model shares the splits, so the dearest one sets R)."""
+    return 1 if any(c.input == "images" for c in chosen) else CHEAP_REPEATS
+
+
 def build_parser() -> argparse.ArgumentParser:
     from bpnet import __version__
     from bpnet.cli_tools import HelpFormatter
@@ -323,8 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="stratified k-fold, or grouped by movie/person (person-independent)")
     parser.add_argument("--folds", type=int, default=5, help="folds per repeat, the same for "
                         "every model")
-    parser.add_argument("--repeats", type=int, default=1, help="repeats of the k-fold split, "
-                        "each with its own seed (R x k folds; every model gets the same)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats of the k-fold "
+                        "split, each with its own seed (R x k folds; every model gets the "
+                        f"same); default: {CHEAP_REPEATS} when every model is cheap (no image "
+                        "model), else 1")
     parser.add_argument("--models", metavar="A,B,...", help="contenders to compare "
                         "(comma-separated; default: those marked in --list-models)")
     parser.add_argument("--list-models", action="store_true",
@@ -364,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(list_models("cuda" if torch.cuda.is_available() else "cpu"))
         return 0
-    if args.repeats < 1:
+    if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.folds < 2:
         parser.error(f"--folds must be at least 2, got {args.folds}")

@@ -179,6 +179,19 @@ def test_repeats_give_every_model_the_same_r_times_k_folds(tmp_path, capsys):
     assert "bp-paper: reused 3 of 4 folds" in printed and "resnet18: reused 4 of 4" in printed
 
 
+def test_repeats_default_to_more_when_every_model_is_cheap(tmp_path):
+    from resnet_fer.contenders import get
+
+    assert compare.default_repeats([get("bp-paper"), get("linear-descriptors")]) == compare.CHEAP_REPEATS > 1
+    assert compare.default_repeats([get("bp-paper"), get("resnet18")]) == 1
+    out = tmp_path / "cheap"
+    assert compare.main([*TINY, "--models", "bp-paper", "--out", str(out)]) == 0
+    res = ComparisonResult.from_json(out / "results.json")
+    assert res.splits.repeats == compare.CHEAP_REPEATS
+    assert len(res.model("bp-paper").result.folds) == 2 * compare.CHEAP_REPEATS
+    assert res.settings["repeats"] == compare.CHEAP_REPEATS  # what --resume compares
+
+
 def test_the_papers_values_appear_only_for_sfew(finished_run, tmp_path):
     from dataclasses import replace
 
