@@ -44,7 +44,9 @@ and check ``blas_kernel`` in each line (a processor without AVX-512 cannot run S
 Run:  python benchmarks/bench_kfold.py [--quick] [--data SFEW.xlsx] [--repeats 3]
       [--no-compile] [--no-scaling] [--profile-epochs 1000]
 
-Last results: docs/speed.rst, each with its machine, kernel and load average. Before
+Last results: docs/speed.rst, each with its machine, kernel and load average. Idle, AMD
+EPYC, 2026-12-02, --no-scaling --repeats 3: Haswell kernel (e)/(a) 2.36x, (c)/(a) 5.75x,
+(a) 2.28x its floor; SkylakeX 2.34x, 6.65x, 2.72x. Before
 issue 26 (2026-11-28, idle Xeon, SkylakeX kernel, SFEW.xlsx, --repeats 3): (a) 2.64 s,
 (b) 6.04 s, (c) 17.83 s / 21.59 s, (d) 14.65 s; torch float32 / (a) 6.75x.
 """
