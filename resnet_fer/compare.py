@@ -126,7 +126,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     With a ``preset`` the images are decoded (and cropped) as that preset says.
     """
     from bpnet.data.features import extract_features, image_dataset_features
-    from bpnet.data.sfew import load_sfew_features, save_features_csv
+    from bpnet.data.sfew import load_sfew_features, one_line, save_features_csv
 
     notes: list[str] = []
     if args.data is None:
@@ -164,9 +164,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
                 save_features_csv(feats, run.file("features.csv"))
             notes.append("features computed from the images (LPQ and PHOG, 5 principal "
                          "components each; PCA fitted on all images, labels unused)")
-    # a quirk list ("3 data quirks handled:\n  - a\n  - b") becomes one line: "...: a; b"
-    notes += [str(w.message).replace(":\n  - ", ": ").replace("\n  - ", "; ").replace("\n", " ")
-              for w in caught if issubclass(w.category, UserWarning)]
+    notes += [one_line(str(w.message)) for w in caught if issubclass(w.category, UserWarning)]
     row = {sid: i for i, sid in enumerate(feats.sample_ids)}
     keep = [i for i, sid in enumerate(images.sample_ids) if sid in row]
     if not keep:

@@ -290,3 +290,13 @@ def test_cross_check_reports_differences(tmp_path):
     assert "label mismatch: 'Movie0_000001009_00000009' is Fear in the feature table but Sad" in message
     assert cross_check(load_sfew_features(tmp_path / "t.csv"),
                        scan_image_folder(_write_image_tree(tmp_path / "ok", _tree_for(rows)))).ok
+
+
+def test_a_quirk_list_on_one_line_for_the_report():
+    from bpnet.data.sfew import format_quirks, one_line
+
+    text = format_quirks("SFEW.xlsx", ["missing values in row 7", "duplicate name 'x'"])
+    assert "\n" in text
+    assert one_line(text) == ("SFEW.xlsx: 2 data quirks handled: missing values in row 7; "
+                              "duplicate name 'x'")
+    assert one_line("first line\nsecond") == "first line second"

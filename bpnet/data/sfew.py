@@ -26,7 +26,8 @@ from .table_reader import parse_label, parse_number, read_table
 
 __all__ = [
     "CLASS_NAMES", "SFEW_FEATURE_NAMES", "DataQuirkWarning", "FeatureDataset", "class_summary",
-    "format_quirks", "load_sfew_features", "movie_from_name", "sample_ids", "save_features_csv",
+    "format_quirks", "load_sfew_features", "movie_from_name", "one_line", "sample_ids",
+    "save_features_csv",
 ]
 
 #: Class order everywhere in bpnet. Label ``k`` (0..6) is ``CLASS_NAMES[k]``; the SFEW
@@ -67,7 +68,16 @@ def sample_ids(names: Sequence[str], y, class_names: Sequence[str]) -> list[str]
 def format_quirks(source: str, quirks: Sequence[str]) -> str:
     """One warning message listing every quirk on its own line."""
     head = f"{source}: {len(quirks)} data quirk{'s' if len(quirks) != 1 else ''} handled:"
-    return "\n  - ".join([head, *quirks])
+    return _QUIRK_ITEM.join([head, *quirks])
+
+
+_QUIRK_ITEM = "\n  - "
+
+
+def one_line(message: str) -> str:
+    """A warning message on one line, for a report: a :func:`format_quirks` list becomes
+    ``"SFEW.xlsx: 2 data quirks handled: a; b"``; any other line break a space."""
+    return message.replace(":" + _QUIRK_ITEM, ": ").replace(_QUIRK_ITEM, "; ").replace("\n", " ")
 
 
 # --- the SFEW feature sheet ------------------------------------------------------

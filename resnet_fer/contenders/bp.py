@@ -14,7 +14,7 @@ from bpnet.results import FoldResult
 
 from .base import Contender, Fold, FoldFit, register
 
-__all__ = ["BP_SETTINGS", "fit_folds", "probabilities_from_sigmoid"]
+__all__ = ["BP_SETTINGS", "fit_folds", "predict_ms", "probabilities_from_sigmoid"]
 
 #: the paper's network, 10-32-7 with sigmoid units, MSE, Adam, 1000 full-batch epochs
 BP_SETTINGS = {"n_hidden": 32, "hidden": "sigmoid", "output": "sigmoid", "loss": "mse",
@@ -33,30 +33,34 @@ def probabilities_from_sigmoid(outputs: np.ndarray) -> np.ndarray:
         return probabilities("sigmoid", np.log(np.clip(outputs, 1e-300, None)))
 
 
-def _predict_ms(settings: dict, n_inputs: int, n_hidden: int, n_classes: int,
-                X: np.ndarray) -> float:
-    """Milliseconds per row of one forward pass through a network of this shape.
+def predict_ms(settings: dict, X_fit: np.ndarray, X_test: np.ndarray, n_hidden: int,
+               n_classes: int, n_models: int | None = None) -> float:
+    """Milliseconds per test row of inference: normalise ``X_test`` (with a normaliser fitted
+    on ``X_fit``) and a forward pass through ``n_models`` networks of this shape (one when
+    None; an ensemble's members as one stack).
 
-    The trained stack is not returned by :func:`bpnet.cross_validate`; a forward pass costs
-    the same whatever the weights, so a fresh network of the pruned shape is timed.
+    The fitted networks are not returned by :func:`bpnet.cross_validate` or the nested
+    search; a forward pass costs the same whatever the weights, so fresh ones are timed.
     """
+    from bpnet.preprocessing import Normalizer
     from bpnet.settings import Settings
 
-    if len(X) == 0:
+    if len(X_test) == 0:
         return 0.0
+    norm = Normalizer().fit(X_fit)
     spec = Settings.from_dict({**settings, "n_hidden": max(1, n_hidden)})
-    net = spec.build_network(n_inputs, n_classes, np.random.default_rng(0))
-    net.forward(X)  # warm-up
+    net = spec.build_network(X_fit.shape[1], n_classes, np.random.default_rng(0),
+                             n_models=n_models)
+    net.forward(norm.transform(X_test))  # warm-up
     t0 = time.perf_counter()
     for _ in range(5):
-        net.forward(X)
-    return (time.perf_counter() - t0) / 5 / len(X) * 1e3
+        net.forward(norm.transform(X_test))
+    return (time.perf_counter() - t0) / 5 / len(X_test) * 1e3
 
 
 def fit_folds(folds: list[Fold], recipe: dict) -> list[FoldFit]:
     """Train the folds of one repeat as one stack, prune, and score each on its test rows."""
     import bpnet
-    from bpnet.preprocessing import Normalizer
     from bpnet.pruning import DistinctivenessPruner
 
     first = folds[0]
@@ -81,9 +85,9 @@ def fit_folds(folds: list[Fold], recipe: dict) -> list[FoldFit]:
                 "test_accuracy_before_pruning": float(before["test_accuracy"][j])}
         if j == 0:  # the stack's history, once per repeat (Fig. 4)
             info["pruning"] = res.extra["pruning"]
-        Z = Normalizer().fit(fold.X[fold.train]).transform(fold.X[fold.test])
         fits.append(FoldFit(result, n_in * h + h + h * n_classes + n_classes, seconds,
-                            _predict_ms(settings, n_in, h, n_classes, Z), info))
+                            predict_ms(settings, fold.X[fold.train], fold.X[fold.test], h,
+                                       n_classes), info))
     return fits
 
 

@@ -16,7 +16,8 @@ from bpnet.data.features import DescriptorPCA
 from ._descriptor_cache import descriptors
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
-from .bp_tuned import ensemble_forward, n_bp_params, nested_search
+from .bp import predict_ms
+from .bp_tuned import n_bp_params, nested_search
 
 __all__ = ["CONTENDER", "fit_descriptors"]
 
@@ -48,14 +49,14 @@ def fit_descriptors(fold: Fold, recipe: dict) -> FoldFit:
     assert best is not None, "n_components is empty"
     k, (score, chosen, proba, train_proba), Z = best
     n_models = len(inner) * int(recipe.get("n_init", 3))
-    return fold_fit(fold, proba, train_proba,
-                    n_models * n_bp_params(2 * k, int(chosen["n_hidden"]),
-                                           len(fold.class_names)),
-                    watch.seconds,
-                    predict=ensemble_forward(Z, fold, {**settings, **chosen},
-                                             int(chosen["n_hidden"]), n_models),
-                    info={"inner": kind, "n_components": k, "chosen": chosen,
-                          "inner_accuracy": score, "ensemble_members": n_models})
+    hidden = int(chosen["n_hidden"])
+    fit = fold_fit(fold, proba, train_proba,
+                   n_models * n_bp_params(2 * k, hidden, len(fold.class_names)), watch.seconds,
+                   info={"inner": kind, "n_components": k, "chosen": chosen,
+                         "inner_accuracy": score, "ensemble_members": n_models})
+    fit.predict_ms_per_image = predict_ms({**settings, **chosen}, Z[tr], Z[fold.test], hidden,
+                                          len(fold.class_names), n_models)
+    return fit
 
 
 CONTENDER = register(Contender(

@@ -15,8 +15,9 @@ from bpnet.model_selection import RECOMMENDED, grid_search_cv
 
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
+from .bp import predict_ms
 
-__all__ = ["CONTENDER", "ensemble_forward", "fit_nested", "nested_search"]
+__all__ = ["CONTENDER", "fit_nested", "nested_search"]
 
 
 def nested_search(X: np.ndarray, fold: Fold, grid: dict, settings: dict, n_init: int,
@@ -44,24 +45,6 @@ def n_bp_params(n_inputs: int, n_hidden: int, n_classes: int) -> int:
     return n_inputs * n_hidden + n_hidden + n_hidden * n_classes + n_classes
 
 
-def ensemble_forward(X: np.ndarray, fold: Fold, settings: dict, hidden: int, n_models: int):
-    """A callable that runs the chosen ensemble's forward pass on the test rows of the
-    model input ``X : (n, d)``, for the inference time: the search does not return its inner
-    networks, and a forward pass costs the same whatever the weights, so a stack of
-    ``n_models`` fresh networks of the chosen shape is timed (normalisation included)."""
-    from bpnet.preprocessing import Normalizer
-    from bpnet.settings import PARAMS, Settings
-
-    known = {k: v for k, v in settings.items() if k in PARAMS}
-    spec = Settings.from_dict({**known, "n_hidden": max(1, hidden)})
-    X = np.asarray(X, np.float64)
-    norm = Normalizer().fit(X[np.asarray(fold.train)])
-    net = spec.build_network(X.shape[1], len(fold.class_names), np.random.default_rng(0),
-                             n_models=n_models)
-    X_test = X[np.asarray(fold.test)]
-    return lambda: net.forward(norm.transform(X_test))
-
-
 def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     """Fit ``bp-tuned`` on one fold of the feature sheet (``fold.X``)."""
     if fold.X is None:
@@ -77,12 +60,14 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
             int(recipe.get("n_init", search["n_init"])), inner)
     hidden = int(chosen.get("n_hidden", settings.get("n_hidden", 16)))
     n_models = len(inner) * int(recipe.get("n_init", search["n_init"]))
-    return fold_fit(fold, proba, train_proba,
-                    n_models * n_bp_params(fold.X.shape[1], hidden, len(fold.class_names)),
-                    watch.seconds, predict=ensemble_forward(fold.X, fold, {**settings, **chosen},
-                                                            hidden, n_models),
-                    info={"inner": kind, "chosen": chosen, "inner_accuracy": score,
-                          "ensemble_members": n_models})
+    fit = fold_fit(fold, proba, train_proba,
+                   n_models * n_bp_params(fold.X.shape[1], hidden, len(fold.class_names)),
+                   watch.seconds, info={"inner": kind, "chosen": chosen,
+                                        "inner_accuracy": score, "ensemble_members": n_models})
+    X = np.asarray(fold.X, np.float64)
+    fit.predict_ms_per_image = predict_ms({**settings, **chosen}, X[fold.train], X[fold.test],
+                                          hidden, len(fold.class_names), n_models)
+    return fit
 
 
 CONTENDER = register(Contender(

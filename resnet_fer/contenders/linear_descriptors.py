@@ -74,19 +74,20 @@ def fit_linear(fold: Fold, recipe: dict) -> FoldFit:
                 for a, b in inner:
                     scaler, model = _fit_scaled(X, y, a, alpha, recipe, C)
                     acc.append(np.mean(model.predict(scaler.transform(X[b])) == y[b]))
-                scores[("+".join(blocks), alpha)] = float(np.mean(acc))
+                scores[blocks, alpha] = float(np.mean(acc))
         # ties: the first set and the first (weakest) penalty listed
         (chosen, alpha), _ = max(scores.items(), key=lambda item: item[1])
-        X = stack_blocks(desc, tuple(chosen.split("+")), sqrt=sqrt)
+        X = stack_blocks(desc, chosen, sqrt=sqrt)
         scaler, model = _fit_scaled(X, y, tr, alpha, recipe, C)
     t0 = time.perf_counter()
     proba = model.predict_proba(scaler.transform(X[te]))
     ms = (time.perf_counter() - t0) * 1000.0 / max(len(te), 1)
     result = fold_fit(fold, proba, model.predict_proba(scaler.transform(X[tr])), model.n_params,
                       watch.seconds,
-                      info={"inner": kind, "blocks": chosen, "alpha": alpha,
+                      info={"inner": kind, "blocks": "+".join(chosen), "alpha": alpha,
                             "n_features": int(X.shape[1]),
-                            "inner_accuracy": {f"{b} {a}": s for (b, a), s in scores.items()}})
+                            "inner_accuracy": {f"{'+'.join(b)} {a}": s
+                                               for (b, a), s in scores.items()}})
     result.predict_ms_per_image = ms  # the descriptors are computed once per image set
     return result
 
