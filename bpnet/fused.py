@@ -265,7 +265,7 @@ class FusedPass:
         np.copyto(db1, self.db1)
         return grads
 
-    def correct(self, T: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def correct(self, y: np.ndarray) -> np.ndarray:
         """Whether each sample's prediction (``argmax`` of the outputs) is its label: (K, n) bool.
 
         ``argmax`` along the middle (class) axis is slow in NumPy, so: the true class wins

@@ -206,7 +206,7 @@ def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
                 values = None
                 if measure:  # every model is measured; one that no longer trains repeats
                     full.forward(XaT)
-                    values = sets.measure(full.per_sample_loss(T), full.correct(T, y))
+                    values = sets.measure(full.per_sample_loss(T), full.correct(y))
                     _check_finite(values["train_loss"], done, epochs, stacked, unit)
                 elif stepper.reuses_forward and done < epochs:  # the next step needs it
                     full.forward(XaT)
@@ -236,7 +236,7 @@ def evaluate(net: BPNetwork, X, y, sample_weight=None):
     XaT, T = fused.inputs(X), fused.targets(y)
     sets = _Sets(net, y, {"eval": np.ones(n) if sw is None else sw}, K)
     fused.forward(XaT)
-    values = sets.measure(fused.per_sample_loss(T), fused.correct(T, y))
+    values = sets.measure(fused.per_sample_loss(T), fused.correct(y))
     loss, acc = values["eval_loss"], values["eval_accuracy"]
     if net.n_models is None:
         return float(loss[0]), float(acc[0])

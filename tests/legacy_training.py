@@ -249,7 +249,7 @@ def legacy_train(net: BPNetwork, X, y, optimizer: Optimizer, epochs: int, *, sam
                     continue
                 full.forward(XaT)
                 # every model is measured; one that no longer trains repeats its values
-                sets.record(log_curves, e, full.per_sample_loss(T), full.correct(T, y))
+                sets.record(log_curves, e, full.per_sample_loss(T), full.correct(y))
                 _check_finite(log_curves["train_loss"][e], e + 1, epochs, stacked, unit)
                 if stopper is not None:
                     running = stopper.update(log_curves, e, running)
