@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 from typing import Callable
 
@@ -107,7 +108,8 @@ def run_command(tool: str, work: Callable[[], int | None], *, interrupted: str |
     Returns
     -------
     int
-        0 (or ``work``'s status); 2 for a mistake or a missing module; 130 after Ctrl-C.
+        0 (or ``work``'s status); 2 for a mistake or a missing module; 130 after Ctrl-C;
+        141, silently, when the reader of the output closed it (``| head``).
     """
     try:
         if notes:
@@ -117,10 +119,16 @@ def run_command(tool: str, work: Callable[[], int | None], *, interrupted: str |
                 status = work()
         else:
             status = work()
+        sys.stdout.flush()  # a closed pipe shows here, not in Python's shutdown
     except KeyboardInterrupt:
         print(f"\n{tool}: interrupted" + (f"; {interrupted}" if interrupted else ""),
               file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of the output went away (`... | head`): not the user's mistake, and
+        # nothing more can reach it; the shell's status for a command stopped by SIGPIPE
+        _discard_stdout()
+        return 141
     except ImportError as exc:
         print(f"{tool}: error: {import_error_message(exc)}", file=sys.stderr)
         return 2
@@ -128,6 +136,16 @@ def run_command(tool: str, work: Callable[[], int | None], *, interrupted: str |
         print(f"{tool}: error: {one_line(exc)}", file=sys.stderr)
         return 2
     return 0 if status is None else int(status)
+
+
+def _discard_stdout() -> None:
+    """Point the standard output at the null device, so that flushing it at exit is silent."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (a captured stream): nothing to flush
+        pass
 
 
 def add_output_arguments(parser, *, out_help: str | None, force_help: str,

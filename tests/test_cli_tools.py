@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +52,27 @@ def test_a_missing_module_gets_the_torch_extras_hint_only_when_the_extra_holds_i
     status, err = _run(capsys, work, notes=False)
     assert status == 2 and err.startswith(f"tool: error: No module named {module!r}")
     assert ("'torch' extra" in err) is hinted
+
+
+def test_a_closed_output_pipe_is_silent_with_the_sigpipe_status(capsys):
+    def work():
+        raise BrokenPipeError(32, "Broken pipe")  # an OSError, yet not the user's mistake
+
+    status, err = _run(capsys, work)
+    assert status == 141 and err == ""
+
+
+def test_python_m_bpnet_exercises_list_into_a_closed_pipe_says_nothing():
+    """``python -m bpnet.exercises list | head -1``: the reader is gone before the output."""
+    read, write = os.pipe()
+    os.close(read)  # every write now fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "bpnet.exercises", "list"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120,
+                              cwd=Path(__file__).resolve().parents[1])
+    finally:
+        os.close(write)
+    assert done.stderr == "" and done.returncode == 141
 
 
 def test_the_status_of_the_work_is_returned(capsys):

@@ -93,6 +93,16 @@ def test_the_course_names_every_example_and_exercise():
 REMOTE = re.compile(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"'](?:https?:)?//", re.I)
 
 
+CODE_SCROLLS = re.compile(r"(?:^|[};,\s])pre\s*\{[^}]*overflow(?:-x)?\s*:\s*(?:auto|scroll)")
+
+
+def test_code_scroll_pattern():
+    assert CODE_SCROLLS.search("a{b:c}pre{overflow:auto}")
+    assert CODE_SCROLLS.search("pre {\n  overflow-x: scroll;\n}")
+    assert not CODE_SCROLLS.search("pre{overflow:hidden}")
+    assert not CODE_SCROLLS.search("pre{white-space:pre}")
+
+
 def test_remote_pattern_finds_remote_scripts_only():
     assert REMOTE.search('<script defer="defer" src="https://cdn.example/mathjax.js"></script>')
     assert REMOTE.search('<link rel="stylesheet" href="//fonts.example/css" />')
@@ -154,6 +164,9 @@ def test_docs_build_nitpicky_with_every_example_run(tmp_path):
     assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     assert 'src="_static/mathjax/tex-chtml.js' in (html / "pruning.html").read_text()
     assert "furo" in (html / "index.html").read_text()
+    # long code lines scroll inside their block (the theme's style sheet) instead of being cut
+    css = "".join(p.read_text() for p in (html / "_static" / "styles").glob("*.css"))
+    assert CODE_SCROLLS.search(css), "no rule lets a long code line scroll in its block"
     # the exercise page shows every starter file; the course page is in the site
     from bpnet.exercises import EXERCISES
 

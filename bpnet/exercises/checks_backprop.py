@@ -1,15 +1,15 @@
 """Hidden checks of exercises 1-3: a scalar graph, tanh, softmax with cross-entropy.
 
 Oracles: the scalar graph of :class:`bpnet.teaching.Value`, and central finite differences
-of the exercise's own forward function. Each case names the typical mistake it catches in
-its hint.
+of the exercise's forward function as the starter file gives it (never the student's
+copy). Each case names the typical mistake it catches in its hint.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..teaching import Value
-from .grading import Case, Failure, expect_close, needs, numerical_gradient
+from .grading import Case, Failure, expect_close, given, needs, numerical_gradient
 
 # --- exercise 1: one neuron, node by node -------------------------------------------------
 NEURON_NODES = ("L", "e", "h", "s", "n1", "n2", "b", "w1", "w2", "x1", "x2")
@@ -100,7 +100,7 @@ def _softmax_case(n: int, C: int, scale: float = 1.0, dtype=np.float64):
         rng = np.random.default_rng(n * C)
         z = (scale * rng.normal(size=(n, C))).astype(dtype)
         y = rng.integers(0, C, size=n)
-        loss = needs(ns, "softmax_cross_entropy")
+        loss = given("ex03_softmax.py", "softmax_cross_entropy")
         got = needs(ns, "softmax_cross_entropy_backward")(z.copy(), y)
         zz = z.astype(np.float64)
         want = numerical_gradient(lambda: float(loss(zz, y)), zz, eps=1e-6 * max(1.0, scale))

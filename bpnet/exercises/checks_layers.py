@@ -1,13 +1,14 @@
 """Hidden checks of exercises 4-6: a masked layer, a planted bug, batch normalisation.
 
-The oracle is always central finite differences of the exercise's own forward pass,
-summed against an upstream gradient ``G``: ``L = sum(G * forward(...))``.
+The oracle is always central finite differences of the exercise's forward pass as the
+starter file gives it (never the student's copy, which may have been changed), summed
+against an upstream gradient ``G``: ``L = sum(G * forward(...))``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .grading import Case, Failure, expect_close, needs, numerical_gradient
+from .grading import Case, Failure, expect_close, given, needs, numerical_gradient
 
 
 # --- exercise 4: a masked sigmoid layer ---------------------------------------------------
@@ -19,9 +20,14 @@ def _masked_run(ns, mask, n: int = 5):
     layer.forward(x)
     dx = layer.backward(G)
     grads = dict(layer.grads)
-    want = {name: numerical_gradient(lambda: float(np.sum(G * layer.forward(x))), arr)
-            for name, arr in layer.params.items()}
-    want_x = numerical_gradient(lambda: float(np.sum(G * layer.forward(x))), x)
+    reference = given("ex04_masked.py", "MaskedLayer")(3, len(mask), mask=mask)
+    reference.params = {name: np.array(layer.params[name], dtype=np.float64)
+                        for name in ("W", "b")}  # the student's weights, the given forward
+
+    def objective():
+        return float(np.sum(G * reference.forward(x)))
+    want = {name: numerical_gradient(objective, arr) for name, arr in reference.params.items()}
+    want_x = numerical_gradient(objective, x)
     return grads, dx, want, want_x
 
 
@@ -73,8 +79,9 @@ def _bug_case(names: tuple[str, ...], n: int = 6):
         loss, grads = net.loss_and_grads(X, T)
         expect_close(np.float64(loss), np.float64(_reference_loss(net.params, X, T)),
                      "the loss", tol=1e-10)
+        params = {k: np.array(v, dtype=np.float64) for k, v in net.params.items()}
         for name in names:
-            want = numerical_gradient(lambda: net.loss_and_grads(X, T)[0], net.params[name])
+            want = numerical_gradient(lambda: _reference_loss(params, X, T), params[name])
             expect_close(grads[name], want, f"grads[{name!r}] on a batch of {n}")
     return run
 
@@ -97,7 +104,7 @@ def _bn_setup(ns, n: int, d: int, ones: bool, dtype=np.float64):
     gamma = (1.0 + rng.random(d)).astype(dtype)
     beta = rng.normal(size=d).astype(dtype)
     G = np.ones((n, d)) if ones else rng.normal(size=(n, d))
-    forward = needs(ns, "batchnorm_forward")
+    forward = given("ex06_batchnorm.py", "batchnorm_forward")
     got = needs(ns, "batchnorm_backward")(x.copy(), gamma.copy(), beta.copy(), G.astype(dtype))
     if not isinstance(got, tuple) or len(got) != 3:
         raise Failure("batchnorm_backward must return a tuple (dx, dgamma, dbeta)")

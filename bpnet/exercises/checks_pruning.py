@@ -2,7 +2,8 @@
 
 Oracles: :class:`bpnet.Adam` (``torch.optim.Adam``'s rule), the angle of
 :func:`bpnet.pruning.unit_statistics`, and the network's own outputs, which a
-compensating merge must leave unchanged.
+compensating merge must leave unchanged (computed with the forward pass the starter file
+gives, never the student's copy).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from ..optim import Adam
 from ..pruning import unit_statistics
-from .grading import Case, Failure, expect_close, needs
+from .grading import Case, Failure, expect_close, given, needs
 
 
 # --- exercise 7: Adam ---------------------------------------------------------------------
@@ -131,10 +132,10 @@ def _planted_network():
 
 def _merge_case(j: int, i: int | None, what: str):
     def run(ns):
-        forward, remove_unit = needs(ns, "forward"), needs(ns, "remove_unit")
+        forward, remove_unit = given("ex09_merge.py", "forward"), needs(ns, "remove_unit")
         X, W1, b1, W2, b2 = _planted_network()
         before, H = forward(X, W1, b1, W2, b2)
-        given = [a.copy() for a in (W1, b1, W2, b2)]
+        originals = [a.copy() for a in (W1, b1, W2, b2)]
         got = remove_unit(W1, b1, W2, b2, H, j, i)
         if not isinstance(got, tuple) or len(got) != 4:
             raise Failure("remove_unit must return a tuple (W1, b1, W2, b2)")
@@ -143,7 +144,7 @@ def _merge_case(j: int, i: int | None, what: str):
         if shapes != want_shapes:
             raise Failure(f"the returned arrays have shapes {shapes}, expected {want_shapes} "
                           "(one hidden unit fewer)")
-        for name, a, b in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2), given):
+        for name, a, b in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2), originals):
             if not np.array_equal(a, b):
                 raise Failure(f"remove_unit changed the {name} it was given; work on copies")
         after, _ = forward(X, *got)
@@ -153,7 +154,7 @@ def _merge_case(j: int, i: int | None, what: str):
 
 def _similar_unit(ns):
     """A unit that is only similar (r ~ 0.95): the merge must beat plain deletion."""
-    forward, remove_unit = needs(ns, "forward"), needs(ns, "remove_unit")
+    forward, remove_unit = given("ex09_merge.py", "forward"), needs(ns, "remove_unit")
     X, W1, b1, W2, b2 = _planted_network()
     W1 = W1.copy()
     W1[:, 5] += 0.3 * np.random.default_rng(5).normal(size=4)  # unit 5 now near unit 0
