@@ -61,8 +61,9 @@ class FoldResult:
         Rows of the whole set this fold was scored on.
     y_true, y_pred : (n_test,) int64
     scores : (n_test, n_classes) float64
-        The model's class scores (softmax probabilities for the ResNet, network outputs for
-        the BP network); ``y_pred`` is their argmax.
+        The model's class probabilities, rows summing to one, for every model (the ResNet's
+        softmax; the BP network's ``predict_proba``, :mod:`bpnet.class_scores`);
+        ``y_pred`` is their argmax.
     n_train : int
     train_accuracy : float
         The final model's accuracy on its training rows (clean: no augmentation).
