@@ -14,7 +14,6 @@ unique even when one image name sits in two class folders, as in SFEW).
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +41,9 @@ VERSION = 1
 
 
 def _floats(values) -> list:
-    """JSON-safe floats: NaN and inf become None (JSON has no NaN)."""
-    return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, float).ravel()]
+    """``values`` flattened to floats, as :func:`~bpnet.json_values.to_json_value` writes
+    them (NaN and inf become None: JSON has no NaN)."""
+    return to_json_value(np.asarray(values, float).ravel())
 
 
 def _unfloats(values, shape=None) -> np.ndarray:
