@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .json_values import to_json_value
+from .json_values import read_json, to_json_value
 from .metrics import (
     ClassMetrics,
     accuracy_mean_std,
@@ -309,10 +309,7 @@ class CVResult:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> "CVResult":
         """Read what :meth:`to_json` wrote (a path or the JSON text itself)."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(read_json(text_or_path))
 
 
 def plot_curves(results: Sequence[CVResult], path: str | Path | None = None,
