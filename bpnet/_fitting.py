@@ -135,10 +135,9 @@ def to_arrays(clf) -> tuple[dict, dict]:
     The optimiser state is not saved: training after loading starts a new optimiser.
     """
     clf._check_fitted()
-    params = {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-              for k, v in clf.get_params().items()}
+    params = to_json_value(clf.get_params(), finite=False)
     if isinstance(params["class_weight"], dict):  # JSON object keys would all become strings
-        params["class_weight"] = {"items": [[to_json_value(k), float(v)]
+        params["class_weight"] = {"items": [[k, float(v)]
                                             for k, v in params["class_weight"].items()]}
     if not isinstance(params["random_state"], (int, type(None))):
         params["random_state"] = None  # a Generator is not serialisable; it was used up

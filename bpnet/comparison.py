@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .calibration import ReliabilityCurve
-from .json_values import to_json_value
+from .json_values import read_json, to_json_value
 from .pairwise import PairComparison
 from .prune_retrain import PruningHistory
 from .rank_tests import FriedmanTest
@@ -357,7 +357,4 @@ class ComparisonResult:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> "ComparisonResult":
         """Read a result from JSON text or from a file."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(read_json(text_or_path))

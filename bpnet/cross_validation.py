@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .class_scores import decision_scores, probabilities
 from .json_values import to_json_value
 from .losses import class_weight_of_rows
 from .metrics import accuracy_mean_std
@@ -73,9 +74,10 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
     Returns
     -------
     bpnet.results.CVResult
-        Per-fold predictions, network outputs and curves; ``extra`` holds the hidden units
-        per fold and, with ``prune``, the pruning history and the accuracies before pruning;
-        ``trained`` is the trained stack.
+        Per-fold predictions, class probabilities (``FoldResult.scores``: the estimator's
+        ``predict_proba``) and curves; ``extra`` holds the hidden units per fold and, with
+        ``prune``, the pruning history and the accuracies before pruning; ``trained`` is the
+        trained stack (its raw outputs: :func:`bpnet.training.predict_outputs`).
 
     Notes
     -----
@@ -146,13 +148,20 @@ def cross_validate(X, y, splits, *, normalize: bool | dict = True, n_classes: in
 
 
 def _fold_results(net, Xs, y, splits, train_m, curves) -> list[FoldResult]:
-    """Per-fold predictions, outputs and curves of the trained stack."""
-    outputs = predict_outputs(net, Xs)  # (K, n, C)
+    """Per-fold predictions, class probabilities and curves of the trained stack.
+
+    The probabilities are :class:`~bpnet.BPClassifier`'s ``predict_proba`` of the same
+    outputs (:mod:`bpnet.class_scores`: sigmoid outputs divided by their sum), computed from
+    the output pre-activations so that a saturated output stays finite; the prediction is
+    their argmax, as ``predict``'s.
+    """
+    logits = predict_outputs(net, Xs, logits=True)  # (K, n, C)
     train_acc = evaluate(net, Xs, y, train_m.astype(float))[1]
     folds = []
     for k, (tr, te) in enumerate(splits):
         te = np.asarray(te, np.int64)
-        folds.append(FoldResult(te, y[te], outputs[k, te].argmax(axis=-1), outputs[k, te],
+        proba = probabilities(net.output, decision_scores(net.output, logits[k, te]))
+        folds.append(FoldResult(te, y[te], proba.argmax(axis=-1), proba,
                                 len(tr), float(train_acc[k]),
                                 {name: curves[name][:, k].tolist() for name in CURVES}))
     return folds

@@ -1,11 +1,13 @@
 """Values as JSON can hold them: the one conversion every result and file of bpnet uses."""
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["to_json_value"]
+__all__ = ["read_json", "to_json_value"]
 
 
 def to_json_value(value, *, finite: bool = True):
@@ -28,3 +30,12 @@ def to_json_value(value, *, finite: bool = True):
     if isinstance(value, np.generic):  # integers, booleans, strings
         return value.item()
     return value
+
+
+def read_json(text_or_path: str | Path):
+    """The value of a JSON object given as its text or as the path of a file holding it
+    (the ``from_json`` of every result type). ``NaN`` and ``Infinity`` read as floats."""
+    text = str(text_or_path)
+    if not text.lstrip().startswith("{"):
+        text = Path(text_or_path).read_text()
+    return json.loads(text)

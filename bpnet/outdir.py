@@ -37,13 +37,15 @@ import os
 import re
 import shutil
 import stat
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from .runlock import FolderLock, LockHeld, pid_alive
 
-__all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write", "atomic_write_bytes",
+           "atomic_write_text"]
 
 MARKER = ".run.json"
 LOCK = ".lock"
@@ -87,6 +89,28 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         raise WriteError(exc.errno, f"cannot write {path}: {_why(exc)}") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
+    """Make ``path`` whole or not at all with a writer that takes a file name.
+
+    ``write(tmp)`` fills a temporary file beside ``path`` (a library's own ``save(obj,
+    name)``), which then replaces ``path`` with ``os.replace``: a reader never sees half a
+    file. On any failure, Ctrl-C included, the temporary file is removed and the error
+    raised as it came. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
     return path
 

@@ -187,7 +187,7 @@ class Normalizer:
         cols = self.log_columns_
         if not cols.any():
             return X.copy()
-        T = X.copy()
+        Xt = X.copy()
         s = self.log_sign_[cols]
         c = self.log_scale_[cols]
         u = np.maximum(s * X[:, cols], self.log_shift_[cols]) - self.log_shift_[cols]
@@ -196,8 +196,8 @@ class Normalizer:
             # u / c overflows when a value lies ~1e308 training spreads away (a column whose
             # training values differ by 1e-308): log1p(u / c) = log(u) - log(c) + O(c / u)
             # there, and both logs are finite
-            T[:, cols] = s * np.where(np.isfinite(r), np.log1p(r), np.log(u) - np.log(c))
-        return T
+            Xt[:, cols] = s * np.where(np.isfinite(r), np.log1p(r), np.log(u) - np.log(c))
+        return Xt
 
     def fit(self, X: ArrayLike, y: object = None) -> Normalizer:
         """Learn the skewness, log and scaling constants from training data.
@@ -223,16 +223,16 @@ class Normalizer:
         self.log_shift_ = (self.log_sign_ * X).min(axis=0)
         self.log_scale_ = _guard_scale(_std(X), magnitude)
 
-        T = self._log_part(X)
-        t_mag = np.abs(T).max(axis=0)
+        Xt = self._log_part(X)
+        t_mag = np.abs(Xt).max(axis=0)
         if self.method == "zscore":
-            spread = _std(T)
+            spread = _std(Xt)
             # The mean of n copies of 0.37 is not exactly 0.37; centring a
             # constant column on one of its values makes its output exactly 0.
-            self.center_ = np.where(_is_tiny(spread, t_mag), T[0], T.mean(axis=0))
+            self.center_ = np.where(_is_tiny(spread, t_mag), Xt[0], Xt.mean(axis=0))
         else:
-            self.center_ = T.min(axis=0)
-            spread = T.max(axis=0) - self.center_
+            self.center_ = Xt.min(axis=0)
+            spread = Xt.max(axis=0) - self.center_
         self.scale_ = _guard_scale(spread, t_mag)
         return self
 
@@ -286,14 +286,14 @@ class Normalizer:
         (n_samples, n_features) float64 ndarray
         """
         Z = self._check_X(Z, fitting=False)
-        T = Z * self.scale_ + self.center_
+        Xt = Z * self.scale_ + self.center_
         cols = self.log_columns_
         if cols.any():
             s = self.log_sign_[cols]
             # Inverse of t = s*log1p((s*x - m)/c): s*x = m + c*expm1(s*t).
-            sx = self.log_shift_[cols] + self.log_scale_[cols] * np.expm1(s * T[:, cols])
-            T[:, cols] = s * sx
-        return T
+            sx = self.log_shift_[cols] + self.log_scale_[cols] * np.expm1(s * Xt[:, cols])
+            Xt[:, cols] = s * sx
+        return Xt
 
     def __repr__(self) -> str:
         return (

@@ -32,7 +32,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def bpnet_gradcheck(request: pytest.FixtureRequest) -> Callable[..., Any]:
     """:func:`bpnet.testing.assert_gradients_close` with the suite's tolerance and a per-test seed."""
-    from .testing import _is_model, assert_gradients_close
+    from .testing import assert_gradients_close, is_model
 
     tol = float(request.config.getini("bpnet_gradcheck_tol"))
     seed = zlib.crc32(request.node.nodeid.encode())  # stable across runs, unlike hash()
@@ -40,7 +40,7 @@ def bpnet_gradcheck(request: pytest.FixtureRequest) -> Callable[..., Any]:
     def check(model_or_fn: Any, *args: Any, **kwargs: Any):
         __tracebackhide__ = True
         kwargs.setdefault("tol", tol)
-        if not _is_model(model_or_fn):  # models have no upstream gradient to seed
+        if not is_model(model_or_fn):  # models have no upstream gradient to seed
             kwargs.setdefault("seed", seed)
         return assert_gradients_close(model_or_fn, *args, **kwargs)
 

@@ -14,7 +14,6 @@ unique even when one image name sits in two class folders, as in SFEW).
 from __future__ import annotations
 
 import json
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .json_values import to_json_value
+from .json_values import read_json, to_json_value
 from .metrics import (
     ClassMetrics,
     accuracy_mean_std,
@@ -42,8 +41,9 @@ VERSION = 1
 
 
 def _floats(values) -> list:
-    """JSON-safe floats: NaN and inf become None (JSON has no NaN)."""
-    return [None if not math.isfinite(v) else float(v) for v in np.asarray(values, float).ravel()]
+    """``values`` flattened to floats, as :func:`~bpnet.json_values.to_json_value` writes
+    them (NaN and inf become None: JSON has no NaN)."""
+    return to_json_value(np.asarray(values, float).ravel())
 
 
 def _unfloats(values, shape=None) -> np.ndarray:
@@ -61,8 +61,9 @@ class FoldResult:
         Rows of the whole set this fold was scored on.
     y_true, y_pred : (n_test,) int64
     scores : (n_test, n_classes) float64
-        The model's class scores (softmax probabilities for the ResNet, network outputs for
-        the BP network); ``y_pred`` is their argmax.
+        The model's class probabilities, rows summing to one, for every model (the ResNet's
+        softmax; the BP network's ``predict_proba``, :mod:`bpnet.class_scores`);
+        ``y_pred`` is their argmax.
     n_train : int
     train_accuracy : float
         The final model's accuracy on its training rows (clean: no augmentation).
@@ -308,10 +309,7 @@ class CVResult:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> "CVResult":
         """Read what :meth:`to_json` wrote (a path or the JSON text itself)."""
-        text = str(text_or_path)
-        if not text.lstrip().startswith("{"):
-            text = Path(text_or_path).read_text()
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(read_json(text_or_path))
 
 
 def plot_curves(results: Sequence[CVResult], path: str | Path | None = None,

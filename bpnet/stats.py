@@ -30,6 +30,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _st
 
+from .json_values import to_json_value
+
 __all__ = [
     "JSONResult",
     "SignificanceTest",
@@ -48,8 +50,10 @@ class JSONResult:
     """
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a JSON-ready dict (tuples become lists)."""
-        return {f.name: _listify(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        """The fields as a JSON-ready dict (tuples become lists; an unbounded statistic
+        stays ``inf``, which Python's ``json`` writes and reads as ``Infinity``)."""
+        return {f.name: to_json_value(getattr(self, f.name), finite=False)  # type: ignore[arg-type]
+                for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "JSONResult":
@@ -65,10 +69,6 @@ class SignificanceTest(JSONResult):
     def can_reach(self, alpha: float = 0.05) -> bool:
         """Whether this test, with this run's sizes, could give ``p < alpha`` at all."""
         return self.smallest_p < alpha
-
-
-def _listify(v: Any) -> Any:
-    return [_listify(x) for x in v] if isinstance(v, (tuple, list)) else v
 
 
 def _tuplify(v: Any) -> Any:

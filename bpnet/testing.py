@@ -42,8 +42,8 @@ from .gradcheck import GradcheckReport, gradcheck, gradcheck_function, gradcheck
 from .losses import LOSSES, get_loss
 from .network import BPNetwork
 
-__all__ = ["NetworkProblem", "OUTPUT_LOSS_PAIRS", "assert_gradients_close", "network_configs",
-           "network_problems"]
+__all__ = ["NetworkProblem", "OUTPUT_LOSS_PAIRS", "assert_gradients_close", "is_model",
+           "network_configs", "network_problems"]
 
 
 def _valid_pairs() -> tuple[tuple[str, str], ...]:
@@ -62,7 +62,9 @@ def _valid_pairs() -> tuple[tuple[str, str], ...]:
 OUTPUT_LOSS_PAIRS: tuple[tuple[str, str], ...] = _valid_pairs()
 
 
-def _is_model(obj: Any) -> bool:
+def is_model(obj: Any) -> bool:
+    """Whether ``obj`` is a model (``params`` and ``loss_and_grads``) rather than a function
+    or a layer: :func:`assert_gradients_close` and the pytest fixture check models whole."""
     return isinstance(getattr(obj, "params", None), dict) and callable(
         getattr(obj, "loss_and_grads", None))
 
@@ -121,7 +123,7 @@ def assert_gradients_close(model_or_fn: Any, *args: Any, tol: float = 1e-6, eps:
     """
     __tracebackhide__ = True  # pytest: show the caller's line, not this one
     _check_step_and_tolerance(eps, tol)
-    if _is_model(model_or_fn):
+    if is_model(model_or_fn):
         if len(args) != 2:
             raise TypeError("a model is checked as assert_gradients_close(model, X, y)")
         report = gradcheck(model_or_fn, *args, eps=eps, tol=tol, **kwargs)

@@ -25,14 +25,18 @@ import os
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from bpnet.cli_tools import import_error_message, run_command  # noqa: F401 (re-exported)
+from bpnet.cli_tools import (  # noqa: F401 (import_error_message re-exported)
+    check_output_arguments,
+    import_error_message,
+    run_command,
+)
 from bpnet.digest import input_digests
 from bpnet.environment import check_matplotlib
 from bpnet.outdir import RunDir
@@ -104,9 +108,10 @@ def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str 
             "core busy (measured; more cores are not used by default)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Data:
-    """The samples every model sees, in one order."""
+    """The samples every model sees, in one order (frozen: a stage that changes them, such
+    as :func:`~resnet_fer.compare_checks.keep_present_classes`, returns a new one)."""
 
     images: Any  # uint8 (n, H, W, 3)
     X: np.ndarray  # (n, d) features
@@ -116,30 +121,41 @@ class Data:
     class_names: tuple[str, ...]
     feature_names: list[str]
     source: str
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
 
-def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
-              preset: str | None = None) -> Data:
-    """Images and features, matched by sample id; synthetic faces without ``--data``.
+def load_data(source: str | Path | None, features: str | Path | None, *, size: int,
+              run: RunDir, progress: bool, preset: str | None = None,
+              synthetic_per_class: int = 60, seed: int = 0) -> Data:
+    """Images and features, matched by sample id.
 
-    With a ``preset`` the images are decoded (and cropped) as that preset says.
+    Parameters
+    ----------
+    source : str, Path or None
+        The image folder (``--data``); None: synthetic faces, ``synthetic_per_class`` of
+        each expression drawn with ``seed``.
+    features : str, Path or None
+        The feature sheet (``--features``); None: computed from the images (cached as
+        ``features.csv`` in ``run``, reused on resume).
+    size : int
+        Side of the decoded images without a ``preset``; with one, the images are decoded
+        (and cropped) as that preset says.
     """
     from bpnet.data.features import extract_features, image_dataset_features
     from bpnet.data.sfew import load_sfew_features, one_line, save_features_csv
 
     notes: list[str] = []
-    if args.data is None:
+    if source is None:
         from bpnet.data.synthetic import synthetic_faces
 
-        faces = synthetic_faces(n_per_class=args.synthetic_per_class, size=64, seed=args.seed)
+        faces = synthetic_faces(n_per_class=synthetic_per_class, size=64, seed=seed)
         feats = image_dataset_features(faces, progress=progress)
         return Data(faces.images, feats.X, faces.y, faces.groups, faces.sample_ids,
                     tuple(faces.class_names), list(feats.feature_names),
-                    f"synthetic faces (seed {args.seed})", notes)
+                    f"synthetic faces (seed {seed})", tuple(notes))
     from .data import load_image_folder, load_preset_data
 
-    root = Path(args.data)
+    root = Path(source)
     if not root.is_dir():
         raise FileNotFoundError(f"--data {root}: no such folder")
     with warnings.catch_warnings(record=True) as caught:
@@ -149,8 +165,8 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
         else:
             images = load_preset_data(root, get_preset(preset), progress=progress)
             notes.append(f"ResNet images: preset {preset}, {images.describe()}")
-        if args.features is not None:
-            sheet = Path(args.features)
+        if features is not None:
+            sheet = Path(features)
             if not sheet.is_file():
                 raise FileNotFoundError(f"--features {sheet}: no such file")
             feats = load_sfew_features(sheet)
@@ -178,7 +194,7 @@ def load_data(args: argparse.Namespace, size: int, run: RunDir, progress: bool,
     ids = [images.sample_ids[i] for i in keep]
     return Data(images.images.numpy()[keep], feats.X[[row[s] for s in ids]], images.y[keep],
                 images.groups[keep], ids, tuple(images.class_names), list(feats.feature_names),
-                str(root), list(dict.fromkeys(notes)))  # one note per quirk
+                str(root), tuple(dict.fromkeys(notes)))  # one note per quirk
 
 
 def list_models(device: str) -> str:
@@ -215,16 +231,15 @@ def run_comparison(args: argparse.Namespace) -> Path:
         raise ValueError("--device cuda: no CUDA device is available here "
                          "(torch.cuda.is_available() is False); use --device cpu")
     chosen = choose_models(args.models, device)
-    if args.repeats is None:
-        args.repeats = default_repeats(chosen)
+    repeats = args.repeats if args.repeats is not None else default_repeats(chosen)
     recipes = {c.name: c.resolve_recipe(device, args.quick, args.data is None, args.preset)
                for c in chosen}
     preset = next((r["preset"] for r, _ in recipes.values() if r.get("preset")), None)
     size = next((r["image_size"] for r, _ in recipes.values() if "image_size" in r), 64)
-    check_inputs(args)  # before the output folder is opened
+    check_inputs(args.data, args.features)  # before the output folder is opened
     check_matplotlib()  # the figures come last: a bad MPLBACKEND is found first
     settings = {"data": args.data, "features": args.features, "split": args.split,
-                "folds": args.folds, "repeats": args.repeats, "seed": args.seed,
+                "folds": args.folds, "repeats": repeats, "seed": args.seed,
                 "quick": args.quick, "device": device, "preset": preset, "sfew": args.sfew,
                 "synthetic_per_class": args.synthetic_per_class,
                 "models": [c.name for c in chosen],
@@ -242,20 +257,22 @@ def run_comparison(args: argparse.Namespace) -> Path:
             + ", ".join(c.name for c in chosen))
         for name, (_, why) in recipes.items():
             say(f"  {name} recipe: {why}")
-        guess = expected_time(device, args.data is None, args.quick, args.folds * args.repeats)
+        guess = expected_time(device, args.data is None, args.quick, args.folds * repeats)
         if guess:
             say(f"  expected time: {guess}")
         say("[1/5] data")
         t0 = time.perf_counter()
-        data = load_data(args, size, run, progress, preset)
-        keep_present_classes(data)
-        splits, split_notes = checked_splits(args, data)
-        data.notes += split_notes
+        data = keep_present_classes(load_data(
+            args.data, args.features, size=size, run=run, progress=progress, preset=preset,
+            synthetic_per_class=args.synthetic_per_class, seed=args.seed))
+        splits, split_notes = checked_splits(data, args.split, args.folds, args.seed, repeats,
+                                             allow_missing=args.allow_missing_classes)
+        data = replace(data, notes=data.notes + tuple(split_notes))
         say_notes(data.notes)
         timing["data"] = time.perf_counter() - t0
         say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
             f"{len(np.unique(data.groups))} groups")
-        say(f"[2/5] {args.repeats} x {args.folds}-fold {args.split} split, the same for "
+        say(f"[2/5] {repeats} x {args.folds}-fold {args.split} split, the same for "
             "every model")
         test_ids = [[data.ids[i] for i in te] for _, te in splits]
         saved = reuse_or_compute(run, "splits", lambda: {"test_ids": test_ids}, say, dict, dict,
@@ -285,7 +302,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         result = build_result(
             settings=settings, versions={"bpnet-fer": bpnet.__version__,
                                          "numpy": np.__version__, "torch": torch.__version__},
-            data=data, splits=splits, k=args.folds, repeats=args.repeats, seed=args.seed,
+            data=data, splits=splits, k=args.folds, repeats=repeats, seed=args.seed,
             kind=args.split, models=models, studies=studies, is_sfew=sfew,
             paper=PAPER if sfew else None, timing=timing)
         paths = write_report(result, run)
@@ -293,13 +310,13 @@ def run_comparison(args: argparse.Namespace) -> Path:
             from .final import save_compare_models
 
             say("[+] final models")
-            written = save_compare_models(run, args, data, result, device, progress, say)
+            written = save_compare_models(run, data, result, device, progress, say)
             paths.update({p.name: p for p in written})
         run.finish()
     total = time.perf_counter() - t_start
     board = ", ".join(f"{m.model} {m.metric('accuracy')[0]:.1%}"
                       for m in result.statistics.metrics)
-    say(f"test accuracy: {board} ({args.repeats} x {args.folds}-fold "
+    say(f"test accuracy: {board} ({repeats} x {args.folds}-fold "
         f"{args.split}{'; smoke run, not a result' if args.quick else ''}); "
         f"done in {total // 60:.0f} min {total % 60:.0f} s")
     say("wrote " + ", ".join(p.name for p in paths.values()) + f" in {run.path}")
@@ -318,7 +335,13 @@ def default_repeats(chosen) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from bpnet import __version__
-    from bpnet.cli_tools import HelpFormatter
+    from bpnet.cli_tools import (
+        HelpFormatter,
+        add_output_arguments,
+        add_progress_argument,
+        add_seed_argument,
+        add_split_arguments,
+    )
 
     parser = argparse.ArgumentParser(
         prog=TOOL, description="Several models (the paper's BP network on 10 features per image, "
@@ -330,10 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the built-in synthetic faces)")
     parser.add_argument("--features", metavar="SHEET", help="the feature sheet (SFEW.xlsx or "
                         "CSV) of the same images; default: computed from the images")
-    parser.add_argument("--split", choices=("stratified", "group"), default="stratified",
-                        help="stratified k-fold, or grouped by movie/person (person-independent)")
-    parser.add_argument("--folds", type=int, default=5, help="folds per repeat, the same for "
-                        "every model")
+    add_split_arguments(parser, folds=5, folds_help="folds per repeat, the same for every model",
+                        split_help="stratified k-fold, or grouped by movie/person "
+                                   "(person-independent)")
     parser.add_argument("--repeats", type=int, default=None, help="repeats of the k-fold "
                         "split, each with its own seed (R x k folds; every model gets the "
                         f"same); default: {CHEAP_REPEATS} when every model is cheap (no image "
@@ -349,10 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="auto", choices=("auto", "none", *PRESETS),
                         help="ResNet recipe for --data: auto (CPU: cpu-aligned; CUDA: whole "
                         "frames at 224 px), none (whole frames), or a named preset")
-    parser.add_argument("--out", default="fer-compare-out", help="output folder")
     parser.add_argument("--threads", type=int, help="CPU threads of torch (default: 1, the "
                         "cheapest for these small networks; or OMP_NUM_THREADS if set)")
-    parser.add_argument("--seed", type=int, default=0, help="split, initial weights, order")
+    add_seed_argument(parser, "split, initial weights, order")
     parser.add_argument("--synthetic-per-class", type=int, default=60,
                         help="synthetic faces per expression (without --data)")
     parser.add_argument("--allow-missing-classes", action="store_true",
@@ -362,9 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-models", action="store_true", help="after cross-validation, "
                         "refit bp-paper and resnet18 on all rows and save them (with model cards) to "
                         "<out>/models/ for fer-predict")
-    parser.add_argument("--resume", action="store_true", help="reuse finished stages and folds")
-    parser.add_argument("--force", action="store_true", help="start over in a finished --out")
-    parser.add_argument("--no-progress", action="store_true")
+    add_output_arguments(parser, out_help="output folder", default="fer-compare-out",
+                         resume_help="reuse finished stages and folds",
+                         force_help="start over in a finished --out")
+    add_progress_argument(parser)
     return parser
 
 
@@ -383,8 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
-    if args.resume and args.force:
-        parser.error("use --resume or --force, not both")
+    check_output_arguments(parser, args)
     def work() -> None:
         run_comparison(args)
 

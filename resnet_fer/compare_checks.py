@@ -12,66 +12,72 @@
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
+from typing import Sequence
 
 __all__ = ["check_inputs", "checked_splits", "keep_present_classes", "say_notes"]
 
 
-def check_inputs(args: argparse.Namespace) -> None:
-    """Raise ValueError (one line) when ``--data`` or ``--features`` cannot be what they say."""
-    if args.data is not None:
-        root = Path(args.data)
+def check_inputs(source, features) -> None:
+    """Raise ValueError (one line) when ``--data`` (the image folder ``source``) or
+    ``--features`` (the sheet ``features``) cannot be what they say; None: not given."""
+    if source is not None:
+        root = Path(source)
         if root.is_file():
             raise ValueError(f"--data {root} is a file; --data takes the image folder "
                              "(<Emotion>/<name>.png), and a feature sheet goes to --features")
         if not root.is_dir():
             raise ValueError(f"--data {root}: no such folder")
-    if args.features is not None:
-        sheet = Path(args.features)
+    if features is not None:
+        sheet = Path(features)
         if sheet.is_dir():
             raise ValueError(f"--features {sheet} is a folder; --features takes the feature "
                              "sheet (.xlsx or .csv)")
         if not sheet.is_file():
             raise ValueError(f"--features {sheet}: no such file")
-        if args.data is None:
+        if source is None:
             raise ValueError("--features needs --data: the sheet describes the images of "
                              "that folder")
 
 
-def keep_present_classes(data) -> None:
-    """Keep only the classes the data hold (labels renumbered); refuse fewer than two."""
+def keep_present_classes(data):
+    """A copy of ``data`` (:class:`resnet_fer.compare.Data`) with only the classes it holds
+    (labels renumbered, a note naming those left out); refuses fewer than two."""
     from bpnet.split_classes import present_classes
 
-    data.y, names, left = present_classes(data.y, data.class_names)
+    y, names, left = present_classes(data.y, data.class_names)
+    notes = data.notes
     if left:
-        data.notes.append(f"{len(names)} classes: no image of {', '.join(left)} in the data, "
-                          "so the study has those classes fewer")
-    data.class_names = names
+        notes += (f"{len(names)} classes: no image of {', '.join(left)} in the data, so the "
+                  "study has those classes fewer",)
+    return replace(data, y=y, class_names=tuple(names), notes=notes)
 
 
-def checked_splits(args: argparse.Namespace, data) -> tuple[list, list[str]]:
-    """The split of ``--split``/``--folds`` and its notes; refuses one that leaves a class out."""
+def checked_splits(data, kind: str, folds: int, seed: int, repeats: int = 1, *,
+                   allow_missing: bool = False) -> tuple[list, list[str]]:
+    """The ``repeats`` x ``folds``-fold split of kind ``kind`` (``--split``) of ``data``,
+    and its notes; refuses one that leaves a class out unless ``allow_missing``
+    (``--allow-missing-classes``)."""
     from bpnet.split_classes import split_class_problems
     from bpnet.splits import make_splits
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        splits = make_splits(args.split, data.y, data.groups, args.folds, args.seed,
-                             getattr(args, "repeats", 1))
+        splits = make_splits(kind, data.y, data.groups, folds, seed, repeats)
     notes = [" ".join(str(w.message).split()) for w in caught]
     problems = split_class_problems(splits, data.y, data.class_names)
-    if problems and not getattr(args, "allow_missing_classes", False):
+    if problems and not allow_missing:
         more = f" (and {len(problems) - 1} more such problem(s))" if len(problems) > 1 else ""
-        raise ValueError(f"the {args.folds}-fold {args.split} split: {problems[0]}{more}; use "
+        raise ValueError(f"the {folds}-fold {kind} split: {problems[0]}{more}; use "
                          "fewer --folds, or --allow-missing-classes to go on with a note per "
                          "fold in the report")
     return splits, notes + [f"split: {p}" for p in problems]
 
 
-def say_notes(notes: list[str]) -> None:
+def say_notes(notes: Sequence[str]) -> None:
     """Print each note once on stderr, as the other commands print theirs."""
     for note in dict.fromkeys(notes):
         print(f"note: {note}", file=sys.stderr, flush=True)

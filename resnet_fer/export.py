@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from bpnet.outdir import atomic_write
 
 from .engine import tta_views
 
@@ -81,27 +81,18 @@ def export_onnx(model_path: str | Path, out: str | Path, *, force: bool = False,
     size = model.config.size
     example = torch.zeros(2, size, size, 3, dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=out.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        with warnings_quiet():
-            program = torch.onnx.export(graph, (example,), input_names=["images"],
-                                        output_names=["probabilities"], opset_version=opset,
-                                        dynamo=True, dynamic_shapes=({0: batch},))
-        proto = program.model_proto
-        for key, value in (("class_names", json.dumps(list(model.class_names))),
-                           ("input_size", str(size)),
-                           ("crop", json.dumps({**model.data.__dict__})),
-                           ("source", Path(model_path).name)):
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return out
+    with warnings_quiet():
+        program = torch.onnx.export(graph, (example,), input_names=["images"],
+                                    output_names=["probabilities"], opset_version=opset,
+                                    dynamo=True, dynamic_shapes=({0: batch},))
+    proto = program.model_proto
+    for key, value in (("class_names", json.dumps(list(model.class_names))),
+                       ("input_size", str(size)),
+                       ("crop", json.dumps({**model.data.__dict__})),
+                       ("source", Path(model_path).name)):
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    return atomic_write(out, lambda tmp: onnx.save(proto, tmp))
 
 
 @contextlib.contextmanager

@@ -25,28 +25,32 @@ def _data_facts(source: str, y: np.ndarray, class_names: Sequence[str]) -> dict[
             "class_counts": np.bincount(y, minlength=len(class_names)).tolist()}
 
 
-def _bp_images(args, data) -> tuple[list | None, int | None, str | None]:
-    """The images the BP features were computed from, their size, or why there are none."""
-    if args.data is None:  # the synthetic faces: described as generated, 64 px
+def _bp_images(source, features, data) -> tuple[list | None, int | None, str | None]:
+    """The images the BP features were computed from, their size, or why there are none.
+
+    ``source`` and ``features`` are the run's image folder and feature sheet (None: not
+    given), as its result's settings record them.
+    """
+    if source is None:  # the synthetic faces: described as generated, 64 px
         return list(data.images), int(data.images.shape[1]), None
-    if args.features is not None:
+    if features is not None:
         return None, None, ("the BP network was trained on the sheet's features (--features), "
                             "which cannot be computed from new images; no BP model was saved")
     from bpnet.data.image_folder import scan_image_folder
     from bpnet.data.sfew import sample_ids
 
-    scan = scan_image_folder(args.data)  # as fer-compare's features: whole files, own size
+    scan = scan_image_folder(source)  # as fer-compare's features: whole files, own size
     where = dict(zip(sample_ids(scan.names, scan.y, scan.class_names), scan.paths))
     return [where[i] for i in data.ids], None, None
 
 
-def save_compare_models(run, args, data, result, device: str, progress: bool,
-                        say) -> list[Path]:
+def save_compare_models(run, data, result, device: str, progress: bool, say) -> list[Path]:
     """``fer-compare --save-models``: refit ``bp-paper`` and ``resnet18`` (those that ran) on
     all rows, save them and write their cards.
 
     ``result`` is the run's :class:`~bpnet.comparison.ComparisonResult`: each card quotes
-    its model's fold accuracies from it, and each refit uses its model's recorded recipe.
+    its model's fold accuracies from it, each refit uses its model's recorded recipe and
+    the run's seed, and the BP network's images are found from its recorded inputs.
     Returns the paths written (models and cards).
     """
     from bpnet.pipeline import fit_pipeline
@@ -64,7 +68,9 @@ def save_compare_models(run, args, data, result, device: str, progress: bool,
     skipped = [n for n in names if n not in ("bp-paper", "resnet18")]
     if skipped:
         say(f"  note: --save-models saves bp-paper and resnet18 only; not {', '.join(skipped)}")
-    images, size, why_not = _bp_images(args, data) if "bp-paper" in names else (None, None, None)
+    seed = result.splits.seed
+    images, size, why_not = (_bp_images(result.settings["data"], result.settings["features"], data)
+                             if "bp-paper" in names else (None, None, None))
     if why_not is not None:
         say(f"  note: {why_not}")
     elif "bp-paper" in names:
@@ -72,12 +78,12 @@ def save_compare_models(run, args, data, result, device: str, progress: bool,
         settings = {k: v for k, v in bp.recipe.items() if k != "epochs_per_round"}
         per_round = bp.recipe.get("epochs_per_round", 50)
         recipe = {**settings, "prune": "distinctiveness (the paper's rule)",
-                  "epochs_per_round": per_round, "random_state": args.seed, "normalize": True,
+                  "epochs_per_round": per_round, "random_state": seed, "normalize": True,
                   "size": size}
         say(f"  final BP network on all {len(data.y)} images")
         pipeline = fit_pipeline(images, data.y, data.class_names, size=size,
                                 prune=DistinctivenessPruner(), epochs_per_round=per_round,
-                                random_state=args.seed, progress=progress,
+                                random_state=seed, progress=progress,
                                 info={"recipe": recipe, "data": facts}, **settings)
         written.append(pipeline.save(run.file(f"{MODELS}/bp.npz")))
         card = model_card(title="BP network (LPQ + PHOG features, the paper's network, pruned)",
@@ -89,7 +95,7 @@ def save_compare_models(run, args, data, result, device: str, progress: bool,
         written.append(run.write_text(f"{MODELS}/bp.md", card))
     if "resnet18" in names:
         rn = result.model("resnet18")
-        config = TrainConfig.from_dict({**rn.recipe["train"], "seed": args.seed})
+        config = TrainConfig.from_dict({**rn.recipe["train"], "seed": seed})
         preset = rn.recipe.get("preset")
         say(f"  final ResNet on all {len(data.y)} images ({config.epochs} epochs)")
         crop = get_preset(preset).data if preset is not None else DataConfig()

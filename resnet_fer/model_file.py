@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bpnet.outdir import atomic_write
+
 from .augment import normalize
 from .config import DataConfig, TrainConfig
 from .data import ImageStore, tone
 from .engine import Engine, WeightEMA, build_optimizer, make_scheduler, tta_views
-from .train import _class_weight, _fold_seed, _initial_state, build_model
+from .train import balanced_class_weight, build_model, derived_seed, initial_state
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "ResNetModel", "fit_final", "load_resnet_model"]
 
@@ -103,20 +103,6 @@ def _meta(m: ResNetModel) -> dict[str, Any]:
             "data": {**m.data.__dict__}, "class_names": list(m.class_names), "info": m.info}
 
 
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _save(m: ResNetModel, path: Path) -> Path:
     state = {k: v.detach().cpu().contiguous() for k, v in m.model.state_dict().items()}
     meta = json.dumps(_meta(m))
@@ -130,8 +116,8 @@ def _save(m: ResNetModel, path: Path) -> Path:
         if st is None:
             raise ImportError("writing .safetensors needs the safetensors package "
                               "(pip install safetensors), or give a .pt path")
-        return _atomic(path, lambda tmp: st.save_file(state, tmp, metadata={"resnet_fer": meta}))
-    return _atomic(path, lambda tmp: torch.save({"resnet_fer": meta, "state_dict": state}, tmp))
+        return atomic_write(path, lambda tmp: st.save_file(state, tmp, metadata={"resnet_fer": meta}))
+    return atomic_write(path, lambda tmp: torch.save({"resnet_fer": meta, "state_dict": state}, tmp))
 
 
 def _read(path: Path) -> tuple[dict, dict]:
@@ -238,12 +224,12 @@ def fit_final(images, y, config: TrainConfig, device: str | torch.device = "cpu"
     cuda = [device.index or 0] if device.type == "cuda" else []
     idx = np.arange(len(y))
     with torch.random.fork_rng(devices=cuda):  # dropout's draws; the caller's RNG untouched
-        torch.manual_seed(_fold_seed(config.seed, FINAL_FOLD, 1, engine.dist.rank))
-        model.load_state_dict(_initial_state(config, FINAL_FOLD, n_classes))
+        torch.manual_seed(derived_seed(config.seed, FINAL_FOLD, 1, engine.dist.rank))
+        model.load_state_dict(initial_state(config, FINAL_FOLD, n_classes))
         optimizer = build_optimizer(model, config, device)
         steps = len(idx) // engine.batch_size(len(idx))
         scheduler = make_scheduler(optimizer, config, config.epochs * steps)
-        weight = _class_weight(y, n_classes, device) if config.class_weights else None
+        weight = balanced_class_weight(y, n_classes, device) if config.class_weights else None
         ema = WeightEMA(model, config.ema) if config.ema > 0 else None
         from tqdm.auto import tqdm
 

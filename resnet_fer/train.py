@@ -50,8 +50,9 @@ from .config import RESUMABLE_CHANGES, TrainConfig
 from .data import ImageStore
 from .engine import Engine, WeightEMA, build_optimizer, make_scheduler
 
-__all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig", "build_model",
-           "cross_validate"]
+__all__ = ["EPOCH_CURVES", "EpochInfo", "NonFiniteLossError", "TrainConfig",
+           "balanced_class_weight", "build_model", "cross_validate", "derived_seed",
+           "initial_state"]
 
 #: What every fold records per epoch, :data:`bpnet.results.CURVES` (train figures are running
 #: means over the epoch's augmented batches, test figures a clean pass over the test fold)
@@ -80,14 +81,16 @@ def build_model(config: TrainConfig, n_classes: int = 7) -> nn.Module:
     return build_network(config, n_classes)
 
 
-def _fold_seed(*parts: int) -> int:
+def derived_seed(*parts: int) -> int:
+    """A 32-bit seed drawn from ``parts`` (the run's seed, the fold, ...) by NumPy's
+    ``SeedSequence``: distinct parts give unrelated streams."""
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def _initial_state(config: TrainConfig, fold: int, n_classes: int) -> dict[str, torch.Tensor]:
+def initial_state(config: TrainConfig, fold: int, n_classes: int) -> dict[str, torch.Tensor]:
     """Initial weights of ``fold``, drawn without disturbing the caller's global RNG."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(_fold_seed(config.seed, fold, 0))
+        torch.manual_seed(derived_seed(config.seed, fold, 0))
         return build_model(config, n_classes).state_dict()
 
 
@@ -144,7 +147,7 @@ class _Fold:
                 "result": result.to_dict() if result is not None else None}
 
 
-def _class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
+def balanced_class_weight(y_train: np.ndarray, n_classes: int, device: torch.device) -> torch.Tensor:
     """``"balanced"`` weights of the training fold's labels (:func:`bpnet.settings.class_weights`:
     the formula of the BP network, weight 1 for a class the fold lacks)."""
     w = class_weights(y_train, n_classes, "balanced")
@@ -168,11 +171,11 @@ def _set_up_fold(engine: Engine, k: int, train_idx: np.ndarray, test_idx: np.nda
         with _corrupt_names(path, ValueError):  # from_dict's checks of the stored result
             if state["done"]:
                 return FoldResult.from_dict(state["result"])
-    engine.model.load_state_dict(_initial_state(cfg, k, engine.n_classes))
+    engine.model.load_state_dict(initial_state(cfg, k, engine.n_classes))
     optimizer = build_optimizer(engine.model, cfg, engine.device)
     steps = len(train_idx) // engine.batch_size(len(train_idx))
     scheduler = make_scheduler(optimizer, cfg, cfg.epochs * steps)
-    weight = (_class_weight(y[train_idx], engine.n_classes, engine.device)
+    weight = (balanced_class_weight(y[train_idx], engine.n_classes, engine.device)
               if cfg.class_weights else None)
     ema = WeightEMA(engine.model, cfg.ema) if cfg.ema > 0 else None
     fold = _Fold(k, train_idx, test_idx, optimizer, scheduler, weight,
@@ -256,7 +259,7 @@ def _run_fold(engine: Engine, k: int, n_folds: int, train_idx: np.ndarray, test_
     if device.type == "cuda":
         cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()]
     with torch.random.fork_rng(devices=cuda_devices):  # dropout's draws; caller's RNG untouched
-        torch.manual_seed(_fold_seed(cfg.seed, k, 1, engine.dist.rank))
+        torch.manual_seed(derived_seed(cfg.seed, k, 1, engine.dist.rank))
         fold = _set_up_fold(engine, k, train_idx, test_idx, y, ckpt_dir, resume)
         if isinstance(fold, FoldResult):
             return fold

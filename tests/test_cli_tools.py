@@ -109,3 +109,23 @@ def test_the_formatter_shows_a_default_once_and_none_for_flags():
     cli_tools.add_progress_argument(parser)
     text = parser.format_help()
     assert "default: 5" in text and text.count("default") == 2 and "False" not in text
+
+
+def test_fer_compare_takes_its_shared_arguments_from_the_toolkit(capsys):
+    pytest.importorskip("torch")
+    from resnet_fer import compare
+
+    ours = _options(compare.build_parser())
+    ref = argparse.ArgumentParser()
+    cli_tools.add_split_arguments(ref, folds=5)
+    cli_tools.add_output_arguments(ref, out_help="o", force_help="f", resume_help="r")
+    cli_tools.add_progress_argument(ref)
+    cli_tools.add_seed_argument(ref, help="s")
+    for name, want in _options(ref).items():
+        got = ours[name]
+        assert (type(got), got.type, got.choices) == (type(want), want.type, want.choices), name
+    assert ours["--split"].choices is cli_tools.SPLITS  # the toolkit's own, not a copy
+    assert ours["--no-progress"].help == _options(ref)["--no-progress"].help
+    with pytest.raises(SystemExit) as stop:
+        compare.main(["--resume", "--force"])
+    assert stop.value.code == 2 and "use --resume or --force, not both" in capsys.readouterr().err

@@ -228,3 +228,23 @@ def test_quick_report_has_no_conclusion_but_a_full_one_names_the_best_and_the_me
     assert f"most accurate model is {res.statistics.best}" in conclusion
     assert "corrected resampled t-test" in conclusion and "Holm" in conclusion
     assert "stratified split" in conclusion
+
+
+def test_loading_takes_a_source_and_options_and_stages_return_new_data(tmp_path):
+    import dataclasses
+
+    from bpnet.outdir import RunDir
+    from resnet_fer.compare_checks import checked_splits, keep_present_classes
+
+    with RunDir(tmp_path / "run", "fer-compare") as run:
+        data = compare.load_data(None, None, size=64, run=run, progress=False,
+                                 synthetic_per_class=4, seed=1)
+    assert data.source == "synthetic faces (seed 1)" and len(data.y) == 4 * 7
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.notes = ()
+    six = dataclasses.replace(data, y=np.where(data.y == 6, 5, data.y))  # no class 6 left
+    kept = keep_present_classes(six)
+    assert len(kept.class_names) == 6 and len(six.class_names) == 7  # a copy, input as it was
+    assert six.notes == data.notes and len(kept.notes) == len(data.notes) + 1
+    splits, notes = checked_splits(kept, "stratified", 2, 0, repeats=2)
+    assert len(splits) == 4 and notes == []

@@ -8,7 +8,6 @@ from bpnet.splits import make_splits
 torch = pytest.importorskip("torch")
 
 from resnet_fer import contenders  # noqa: E402
-from resnet_fer.contenders.bp import probabilities_from_sigmoid  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +49,6 @@ def test_test_labels_do_not_move_the_predictions(name, faces, tmp_path, one_torc
         np.testing.assert_array_equal(r.test_idx, fold.test)
         np.testing.assert_allclose(r.scores.sum(1), 1.0, atol=1e-6)  # probabilities
         assert fit.n_params > 0 and fit.fit_seconds > 0 and fit.predict_ms_per_image > 0
-
-
-def test_sigmoid_outputs_become_probabilities_with_the_same_ranking():
-    a = np.array([[0.9, 0.3, 0.1], [0.2, 0.2, 0.6]])
-    p = probabilities_from_sigmoid(a)
-    np.testing.assert_allclose(p, a / a.sum(1, keepdims=True))
-    np.testing.assert_array_equal(p.argmax(1), a.argmax(1))
 
 
 def test_both_are_registered_with_their_inputs():

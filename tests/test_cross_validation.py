@@ -41,6 +41,27 @@ def test_stack_equals_separate_runs():
     assert 0.5 < res.summary()["test_accuracy_mean"] <= 1.0
 
 
+@pytest.mark.parametrize("output,loss", [("sigmoid", "mse"), ("softmax", "cross_entropy"),
+                                         ("identity", "mse")])
+def test_fold_scores_are_class_probabilities(output, loss):
+    X, y = problem()
+    splits = stratified_kfold(y, 3, seed=0)
+    res = cross_validate(X, y, splits, n_hidden=4, epochs=30, lr=0.05, output=output, loss=loss,
+                         normalize=False, random_state=0, dtype="float64")
+    for k, (fold, (_, te)) in enumerate(zip(res.folds, splits)):
+        out = res.trained.select_model(k).forward(X[te])  # the raw outputs
+        np.testing.assert_allclose(fold.scores.sum(1), 1.0, atol=1e-12)
+        assert np.all(fold.scores >= 0)
+        np.testing.assert_array_equal(fold.y_pred, fold.scores.argmax(1))
+        np.testing.assert_array_equal(fold.y_pred, out.argmax(1))
+        if output == "sigmoid":  # each output divided by its row's sum
+            np.testing.assert_allclose(fold.scores, out / out.sum(1, keepdims=True), rtol=1e-12)
+        elif output == "softmax":  # the outputs are the probabilities
+            np.testing.assert_allclose(fold.scores, out, rtol=1e-12)
+        else:  # the nearest probability vector to the outputs
+            assert not np.allclose(fold.scores, out)
+
+
 def test_normalisation_uses_only_training_rows():
     X, y = problem()
     splits = stratified_kfold(y, 3, seed=0)

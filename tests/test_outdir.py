@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -118,3 +119,20 @@ def test_write_problems_are_found_before_any_work(tmp_path, monkeypatch):
     monkeypatch.setattr("pathlib.Path.write_bytes", full_disk)
     with pytest.raises(RunDirError, match="no space left on the device"):
         RunDir(tmp_path / "new", "tool").__enter__()
+
+
+def test_atomic_write_leaves_the_old_file_whole_when_the_writer_fails(tmp_path):
+    from bpnet.outdir import atomic_write
+
+    target = tmp_path / "sub" / "model.bin"
+    assert atomic_write(target, lambda name: Path(name).write_bytes(b"first")) == target
+    assert target.read_bytes() == b"first"
+
+    def fails(name):
+        Path(name).write_bytes(b"half")
+        raise KeyboardInterrupt  # Ctrl-C mid-write
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, fails)
+    assert target.read_bytes() == b"first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.bin"]  # no temporary file

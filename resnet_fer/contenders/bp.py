@@ -7,30 +7,17 @@ fold's normaliser and class weights are still fitted on that fold's training row
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
-from bpnet.results import FoldResult
-
 from .base import Contender, Fold, FoldFit, register
 
-__all__ = ["BP_SETTINGS", "fit_folds", "predict_ms", "probabilities_from_sigmoid"]
+__all__ = ["BP_SETTINGS", "fit_folds", "predict_ms"]
 
 #: the paper's network, 10-32-7 with sigmoid units, MSE, Adam, 1000 full-batch epochs
 BP_SETTINGS = {"n_hidden": 32, "hidden": "sigmoid", "output": "sigmoid", "loss": "mse",
                "optimizer": "adam", "lr": 0.01, "epochs": 1000, "dtype": "float32"}
-
-
-def probabilities_from_sigmoid(outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities (rows sum to 1) from the network's sigmoid outputs (n, C).
-
-    ``bpnet.class_scores.probabilities`` of the log-sigmoid scores: a softmax of
-    ``log a``, i.e. each output divided by its row's sum, the same ranking as the outputs.
-    """
-    from bpnet.class_scores import probabilities
-
-    with np.errstate(divide="ignore"):
-        return probabilities("sigmoid", np.log(np.clip(outputs, 1e-300, None)))
 
 
 def predict_ms(settings: dict, X_fit: np.ndarray, X_test: np.ndarray, n_hidden: int,
@@ -77,9 +64,7 @@ def fit_folds(folds: list[Fold], recipe: dict) -> list[FoldFit]:
     before = res.extra["before_pruning"]
     fits = []
     for j, (fold, f) in enumerate(zip(folds, res.folds)):
-        proba = probabilities_from_sigmoid(f.scores)
-        result = FoldResult(f.test_idx, f.y_true, f.y_pred, proba, f.n_train,
-                            f.train_accuracy, f.curves, seconds)
+        result = replace(f, seconds=seconds)  # its scores are probabilities already
         h = int(hidden[j])
         info = {"n_hidden_before": int(before["n_hidden"][j]), "n_hidden": h,
                 "test_accuracy_before_pruning": float(before["test_accuracy"][j])}
