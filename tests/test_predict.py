@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -152,21 +153,29 @@ def test_fer_predict_mistakes_and_unreadable_images_are_one_line(bp_file, photos
     assert "exists; use --force" in capsys.readouterr().err
 
 
-def test_export_onnx_matches_pytorch(resnet, faces, tmp_path, capsys):
+@pytest.mark.parametrize("stored", [32, 48], ids=["at-network-size", "resized-in-graph"])
+def test_export_onnx_matches_pytorch(resnet, stored, tmp_path, capsys):
     pytest.importorskip("onnx", reason="the [onnx] extra is not installed")
     pytest.importorskip("onnxscript", reason="the [onnx] extra is not installed")
     ort = pytest.importorskip("onnxruntime", reason="the [onnx] extra is not installed")
     from resnet_fer.cli import main
 
-    model, st_path, _ = resnet
+    trained, st_path, _ = resnet
+    # images stored at 48 px for a 32 px network (as fer-compare's 64 px synthetic faces for
+    # its 48 px recipe): the graph takes what Predictor.prepare gives and resizes it itself
+    model = dataclasses.replace(trained, data=DataConfig(decode_size=stored))
+    if stored != TINY.size:
+        st_path = model.save(tmp_path / "stored48.safetensors")
     out = tmp_path / "model.onnx"
     assert main(["export", str(st_path), "--onnx", str(out)]) == 0
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    x = faces.images  # uint8 at the network's input size, any batch size
+    x = synthetic_faces(n_per_class=3, size=stored, seed=21, rgb=True).images  # new faces
+    assert load_model(st_path).prepare(x[0])[0].shape == x[0].shape  # the predictor's input
     got = session.run(None, {"images": x})[0]
     np.testing.assert_allclose(got, model.predict_proba(x), rtol=0, atol=1e-4)
     meta = {p.key: p.value for p in __import__("onnx").load(str(out)).metadata_props}
-    assert json.loads(meta["class_names"]) == list(faces.class_names)
+    assert json.loads(meta["class_names"]) == list(trained.class_names)
+    assert (int(meta["input_size"]), int(meta["network_size"])) == (stored, TINY.size)
     capsys.readouterr()
     assert main(["export", str(st_path), "--onnx", str(out)]) == 2  # never overwritten unasked
     assert "exists; use --force" in capsys.readouterr().err
