@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -11,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
-from bpnet.pipeline import fit_pipeline  # noqa: E402
+from bpnet.pipeline import fit_pipeline, load_pipeline  # noqa: E402
 from resnet_fer import predict  # noqa: E402
 from resnet_fer.config import DataConfig, TrainConfig  # noqa: E402
 from resnet_fer.model_file import FORMAT_VERSION, fit_final, load_resnet_model  # noqa: E402
@@ -101,6 +103,23 @@ def test_weights_only_file_and_refusals(resnet, faces, tmp_path):
         load_model(junk)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_model_files_are_as_readable_as_the_other_files_of_a_run(resnet, bp_file, tmp_path):
+    old = os.umask(0o022)  # the usual umask: plain files come out rw-r--r--
+    try:
+        paths = [resnet[0].save(tmp_path / "m.safetensors"), resnet[0].save(tmp_path / "m.pt"),
+                 load_pipeline(bp_file).save(tmp_path / "bp.npz")]
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o644] * 3  # not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bp.npz", "m.pt", "m.safetensors"]
+
+
 @pytest.mark.parametrize("kind", ["bp", "resnet"])
 def test_fer_predict_on_a_folder_writes_csv_json_and_annotations(kind, resnet, bp_file, photos,
                                                                 tmp_path, capsys):
@@ -176,6 +195,8 @@ def test_export_onnx_matches_pytorch(resnet, stored, tmp_path, capsys):
     meta = {p.key: p.value for p in __import__("onnx").load(str(out)).metadata_props}
     assert json.loads(meta["class_names"]) == list(trained.class_names)
     assert (int(meta["input_size"]), int(meta["network_size"])) == (stored, TINY.size)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~_umask()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".safetensors") == ["model.onnx"]
     capsys.readouterr()
     assert main(["export", str(st_path), "--onnx", str(out)]) == 2  # never overwritten unasked
     assert "exists; use --force" in capsys.readouterr().err
