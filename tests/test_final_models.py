@@ -88,3 +88,16 @@ def test_a_face_cropping_model_reports_the_box_it_used(tmp_path):
     assert pred.face_found is False and pred.box == (10, 0, 60, 60)
     assert np.array_equal(load_model(path).predict_proba([blank]),
                           Predictor(model).predict_proba([blank]))
+
+
+@pytest.mark.parametrize("argv", [["--models", "linear-descriptors,bp-tuned"],
+                                  ["--models", "bp-paper", "--features", "sheet.csv"]],
+                         ids=["no-savable-model", "bp-on-a-sheet"])
+def test_save_models_with_nothing_to_save_is_refused_before_any_work(argv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert compare.main(["--quick", "--no-progress", "--save-models", "--out", str(out),
+                         *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fer-compare: error: --save-models saves "
+                                               "bp-paper (not with --features) and resnet18")
+    assert not out.exists()  # refused before the output folder was opened
