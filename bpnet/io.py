@@ -15,8 +15,6 @@ rebuild them without this module importing theirs.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +23,7 @@ import numpy as np
 
 from .input_checks import check_memory
 from .network import BPNetwork
+from .outdir import atomic_write
 
 FORMAT = "bpnet"
 FORMAT_VERSION = 1
@@ -42,16 +41,11 @@ def save_arrays(path, kind: str, meta: dict, arrays: dict) -> Path:
         if name == META_KEY:
             raise ValueError(f"array name {META_KEY!r} is reserved")
         payload[name] = np.asarray(value)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:  # a handle: np.savez would add ".npz" to a file name
             np.savez(fh, **payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def _check_meta(path: Path, meta: object) -> dict:

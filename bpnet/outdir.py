@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
@@ -100,11 +99,15 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     name)``), which then replaces ``path`` with ``os.replace``: a reader never sees half a
     file. On any failure, Ctrl-C included, the temporary file is removed and the error
     raised as it came. Returns ``path``.
+
+    The temporary file is ``.<name>.<pid>.tmp`` as :func:`atomic_write_bytes`'s (so a killed
+    run's leftover is found the same way), created by the writer itself: the file gets the
+    permissions of any other the run writes (``0o666`` less the umask), where
+    ``tempfile.mkstemp`` would make every saved model owner-only (``0o600``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.tmp"))
     try:
         write(tmp)
         os.replace(tmp, path)

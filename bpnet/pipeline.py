@@ -204,7 +204,11 @@ def load_pipeline(path: str | Path, class_names: Sequence[str] | None = None) ->
     ValueError
         Not a pipeline file, a newer format, an inconsistent file, or other classes.
     """
-    pipeline = io.load(path, expect=FeaturePipeline)
+    try:
+        pipeline = io.load(path, expect=FeaturePipeline)
+    except ValueError as exc:  # say which file, as the ResNet loader does
+        message = str(exc)
+        raise ValueError(message if str(path) in message else f"{path}: {message}") from None
     check_class_names(path, pipeline.class_names, class_names)
     return pipeline
 

@@ -41,7 +41,7 @@ from bpnet.digest import input_digests
 from bpnet.environment import check_matplotlib
 from bpnet.outdir import RunDir
 
-from .compare_checks import check_inputs, checked_splits, keep_present_classes, say_notes
+from .compare_checks import check_inputs, check_savable, checked_splits, keep_present_classes, say_notes
 from .config import PRESETS, get_preset
 from .contenders.resnet import resnet_recipe
 from .stagefile import check_feature_rows, check_splits, read_stage
@@ -231,6 +231,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
         raise ValueError("--device cuda: no CUDA device is available here "
                          "(torch.cuda.is_available() is False); use --device cpu")
     chosen = choose_models(args.models, device)
+    if args.save_models:  # refused before any work, not after the cross-validation
+        check_savable([c.name for c in chosen], args.features)
     repeats = args.repeats if args.repeats is not None else default_repeats(chosen)
     recipes = {c.name: c.resolve_recipe(device, args.quick, args.data is None, args.preset)
                for c in chosen}

@@ -2,6 +2,7 @@
 
 * ``--data`` and ``--features`` are checked before the output folder is opened: a file
   given as the image folder, or a missing sheet, is one line naming the actual problem.
+* ``--save-models`` with no model it can save is refused before any work.
 * The classes of the study are those the matched data hold: a sheet of three classes is a
   three-class study, not a seven-class one with four empty classes; one class is refused.
 * The split is checked before any training (:func:`bpnet.split_classes.split_class_problems`):
@@ -18,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["check_inputs", "checked_splits", "keep_present_classes", "say_notes"]
+__all__ = ["check_inputs", "check_savable", "checked_splits", "keep_present_classes", "say_notes"]
 
 
 def check_inputs(source, features) -> None:
@@ -41,6 +42,16 @@ def check_inputs(source, features) -> None:
         if source is None:
             raise ValueError("--features needs --data: the sheet describes the images of "
                              "that folder")
+
+
+def check_savable(models: Sequence[str], features) -> None:
+    """Raise ValueError (one line) when ``--save-models`` has nothing to save: neither
+    ``resnet18`` nor ``bp-paper`` among ``models`` (``bp-paper`` on a sheet's ``features``
+    cannot be applied to new images, :func:`resnet_fer.final.save_compare_models`)."""
+    savable = {"resnet18"} | ({"bp-paper"} if features is None else set())
+    if not savable & set(models):
+        raise ValueError("--save-models saves bp-paper (not with --features) and resnet18; "
+                         f"none of them is among the models ({', '.join(models)})")
 
 
 def keep_present_classes(data):

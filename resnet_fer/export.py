@@ -1,12 +1,16 @@
 """``resnet-fer export MODEL --onnx out.onnx``: a ResNet model file as an ONNX graph.
 
-The graph takes ``images``, uint8 ``(batch, size, size, 3)`` RGB crops at the network's
-input size (the model card's ``size``; cut as the model's crop settings say), and returns
-``probabilities`` ``(batch, n_classes)``: the normalisation, the network and the test-time
+The graph takes ``images``, uint8 ``(batch, input_size, input_size, 3)`` RGB crops: the
+images :meth:`resnet_fer.predictor.Predictor.prepare` gives (cut as the model's crop
+settings say, at the size the training images were stored at, which may be larger than the
+network's input). It returns ``probabilities`` ``(batch, n_classes)``: the antialiased
+resize to the network's input size, the normalisation, the network and the test-time
 augmentation of the recipe, as :meth:`resnet_fer.model_file.ResNetModel.predict_proba`
-computes them. The class names, the input size and the crop settings are in the file's
-metadata (``metadata_props``). Needs the ``[onnx]`` extra (onnx, onnxscript; onnxruntime
-to run it).
+computes them (the same :func:`resnet_fer.augment.normalize`). A model trained on grey or
+equalised images (``gray``, ``equalize`` in the crop settings) wants its inputs toned first,
+as :func:`bpnet.data.image_dataset.tone` does; the graph does not. The class names, the
+input size, the network's size and the crop settings are in the file's metadata
+(``metadata_props``). Needs the ``[onnx]`` extra (onnx, onnxscript; onnxruntime to run it).
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from torch import nn
 
 from bpnet.outdir import atomic_write
 
+from .augment import normalize
 from .engine import tta_views
 
 __all__ = ["OnnxGraph", "export_onnx"]
@@ -35,15 +40,12 @@ class OnnxGraph(nn.Module):
 
     def __init__(self, model) -> None:
         super().__init__()
-        cfg = model.config
-        self.net, self.tta = model.model.eval(), cfg.tta
-        self.register_buffer("mean", torch.tensor(cfg.mean).view(1, 3, 1, 1) * 255)
-        self.register_buffer("std", torch.tensor(cfg.std).view(1, 3, 1, 1) * 255)
+        self.net, self.config = model.model.eval(), model.config
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        x = (images.permute(0, 3, 1, 2).float() - self.mean) / self.std
-        views = tta_views(x.contiguous(), self.tta)
-        return torch.stack([F.softmax(self.net(v), 1) for v in views]).mean(0)
+        cfg = self.config
+        x = normalize(images, cfg.size, cfg.mean, cfg.std, torch.float32, channels_last=False)
+        return torch.stack([F.softmax(self.net(v), 1) for v in tta_views(x, cfg.tta)]).mean(0)
 
 
 def export_onnx(model_path: str | Path, out: str | Path, *, force: bool = False,
@@ -78,7 +80,7 @@ def export_onnx(model_path: str | Path, out: str | Path, *, force: bool = False,
                          "model file (.safetensors or .pt)")
     model = predictor.model
     graph = OnnxGraph(model).eval()
-    size = model.config.size
+    size = model.input_size  # what Predictor.prepare gives; the graph resizes to config.size
     example = torch.zeros(2, size, size, 3, dtype=torch.uint8)
     batch = torch.export.Dim("batch", min=1)
     with warnings_quiet():
@@ -88,6 +90,7 @@ def export_onnx(model_path: str | Path, out: str | Path, *, force: bool = False,
     proto = program.model_proto
     for key, value in (("class_names", json.dumps(list(model.class_names))),
                        ("input_size", str(size)),
+                       ("network_size", str(model.config.size)),
                        ("crop", json.dumps({**model.data.__dict__})),
                        ("source", Path(model_path).name)):
         entry = proto.metadata_props.add()

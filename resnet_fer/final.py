@@ -89,7 +89,7 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
         card = model_card(title="BP network (LPQ + PHOG features, the paper's network, pruned)",
                           model_file="bp.npz", kind="BP pipeline: descriptors, PCA, normaliser, "
                           "network (.npz)", data=facts, recipe=recipe,
-                          fold_accuracy=bp.result.fold_test_accuracy.tolist(),
+                          cv=bp.result,
                           protocol=protocol, class_names=data.class_names,
                           notes=[f"hidden units after pruning: {pipeline.net.n_live_units()}"])
         written.append(run.write_text(f"{MODELS}/bp.md", card))
@@ -107,7 +107,7 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
         card = model_card(title=f"ResNet ({config.size} px, width {config.width})",
                           model_file=written[-1].name, kind="ResNet weights, recipe, crop "
                           "settings and class names", data=facts, recipe=recipe,
-                          fold_accuracy=rn.result.fold_test_accuracy.tolist(),
+                          cv=rn.result,
                           protocol=protocol, class_names=data.class_names)
         written.append(run.write_text(f"{MODELS}/resnet.md", card))
     return written
@@ -148,7 +148,7 @@ def save_resnet_models(run, data, configs: Sequence, results: Sequence, device, 
         card = model_card(title=f"ResNet ({config.size} px, width {config.width}, seed "
                           f"{config.seed})", model_file=f"{stem}{ext}", kind="ResNet weights, "
                           "recipe, crop settings and class names", data=facts, recipe=recipe,
-                          fold_accuracy=result.fold_test_accuracy.tolist(), protocol=protocol,
+                          cv=result, protocol=protocol,
                           class_names=data.class_names, notes=notes)
         written.append(run.write_text(f"{MODELS}/{stem}.md", card))
     return written

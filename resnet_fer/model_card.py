@@ -1,7 +1,8 @@
 """Model cards: the markdown file beside every saved model, saying what it is and how good.
 
-A card names the data, the recipe, the cross-validated accuracy of that recipe with a 95 %
-t-interval over the folds, the classes in output order, the date and the versions. The
+A card names the data, the recipe, the cross-validated accuracy of that recipe with its 95 %
+Nadeau-Bengio corrected interval (the one the comparison report's leaderboard prints, so the
+card and the report agree), the classes in output order, the date and the versions. The
 accuracy is the recipe's (each fold's model scored on images it never saw); the model
 beside the card was refitted on every row, so no held-out figure exists for it.
 """
@@ -9,29 +10,34 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 import platform
 from typing import Any, Sequence
 
 import numpy as np
 
+from bpnet.results import CVResult
+from bpnet.stats import corrected_resampled_t
+
 __all__ = ["cv_interval", "model_card", "versions"]
 
 
-def cv_interval(fold_accuracy: Sequence[float]) -> tuple[float, float, float]:
-    """Mean fold accuracy and its 95 % t-interval, ``(mean, low, high)`` (clipped to [0, 1]).
+def cv_interval(cv: CVResult) -> tuple[float, float, float]:
+    """Mean fold test accuracy and its 95 % interval, ``(mean, low, high)``.
 
-    ``mean +- t(0.975, k - 1) * sd / sqrt(k)`` over the ``k`` folds' test accuracies
-    (sd with ``ddof=1``); with one fold the interval is that fold's accuracy alone.
+    The Nadeau-Bengio corrected resampled t over the R x k folds
+    (:func:`bpnet.stats.corrected_resampled_t`, with the folds' mean training and test
+    sizes), as the comparison report computes its leaderboard intervals: the plain t over
+    folds would be too narrow, because the folds share most of their training rows. With
+    one fold the interval is that fold's accuracy alone.
     """
-    from scipy import stats
-
-    acc = np.asarray(fold_accuracy, float)
+    acc = np.asarray(cv.fold_test_accuracy, float)
     mean = float(acc.mean())
     if len(acc) < 2:
         return mean, mean, mean
-    half = float(stats.t.ppf(0.975, len(acc) - 1) * acc.std(ddof=1) / math.sqrt(len(acc)))
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
+    n_train = float(np.mean([f.n_train for f in cv.folds]))
+    n_test = float(np.mean([len(f.test_idx) for f in cv.folds]))
+    t = corrected_resampled_t(acc, n_train, n_test)
+    return mean, float(t.ci_low), float(t.ci_high)
 
 
 def versions(torch: bool = True) -> dict[str, str]:
@@ -47,7 +53,7 @@ def versions(torch: bool = True) -> dict[str, str]:
 
 
 def model_card(*, title: str, model_file: str, kind: str, data: dict[str, Any],
-               recipe: dict[str, Any], fold_accuracy: Sequence[float], protocol: str,
+               recipe: dict[str, Any], cv: CVResult, protocol: str,
                class_names: Sequence[str], notes: Sequence[str] = ()) -> str:
     """The card's markdown.
 
@@ -62,15 +68,15 @@ def model_card(*, title: str, model_file: str, kind: str, data: dict[str, Any],
         ``source``, ``n`` and ``class_counts`` at least.
     recipe : dict
         The settings the model was trained with (JSON).
-    fold_accuracy : sequence of float
-        Test accuracy of every cross-validation fold of the same recipe.
+    cv : bpnet.results.CVResult
+        The cross-validation of the same recipe (its folds' test accuracy and sizes).
     protocol : str
         The split, e.g. "5-fold stratified, seed 0".
     class_names : sequence of str
         In output order.
     notes : sequence of str
     """
-    mean, low, high = cv_interval(fold_accuracy)
+    mean, low, high = cv_interval(cv)
     counts = data.get("class_counts")
     classes = "\n".join(f"{i}. {name}" + (f" ({counts[i]} training images)" if counts else "")
                         for i, name in enumerate(class_names))
@@ -81,8 +87,9 @@ def model_card(*, title: str, model_file: str, kind: str, data: dict[str, Any],
         f"- **Date**: {now}",
         f"- **Data**: {data.get('source')}, {data.get('n')} images; the model was refitted on "
         "all of them after cross-validation",
-        f"- **Cross-validated accuracy of this recipe**: {mean:.1%} (95 % t-interval over the "
-        f"{len(fold_accuracy)} folds: {low:.1%} to {high:.1%}; {protocol}). Each fold's model was "
+        f"- **Cross-validated accuracy of this recipe**: {mean:.1%} (95 % interval over the "
+        f"{len(cv.folds)} folds, Nadeau-Bengio corrected for their overlapping training rows: "
+        f"{low:.1%} to {high:.1%}; {protocol}). Each fold's model was "
         "scored on images it never saw; this file's model saw every image, so the figure "
         "estimates it on new images from the same source, not on other sources.",
         "", "## Classes (output order)", "", classes,

@@ -116,7 +116,9 @@ def _save(m: ResNetModel, path: Path) -> Path:
         if st is None:
             raise ImportError("writing .safetensors needs the safetensors package "
                               "(pip install safetensors), or give a .pt path")
-        return atomic_write(path, lambda tmp: st.save_file(state, tmp, metadata={"resnet_fer": meta}))
+        # bytes, then an ordinary write: save_file makes its file owner-only (0600)
+        blob = st.save(state, metadata={"resnet_fer": meta})
+        return atomic_write(path, lambda tmp: Path(tmp).write_bytes(blob))
     return atomic_write(path, lambda tmp: torch.save({"resnet_fer": meta, "state_dict": state}, tmp))
 
 

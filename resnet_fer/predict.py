@@ -148,7 +148,11 @@ def run(args: argparse.Namespace) -> list[dict]:
             except ValueError as exc:  # read_image's messages name the file
                 if not args.skip_bad:
                     raise ValueError(f"{exc} (--skip-bad skips unreadable images)") from None
-                print(f"{TOOL}: skipped: {' '.join(str(exc).split())}", file=sys.stderr)
+                note = f"{TOOL}: skipped: {' '.join(str(exc).split())}"
+                if bar is not None:  # a line of its own, not glued to the bar's
+                    bar.write(note, file=sys.stderr)
+                else:
+                    print(note, file=sys.stderr)
         probs = model.predict_prepared([p[0] for p in prepared])
         for (path, rgb), (_, box, found), p in zip(batch, prepared, probs):
             pred = Prediction(names[int(np.argmax(p))], p, box, found)

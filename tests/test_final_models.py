@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy import stats
 
 torch = pytest.importorskip("torch")
 
@@ -17,10 +18,11 @@ from resnet_fer.config import DataConfig  # noqa: E402
 from resnet_fer.predictor import Predictor, load_model  # noqa: E402
 
 
-def _card_checks(text: str, fold_accuracy, class_names) -> None:
-    mean, low, high = model_card.cv_interval(fold_accuracy)
-    assert f"{mean:.1%} (95 % t-interval over the {len(fold_accuracy)} folds: {low:.1%} to " \
-           f"{high:.1%}" in text
+def _card_checks(text: str, interval, n_folds: int, class_names) -> None:
+    mean, low, high = interval
+    assert 0 <= mean <= 1 and low <= mean <= high
+    assert f"{mean:.1%} (95 % interval over the {n_folds} folds, Nadeau-Bengio corrected for " \
+           f"their overlapping training rows: {low:.1%} to {high:.1%}" in text
     for i, name in enumerate(class_names):
         assert f"{i}. {name}" in text
     for heading in ("**Data**", "**Date**", "## Recipe", "## Versions", "bpnet-fer"):
@@ -38,8 +40,10 @@ def test_fer_compare_save_models_refits_both_recipes(tmp_path, one_torch_thread,
     res = ComparisonResult.from_json(out / "results.json")
     names = list(res.data.class_names)
     for kind, stem in (("bp-paper", "bp"), ("resnet18", "resnet")):
-        _card_checks((models / f"{stem}.md").read_text(),
-                     res.model(kind).result.fold_test_accuracy.tolist(), names)
+        # the card's interval is the report's leaderboard interval (the corrected one)
+        interval = next(m.metric("accuracy") for m in res.statistics.metrics if m.model == kind)
+        assert model_card.cv_interval(res.model(kind).result) == pytest.approx(interval)
+        _card_checks((models / f"{stem}.md").read_text(), interval, 2, names)
     faces = synthetic_faces(n_per_class=1, size=64, seed=11).images
     for name in ("bp.npz", "resnet.safetensors"):
         probs = load_model(models / name, names).predict_proba(faces)
@@ -60,8 +64,12 @@ def test_resnet_fer_train_final_writes_a_model_and_card(tmp_path, one_torch_thre
     assert "models/resnet.safetensors" in capsys.readouterr().out
     result = json.loads((out / "results.json").read_text())
     card = (out / "models" / "resnet.md").read_text()
-    accs = result["summary"]["fold_test_accuracy"]
-    _card_checks(card, accs, result["class_names"])
+    accs = np.array(result["summary"]["fold_test_accuracy"])
+    # corrected resampled t (Nadeau-Bengio): 21 images in 2 folds, so on average 10.5 test and
+    # 10.5 training rows per fold (n_test / n_train = 1), 1 degree of freedom
+    half = stats.t.ppf(0.975, 1) * accs.std(ddof=1) * np.sqrt(1 / 2 + 10.5 / 10.5)
+    _card_checks(card, (accs.mean(), accs.mean() - half, accs.mean() + half), 2,
+                 result["class_names"])
     model = load_model(out / "models" / "resnet.safetensors").model
     assert model.config.epochs == 1 and model.data.face_crop == "none"
 
@@ -80,3 +88,16 @@ def test_a_face_cropping_model_reports_the_box_it_used(tmp_path):
     assert pred.face_found is False and pred.box == (10, 0, 60, 60)
     assert np.array_equal(load_model(path).predict_proba([blank]),
                           Predictor(model).predict_proba([blank]))
+
+
+@pytest.mark.parametrize("argv", [["--models", "linear-descriptors,bp-tuned"],
+                                  ["--models", "bp-paper", "--features", "sheet.csv"]],
+                         ids=["no-savable-model", "bp-on-a-sheet"])
+def test_save_models_with_nothing_to_save_is_refused_before_any_work(argv, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert compare.main(["--quick", "--no-progress", "--save-models", "--out", str(out),
+                         *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fer-compare: error: --save-models saves "
+                                               "bp-paper (not with --features) and resnet18")
+    assert not out.exists()  # refused before the output folder was opened

@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
+import re
+import stat
 
 import numpy as np
 import pytest
@@ -10,7 +14,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
-from bpnet.pipeline import fit_pipeline  # noqa: E402
+from bpnet.pipeline import fit_pipeline, load_pipeline  # noqa: E402
 from resnet_fer import predict  # noqa: E402
 from resnet_fer.config import DataConfig, TrainConfig  # noqa: E402
 from resnet_fer.model_file import FORMAT_VERSION, fit_final, load_resnet_model  # noqa: E402
@@ -100,6 +104,23 @@ def test_weights_only_file_and_refusals(resnet, faces, tmp_path):
         load_model(junk)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_model_files_are_as_readable_as_the_other_files_of_a_run(resnet, bp_file, tmp_path):
+    old = os.umask(0o022)  # the usual umask: plain files come out rw-r--r--
+    try:
+        paths = [resnet[0].save(tmp_path / "m.safetensors"), resnet[0].save(tmp_path / "m.pt"),
+                 load_pipeline(bp_file).save(tmp_path / "bp.npz")]
+    finally:
+        os.umask(old)
+    assert [stat.S_IMODE(p.stat().st_mode) for p in paths] == [0o644] * 3  # not mkstemp's 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bp.npz", "m.pt", "m.safetensors"]
+
+
 @pytest.mark.parametrize("kind", ["bp", "resnet"])
 def test_fer_predict_on_a_folder_writes_csv_json_and_annotations(kind, resnet, bp_file, photos,
                                                                 tmp_path, capsys):
@@ -143,30 +164,43 @@ def test_fer_predict_mistakes_and_unreadable_images_are_one_line(bp_file, photos
         assert predict.main(argv + ["--no-progress"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("fer-predict: error: "), err
-        assert __import__("re").search(message, err[0]), (message, err[0])
-    assert predict.main([str(bp_file), str(bad), "--skip-bad", "--out", str(out),
-                         "--no-progress"]) == 0
-    assert "skipped: cannot decode image" in capsys.readouterr().err
+        assert re.search(message, err[0]), (message, err[0])
+    assert predict.main([str(bp_file), str(bad), "--skip-bad", "--out", str(out)]) == 0
+    err = re.split(r"[\r\n]", capsys.readouterr().err)  # with the progress bar drawn
+    skipped = [line for line in err if "skipped" in line]
+    assert len(skipped) == 1 and re.match(r"fer-predict: skipped: cannot decode image .*broken"
+                                          r"\.png", skipped[0]), skipped
+    assert any(line.startswith("predicting: 100%") for line in err)
     assert len(list(csv.DictReader(out.open()))) == 7
     assert predict.main([str(bp_file), str(bad), "--out", str(out), "--skip-bad"]) == 2
     assert "exists; use --force" in capsys.readouterr().err
 
 
-def test_export_onnx_matches_pytorch(resnet, faces, tmp_path, capsys):
+@pytest.mark.parametrize("stored", [32, 48], ids=["at-network-size", "resized-in-graph"])
+def test_export_onnx_matches_pytorch(resnet, stored, tmp_path, capsys):
     pytest.importorskip("onnx", reason="the [onnx] extra is not installed")
     pytest.importorskip("onnxscript", reason="the [onnx] extra is not installed")
     ort = pytest.importorskip("onnxruntime", reason="the [onnx] extra is not installed")
     from resnet_fer.cli import main
 
-    model, st_path, _ = resnet
+    trained, st_path, _ = resnet
+    # images stored at 48 px for a 32 px network (as fer-compare's 64 px synthetic faces for
+    # its 48 px recipe): the graph takes what Predictor.prepare gives and resizes it itself
+    model = dataclasses.replace(trained, data=DataConfig(decode_size=stored))
+    if stored != TINY.size:
+        st_path = model.save(tmp_path / "stored48.safetensors")
     out = tmp_path / "model.onnx"
     assert main(["export", str(st_path), "--onnx", str(out)]) == 0
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    x = faces.images  # uint8 at the network's input size, any batch size
+    x = synthetic_faces(n_per_class=3, size=stored, seed=21, rgb=True).images  # new faces
+    assert load_model(st_path).prepare(x[0])[0].shape == x[0].shape  # the predictor's input
     got = session.run(None, {"images": x})[0]
     np.testing.assert_allclose(got, model.predict_proba(x), rtol=0, atol=1e-4)
     meta = {p.key: p.value for p in __import__("onnx").load(str(out)).metadata_props}
-    assert json.loads(meta["class_names"]) == list(faces.class_names)
+    assert json.loads(meta["class_names"]) == list(trained.class_names)
+    assert (int(meta["input_size"]), int(meta["network_size"])) == (stored, TINY.size)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~_umask()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".safetensors") == ["model.onnx"]
     capsys.readouterr()
     assert main(["export", str(st_path), "--onnx", str(out)]) == 2  # never overwritten unasked
     assert "exists; use --force" in capsys.readouterr().err
