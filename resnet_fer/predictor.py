@@ -63,7 +63,10 @@ class Predictor:
 
     Parameters
     ----------
-    model : bpnet.pipeline.FeaturePipeline or resnet_fer.model_file.ResNetModel
+    model : bpnet.pipeline.ImagePipeline or resnet_fer.model_file.ResNetModel
+        A NumPy model file's model (:class:`~bpnet.pipeline.FeaturePipeline`,
+        :class:`~bpnet.pipeline_models.EnsemblePipeline` or
+        :class:`~bpnet.pipeline_models.LinearPipeline`) or a ResNet.
     path : str or Path, optional
         Where it was read from (for messages).
     device : str
@@ -73,7 +76,8 @@ class Predictor:
 
     Attributes
     ----------
-    kind : {"bp", "resnet"}
+    kind : {"bp", "linear", "resnet"}
+        ``"bp"`` for a BP network or ensemble, ``"linear"`` for the softmax regression.
     class_names : tuple of str
     crop : dict
         ``face_crop`` ("none", "haar" or "align") and the crop settings.
@@ -83,11 +87,12 @@ class Predictor:
 
     def __init__(self, model, path: str | Path | None = None, device: str = "cpu",
                  batch_size: int = 64) -> None:
-        from bpnet.pipeline import FeaturePipeline
+        from bpnet.pipeline import ImagePipeline
 
         self.model, self.path, self.device, self.batch_size = model, path, device, batch_size
-        if isinstance(model, FeaturePipeline):
-            self.kind, self.crop, self.input_size = "bp", dict(model.crop), model.size
+        if isinstance(model, ImagePipeline):  # a NumPy model (.npz): BP, BP ensemble, linear
+            self.kind = "linear" if model.model == "linear" else "bp"
+            self.crop, self.input_size = dict(model.crop), model.size
         else:
             self.kind, self.crop = "resnet", dict(model.data.__dict__)
             self.input_size = model.input_size
@@ -131,7 +136,7 @@ class Predictor:
 
     def predict_prepared(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` of images already prepared (:meth:`prepare`)."""
-        if self.kind == "bp":
+        if self.kind != "resnet":
             return self.model.predict_proba(list(inputs))
         batch = np.stack(inputs) if len(inputs) else np.zeros((0, self.input_size,
                                                                self.input_size, 3), np.uint8)
