@@ -1,10 +1,11 @@
 """Either kind of model file, applied to photos: ``load_model(path).predict_proba(images)``.
 
-:func:`load_model` reads a BP pipeline (``.npz``, :mod:`bpnet.pipeline`) or a ResNet model
-(``.safetensors`` / ``.pt``, :mod:`resnet_fer.model_file`) and returns a :class:`Predictor`
+:func:`load_model` reads a NumPy model (``.npz``, :mod:`bpnet.pipeline`: the BP pipeline, the
+``bp-tuned`` ensemble or the linear model) or a ResNet model (``.safetensors`` / ``.pt``,
+:mod:`resnet_fer.model_file`) and returns a :class:`Predictor`
 that does what training did to every image before the model saw it: the face crop of the
 model's settings (none, a square around the Haar face box, or an eye-aligned crop), the
-size, then the model. A BP model needs neither PyTorch nor, unless it crops faces, OpenCV.
+size, then the model. A NumPy model needs neither PyTorch nor, unless it crops faces, OpenCV.
 """
 from __future__ import annotations
 
@@ -176,7 +177,8 @@ def _is_bp_file(path: Path) -> bool:
 
 def load_model(path: str | Path, class_names: Sequence[str] | None = None,
                device: str = "cpu", batch_size: int = 64) -> Predictor:
-    """Read a BP pipeline (``.npz``) or a ResNet model (``.safetensors``/``.pt``).
+    """Read a NumPy model (``.npz``: BP, BP ensemble, linear) or a ResNet model
+    (``.safetensors``/``.pt``).
 
     Parameters
     ----------
