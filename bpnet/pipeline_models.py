@@ -1,6 +1,6 @@
 """The other NumPy models ``fer-compare --save-models`` writes, in the pipeline file format.
 
-Both are :class:`~bpnet.pipeline.ImagePipeline` s, saved as one ``.npz`` of arrays and JSON
+Both are :class:`~bpnet.pipeline_format.ImagePipeline` s, saved as one ``.npz`` of arrays and JSON
 (no pickles) that :func:`bpnet.pipeline.load_pipeline` reads back:
 
 * :class:`EnsemblePipeline` (``model: "bp-ensemble"``, the ``bp-tuned`` recipe): LPQ and
@@ -22,7 +22,7 @@ from .data.blocks import BLOCKS, describe_blocks, stack_blocks
 from .data.features import DescriptorPCA, describe_images
 from .linear import SoftmaxRegression, Standardizer
 from .network import BPNetwork
-from .pipeline import (
+from .pipeline_format import (
     ImagePipeline,
     normalizer_from_arrays,
     normalizer_to_arrays,

@@ -1,6 +1,6 @@
 """Descriptor blocks side by side: LPQ, PHOG and HOG of each image, square-rooted and stacked.
 
-What ``linear-descriptors`` (:mod:`resnet_fer.contenders.linear_descriptors`) learns from,
+What ``linear-descriptors`` (``resnet_fer.contenders.linear_descriptors``) learns from,
 and what its saved model (:class:`bpnet.pipeline_models.LinearPipeline`) computes for a new
 image: one formula, here, for both.
 """
