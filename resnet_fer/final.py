@@ -40,8 +40,9 @@ def _bp_images(source, features, data) -> tuple[list | None, int | None, str | N
     if source is None:  # the synthetic faces: described as generated, 64 px
         return list(data.images), int(data.images.shape[1]), None
     if features is not None:
-        return None, None, ("the BP network was trained on the sheet's features (--features), "
-                            "which cannot be computed from new images; no BP model was saved")
+        return None, None, ("the BP networks (bp-paper, bp-tuned) were trained on the sheet's "
+                            "features (--features), which cannot be computed from new images; "
+                            "no BP model was saved")
     from bpnet.data.image_folder import scan_image_folder
     from bpnet.data.sfew import sample_ids
 

@@ -11,6 +11,7 @@ from scipy import stats
 torch = pytest.importorskip("torch")
 
 from bpnet.comparison import ComparisonResult  # noqa: E402
+from bpnet.data.features import image_dataset_features  # noqa: E402
 from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
 from bpnet.pipeline import load_pipeline  # noqa: E402
 from bpnet.preprocessing import Normalizer  # noqa: E402
@@ -176,6 +177,9 @@ def test_final_bp_tuned_keeps_the_searched_inner_models(small_faces, tmp_path, m
         np.testing.assert_allclose(norm.center_, Normalizer().fit(X[rows]).center_)
         np.testing.assert_allclose(predict_outputs(net, norm.transform(X[rows])),
                                    fit.outputs[m][0], rtol=1e-5, atol=1e-6)
+    # the features are fer-compare's (PCA on all images), as the BP pipeline's are
+    cv_features = image_dataset_features(f, progress=False).X
+    np.testing.assert_allclose(model.features(f.images), cv_features, rtol=0, atol=1e-9)
     loaded = load_pipeline(model.save(tmp_path / "bp-tuned"), f.class_names)
     assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))
 
@@ -205,5 +209,7 @@ def test_final_linear_is_chosen_on_inner_folds_of_all_rows(small_faces, tmp_path
     scaler, ref = lin._fit_scaled(X, f.y, np.arange(len(f.y)), alpha, recipe, 7)
     assert np.array_equal(model.regression.coef_, ref.coef_)
     assert np.array_equal(model.scaler.mean_, scaler.mean_)
+    # a new image is described exactly as the cross-validation described it
+    assert np.array_equal(model.features(f.images), scaler.transform(X))
     loaded = load_pipeline(model.save(tmp_path / "linear"), f.class_names)
     assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))
