@@ -149,7 +149,8 @@ def _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
                       "per member (.npz)", data=facts, recipe=recipe, cv=bt.result,
                       protocol=protocol, class_names=data.class_names,
                       notes=[f"chosen on {kind} inner folds of all images: "
-                             f"{chose['chosen']} (inner accuracy "
+                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
+                             + " (inner accuracy "
                              f"{chose['inner_accuracy']:.1%}); "
                              f"{chose['ensemble_members']} networks averaged"])
     return [model.save(run.file(f"{MODELS}/bp-tuned.npz")),
