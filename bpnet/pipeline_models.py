@@ -20,6 +20,7 @@ import numpy as np
 from . import io
 from .data.blocks import BLOCKS, describe_blocks, stack_blocks
 from .data.features import DescriptorPCA, describe_images
+from .data.image_dataset import tone
 from .linear import SoftmaxRegression, Standardizer
 from .network import BPNetwork
 from .pipeline_format import (
@@ -122,7 +123,8 @@ class LinearPipeline(ImagePipeline):
     size : int or None
         Side images are resized to before the descriptors (None: used as given).
     crop : dict
-        The face-crop settings of the training images (applied by the caller).
+        How the training images were cut (applied by the caller) and toned (``gray``,
+        ``equalize``: applied here, :func:`bpnet.data.image_dataset.tone`).
     descriptor : dict
         LPQ and PHOG settings (used when ``blocks`` holds them).
     blocks : tuple of str
@@ -146,9 +148,13 @@ class LinearPipeline(ImagePipeline):
     info: dict = field(default_factory=dict)
 
     def features(self, images) -> np.ndarray:
-        """The standardised descriptors ``(n, d)`` of ``images``."""
-        desc = describe_blocks([resized_image(im, self.size) for im in images], self.blocks,
-                               **self.descriptor)
+        """The standardised descriptors ``(n, d)`` of ``images`` (toned first when ``crop``
+        says the training images were: ``gray``, ``equalize``)."""
+        images = [resized_image(im, self.size) for im in images]
+        gray, equalize = bool(self.crop.get("gray")), bool(self.crop.get("equalize"))
+        if images and (gray or equalize):  # a preset's training images were toned at load
+            images = list(tone(np.stack(images), gray, equalize))
+        desc = describe_blocks(images, self.blocks, **self.descriptor)
         return self.scaler.transform(stack_blocks(desc, self.blocks, sqrt=self.sqrt))
 
     def predict_proba(self, images) -> np.ndarray:

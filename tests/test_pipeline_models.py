@@ -86,6 +86,20 @@ def test_linear_features_are_the_contenders(faces, linear):
     assert np.array_equal(model.features(faces.images), model.scaler.transform(X))
 
 
+def test_a_linear_model_of_toned_images_tones_new_ones(faces, linear):
+    """A preset's images are toned at load (grey, equalised): so are a new photo's."""
+    pytest.importorskip("cv2")
+    from dataclasses import replace
+
+    from bpnet.data.image_dataset import tone
+
+    model, _ = linear
+    grey = replace(model, crop={"face_crop": "none", "gray": True, "equalize": True})
+    toned = tone(faces.images, gray=True, equalize=True)
+    assert not np.array_equal(toned, faces.images)
+    assert np.array_equal(grey.features(faces.images), model.features(toned))
+
+
 def test_ensemble_averages_its_members(faces, ensemble):
     model, _ = ensemble
     from bpnet.training import predict_outputs
