@@ -52,6 +52,15 @@ def n_bp_params(n_inputs: int, n_hidden: int, n_classes: int) -> int:
     return n_inputs * n_hidden + n_hidden + n_hidden * n_classes + n_classes
 
 
+def _plan(fold: Fold, recipe: dict, kind: str) -> tuple[dict, dict, int, list]:
+    """The search of ``recipe`` on ``kind`` inner folds of ``fold.train``: its grid, fixed
+    settings, initialisations per inner fold, and the inner splits."""
+    search = {**RECOMMENDED[kind], **recipe.get(kind, {})}
+    settings = {**search["settings"], **recipe.get("settings", {})}
+    return (search["grid"], settings, int(recipe.get("n_init", search["n_init"])),
+            inner_splits(fold, int(recipe.get("inner_folds", 5)), kind))
+
+
 def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     """Fit ``bp-tuned`` on one fold of the feature sheet (``fold.X``)."""
     if fold.X is None:
@@ -59,14 +68,11 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     watch = Stopwatch()
     with watch.timing():
         kind = inner_kind(fold, recipe.get("inner", "auto"))
-        search = {**RECOMMENDED[kind], **recipe.get(kind, {})}
-        inner = inner_splits(fold, int(recipe.get("inner_folds", 5)), kind)
-        settings = {**search["settings"], **recipe.get("settings", {})}
+        grid, settings, n_init, inner = _plan(fold, recipe, kind)
         score, chosen, proba, train_proba = nested_search(
-            np.asarray(fold.X, np.float64), fold, search["grid"], settings,
-            int(recipe.get("n_init", search["n_init"])), inner)
+            np.asarray(fold.X, np.float64), fold, grid, settings, n_init, inner)
     hidden = int(chosen.get("n_hidden", settings.get("n_hidden", 16)))
-    n_models = len(inner) * int(recipe.get("n_init", search["n_init"]))
+    n_models = len(inner) * n_init
     fit = fold_fit(fold, proba, train_proba,
                    n_models * n_bp_params(fold.X.shape[1], hidden, len(fold.class_names)),
                    watch.seconds, info={"inner": kind, "chosen": chosen,
@@ -75,19 +81,6 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     fit.predict_ms_per_image = predict_ms({**settings, **chosen}, X[fold.train], X[fold.test],
                                           hidden, len(fold.class_names), n_models)
     return fit
-
-
-def _search(X: np.ndarray, fold: Fold, recipe: dict, kind: str) -> tuple[dict, list, object]:
-    """The fixed settings, the inner splits and the search's result, on ``fold.train``."""
-    search = {**RECOMMENDED[kind], **recipe.get(kind, {})}
-    inner = inner_splits(fold, int(recipe.get("inner_folds", 5)), kind)
-    settings = {**search["settings"], **recipe.get("settings", {})}
-    tr = np.asarray(fold.train)
-    res = grid_search_cv(X, fold.y, search["grid"], [(tr, tr)], inner_splits=[inner],
-                         n_init=int(recipe.get("n_init", search["n_init"])), refit=False,
-                         n_classes=len(fold.class_names), random_state=int(fold.seed),
-                         **settings)
-    return settings, inner, res
 
 
 def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: int,
@@ -105,10 +98,13 @@ def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: 
     descriptor, reducer, X = fit_reducer(images, size, 5, None, progress)
     everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
                       tuple(class_names), X=X, seed=int(seed))
-    _, inner, res = _search(X, everything, recipe, kind)
+    grid, settings, n_init, inner = _plan(everything, recipe, kind)
+    tr = everything.train  # its own "test" rows too: the search only computes their outputs
+    res = grid_search_cv(X, y, grid, [(tr, tr)], inner_splits=[inner], n_init=n_init,
+                         refit=False, n_classes=len(class_names), random_state=int(seed),
+                         **settings)
     best = int(res.chosen[0])
     setting = selection_settings({**res.settings, **res.params[best]}, dtype="float32")
-    n_init = res.best_epoch.shape[1] // len(inner)
     # the search's inner models, one block each, seeded as grid_search_cv seeds them (the
     # predict rows are only there because a block needs some)
     blocks = [Block(np.sort(a), np.zeros(0, np.int64), np.sort(a), (int(seed), 0, i, r))
