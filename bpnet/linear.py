@@ -25,7 +25,7 @@ from scipy.optimize import minimize
 
 from .settings import class_weights
 
-__all__ = ["SoftmaxRegression", "softmax_loss", "softmax_loss_grad", "softmax_proba"]
+__all__ = ["SoftmaxRegression", "Standardizer", "softmax_loss", "softmax_loss_grad", "softmax_proba"]
 
 
 def softmax_proba(W: np.ndarray, b: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -129,3 +129,21 @@ class SoftmaxRegression:
     def n_params(self) -> int:
         """Weights and biases."""
         return int(self.coef_.size + self.intercept_.size)
+
+
+class Standardizer:
+    """Column mean and standard deviation of the rows it is fitted on (constant columns: 1).
+
+    Attributes
+    ----------
+    mean_, scale_ : (d,) ndarray
+    """
+
+    def fit(self, X: np.ndarray) -> "Standardizer":
+        self.mean_ = X.mean(axis=0)
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 1e-12, std, 1.0)
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean_) / self.scale_

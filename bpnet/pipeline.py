@@ -13,10 +13,16 @@ on the training images only:
 6. the network (:class:`~bpnet.network.BPNetwork`, pruned or not), whose outputs become
    probabilities as :meth:`bpnet.BPClassifier.predict_proba` makes them.
 
-:func:`fit_pipeline` fits all of it on labelled images; :meth:`FeaturePipeline.save`
+:func:`fit_pipeline` fits all of it on labelled images; :meth:`~bpnet.pipeline_format.ImagePipeline.save`
 writes one ``.npz`` (:mod:`bpnet.io`, no pickles) that :func:`load_pipeline` reads back,
 refusing a file with another class list (when asked for one) or from a newer pipeline
 format.
+
+The same file format holds the other NumPy models of ``fer-compare``: its ``model`` field
+says which (``"bp"`` here; ``"bp-ensemble"`` and ``"linear"``,
+:mod:`bpnet.pipeline_models`), each registered with
+:func:`bpnet.pipeline_format.register_model`. Version 1 files (before that field) are BP
+pipelines and still load.
 """
 from __future__ import annotations
 
@@ -25,45 +31,42 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
 
-from . import io
+from . import (
+    io,
+    pipeline_models,  # noqa: F401  (registers the ensemble and linear models)
+)
 from .callbacks import Progress
 from .class_scores import decision_scores, probabilities
-from .data.features import PCA, DescriptorPCA, describe_images
+from .data.features import DescriptorPCA, describe_images
 from .network import BPNetwork
+from .pipeline_format import (
+    KIND,
+    PIPELINE_VERSION,
+    ImagePipeline,
+    normalizer_from_arrays,
+    normalizer_to_arrays,
+    read_model,
+    reducer_from_arrays,
+    reducer_to_arrays,
+    register_model,
+    resized_image,
+    take,
+)
 from .preprocessing import Normalizer
 from .prune_retrain import prune_and_retrain
 from .pruning import DistinctivenessPruner
 from .settings import Settings
 from .training import Rows, predict_outputs, train
 
-__all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "KIND", "PIPELINE_VERSION",
-           "check_class_names", "fit_pipeline", "load_pipeline"]
+__all__ = ["DESCRIPTOR_DEFAULTS", "FeaturePipeline", "ImagePipeline", "KIND", "PIPELINE_VERSION",
+           "check_class_names", "fit_pipeline", "fit_reducer", "load_pipeline", "register_model"]
 
-KIND = "FERPipeline"
-#: Version of what a pipeline file holds (the archive around it has bpnet.io's version).
-#: A reader refuses a larger number: the file needs a newer bpnet-fer.
-PIPELINE_VERSION = 1
 #: :func:`~bpnet.data.features.describe_images` settings (its defaults, the paper's).
 DESCRIPTOR_DEFAULTS = {"win": 7, "decorrelate": True, "rho": 0.90, "bins": 8, "levels": 3,
                        "angle": 360, "edges": "canny"}
-_PCA_STATE = ("components_", "mean_", "explained_variance_", "explained_variance_ratio_",
-              "singular_values_")
-_NORMALIZER_STATE = ("skewness_", "log_columns_", "log_sign_", "log_shift_", "log_scale_",
-                     "center_", "scale_")
-
-
-def _resized(image: np.ndarray, size: int | None) -> np.ndarray:
-    """``image`` (H, W[, 3]) uint8 at ``size`` x ``size`` (bilinear, aspect not kept)."""
-    image = np.asarray(image)
-    if size is None or image.shape[:2] == (size, size):
-        return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
-
-
 @dataclass
-class FeaturePipeline:
+class FeaturePipeline(ImagePipeline):
     """Descriptors, PCA, normaliser and network of a trained BP model (see the module doc).
 
     Attributes
@@ -99,7 +102,7 @@ class FeaturePipeline:
         ``images`` : (n, H, W[, 3]) uint8 array or a sequence of such arrays (sizes may
         differ), cut as ``crop`` says.
         """
-        lpq_desc, phog_desc = describe_images([_resized(im, self.size) for im in images],
+        lpq_desc, phog_desc = describe_images([resized_image(im, self.size) for im in images],
                                               progress=False, **self.descriptor)
         X = self.reducer.transform(lpq_desc, phog_desc)
         return self.normalizer.transform(X) if self.normalizer is not None else X
@@ -109,64 +112,28 @@ class FeaturePipeline:
         z = predict_outputs(self.net, self.features(images), logits=True)
         return probabilities(self.net.output, decision_scores(self.net.output, z))
 
-    def predict(self, images) -> np.ndarray:
-        """Index of the most probable class per image, ``(n,)``."""
-        return self.predict_proba(images).argmax(axis=1)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the pipeline as one ``.npz`` (suffix added when missing); returns the path."""
-        return io.save(self, path)
-
 
 def _to_arrays(p: FeaturePipeline) -> tuple[dict, dict]:
     net_meta, net_arrays = io.network_to_arrays(p.net)
     arrays = {f"net.{k}": v for k, v in net_arrays.items()}
-    for name, pca in (("lpq", p.reducer.lpq_pca_), ("phog", p.reducer.phog_pca_)):
-        arrays.update({f"{name}_pca.{k}": getattr(pca, k) for k in _PCA_STATE})
+    arrays.update(reducer_to_arrays(p.reducer))
     norm = None
     if p.normalizer is not None:
-        n = p.normalizer
-        arrays.update({f"normalizer.{k}": getattr(n, k) for k in _NORMALIZER_STATE})
-        log = n.log if isinstance(n.log, (str, bool)) or n.log is None else list(map(int, n.log))
-        norm = {"skew_threshold": n.skew_threshold, "log": log, "method": n.method}
-    meta = {"pipeline_version": PIPELINE_VERSION, "class_names": list(p.class_names),
-            "size": p.size, "crop": p.crop, "descriptor": p.descriptor,
-            "n_components": p.reducer.n_components, "normalizer": norm, "net": net_meta,
-            "info": p.info}
+        norm, norm_arrays = normalizer_to_arrays(p.normalizer)
+        arrays.update(norm_arrays)
+    meta = {"descriptor": p.descriptor, "n_components": p.reducer.n_components,
+            "normalizer": norm, "net": net_meta}
     return meta, arrays
 
 
 def _from_arrays(meta: dict, arrays: dict) -> FeaturePipeline:
-    version = meta.get("pipeline_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"pipeline format version {version!r} is not one bpnet-fer wrote")
-    if version > PIPELINE_VERSION:
-        raise ValueError(f"the model was written by a newer bpnet-fer (pipeline format version "
-                         f"{version}; this one reads up to {PIPELINE_VERSION}): upgrade "
-                         "bpnet-fer to use it")
-
-    def take(prefix: str) -> dict:
-        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-
     try:
-        net = io.network_from_arrays(meta["net"], take("net."))
-        reducer = DescriptorPCA(int(meta["n_components"]))
-        for name in ("lpq", "phog"):
-            pca, state = PCA(reducer.n_components), take(f"{name}_pca.")
-            for k in _PCA_STATE:
-                setattr(pca, k, np.asarray(state[k], np.float64))
-            pca.n_components_ = len(pca.components_)
-            setattr(reducer, f"{name}_pca_", pca)
+        net = io.network_from_arrays(meta["net"], take(arrays, "net."))
+        reducer = reducer_from_arrays(meta["n_components"], arrays)
         k = reducer.n_components
-        reducer.feature_names_ = ([f"lpq_pc{i}" for i in range(1, k + 1)]
-                                  + [f"phog_pc{i}" for i in range(1, k + 1)])
         normalizer = None
         if meta["normalizer"] is not None:
-            normalizer = Normalizer(**meta["normalizer"])
-            state = take("normalizer.")
-            for name in _NORMALIZER_STATE:
-                setattr(normalizer, name, np.asarray(state[name]))
-            normalizer.n_features_in_ = len(normalizer.center_)
+            normalizer = normalizer_from_arrays(meta["normalizer"], arrays)
         class_names = tuple(str(c) for c in meta["class_names"])
         pipeline = FeaturePipeline(class_names, meta["size"], dict(meta["crop"]),
                                    dict(meta["descriptor"]), reducer, normalizer, net,
@@ -180,7 +147,10 @@ def _from_arrays(meta: dict, arrays: dict) -> FeaturePipeline:
     return pipeline
 
 
-io.register_kind(KIND, FeaturePipeline, _to_arrays, _from_arrays)
+register_model("bp", FeaturePipeline, _to_arrays, _from_arrays)
+
+
+io.register_kind(KIND, FeaturePipeline, FeaturePipeline.to_arrays, read_model)
 
 
 def check_class_names(path, found: Sequence[str], expected: Sequence[str] | None) -> None:
@@ -190,8 +160,9 @@ def check_class_names(path, found: Sequence[str], expected: Sequence[str] | None
                          f"{', '.join(expected)}: use a model trained on this class list")
 
 
-def load_pipeline(path: str | Path, class_names: Sequence[str] | None = None) -> FeaturePipeline:
-    """Read a pipeline that :meth:`FeaturePipeline.save` wrote (``allow_pickle=False``).
+def load_pipeline(path: str | Path, class_names: Sequence[str] | None = None) -> ImagePipeline:
+    """Read a model that :meth:`~bpnet.pipeline_format.ImagePipeline.save` wrote (``allow_pickle=False``): a
+    :class:`FeaturePipeline` or another registered model (:mod:`bpnet.pipeline_models`).
 
     Parameters
     ----------
@@ -205,12 +176,24 @@ def load_pipeline(path: str | Path, class_names: Sequence[str] | None = None) ->
         Not a pipeline file, a newer format, an inconsistent file, or other classes.
     """
     try:
-        pipeline = io.load(path, expect=FeaturePipeline)
+        pipeline = io.load(path, expect=ImagePipeline)
     except ValueError as exc:  # say which file, as the ResNet loader does
         message = str(exc)
         raise ValueError(message if str(path) in message else f"{path}: {message}") from None
     check_class_names(path, pipeline.class_names, class_names)
     return pipeline
+
+
+def fit_reducer(images, size: int | None, n_components: int, descriptor: dict | None,
+                progress: bool = False) -> tuple[dict, DescriptorPCA, np.ndarray]:
+    """The descriptor settings (:data:`DESCRIPTOR_DEFAULTS` updated by ``descriptor``), the
+    :class:`~bpnet.data.features.DescriptorPCA` fitted on ``images`` and their features
+    ``(n, 2 * n_components)``: the network's inputs before the normaliser."""
+    descriptor = {**DESCRIPTOR_DEFAULTS, **(descriptor or {})}
+    items = [im if isinstance(im, (str, Path)) else resized_image(im, size) for im in images]
+    lpq_desc, phog_desc = describe_images(items, size=size, progress=progress, **descriptor)
+    reducer = DescriptorPCA(n_components)
+    return descriptor, reducer, reducer.fit_transform(lpq_desc, phog_desc)
 
 
 def fit_pipeline(images, y, class_names: Sequence[str], *, size: int | None = None,
@@ -249,11 +232,7 @@ def fit_pipeline(images, y, class_names: Sequence[str], *, size: int | None = No
     FeaturePipeline
     """
     cfg = Settings.from_dict(settings, dtype="float32")
-    descriptor = {**DESCRIPTOR_DEFAULTS, **(descriptor or {})}
-    items = [im if isinstance(im, (str, Path)) else _resized(im, size) for im in images]
-    lpq_desc, phog_desc = describe_images(items, size=size, progress=progress, **descriptor)
-    reducer = DescriptorPCA(n_components)
-    X = reducer.fit_transform(lpq_desc, phog_desc)
+    descriptor, reducer, X = fit_reducer(images, size, n_components, descriptor, progress)
     normalizer = None
     if normalize:
         normalizer = Normalizer(**(normalize if isinstance(normalize, dict) else {})).fit(X)

@@ -45,13 +45,17 @@ def check_inputs(source, features) -> None:
 
 
 def check_savable(models: Sequence[str], features) -> None:
-    """Raise ValueError (one line) when ``--save-models`` has nothing to save: neither
-    ``resnet18`` nor ``bp-paper`` among ``models`` (``bp-paper`` on a sheet's ``features``
-    cannot be applied to new images, :func:`resnet_fer.final.save_compare_models`)."""
-    savable = {"resnet18"} | ({"bp-paper"} if features is None else set())
+    """Raise ValueError (one line) when ``--save-models`` has nothing to save: none of
+    :data:`resnet_fer.final.SAVABLE` among ``models`` (``bp-paper`` and ``bp-tuned`` on a
+    sheet's ``features`` cannot be applied to new images,
+    :func:`resnet_fer.final.save_compare_models`)."""
+    from .final import SAVABLE
+
+    savable = set(SAVABLE) - ({"bp-paper", "bp-tuned"} if features is not None else set())
     if not savable & set(models):
-        raise ValueError("--save-models saves bp-paper (not with --features) and resnet18; "
-                         f"none of them is among the models ({', '.join(models)})")
+        raise ValueError("--save-models saves bp-paper and bp-tuned (not with --features), "
+                         f"linear-descriptors and resnet18; none of them is among the models "
+                         f"({', '.join(models)})")
 
 
 def keep_present_classes(data):

@@ -1,13 +1,16 @@
 """Final models: after cross-validation, each chosen recipe refitted on every row and saved.
 
 ``fer-compare --save-models`` calls :func:`save_compare_models` (the paper's BP network as a
-:class:`bpnet.pipeline.FeaturePipeline` and the ResNet recipe as a
+:class:`bpnet.pipeline.FeaturePipeline`, ``bp-tuned``'s ensemble as a
+:class:`bpnet.pipeline_models.EnsemblePipeline`, ``linear-descriptors`` as a
+:class:`bpnet.pipeline_models.LinearPipeline` and the ResNet recipe as a
 :class:`resnet_fer.model_file.ResNetModel`); ``resnet-fer train --final`` calls
 :func:`save_resnet_models`. Each model goes to ``<out>/models/`` with a markdown model card
 beside it (:func:`resnet_fer.model_card.model_card`).
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -15,9 +18,12 @@ import numpy as np
 
 from .model_card import model_card
 
-__all__ = ["save_compare_models", "save_resnet_models"]
+__all__ = ["SAVABLE", "save_compare_models", "save_resnet_models"]
 
 MODELS = "models"
+#: The contenders ``--save-models`` refits and saves; those of the first two read the BP
+#: features, so none is saved when the features come from a sheet (``--features``).
+SAVABLE = ("bp-paper", "bp-tuned", "linear-descriptors", "resnet18")
 
 
 def _data_facts(source: str, y: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
@@ -34,8 +40,9 @@ def _bp_images(source, features, data) -> tuple[list | None, int | None, str | N
     if source is None:  # the synthetic faces: described as generated, 64 px
         return list(data.images), int(data.images.shape[1]), None
     if features is not None:
-        return None, None, ("the BP network was trained on the sheet's features (--features), "
-                            "which cannot be computed from new images; no BP model was saved")
+        return None, None, ("the BP networks (bp-paper, bp-tuned) were trained on the sheet's "
+                            "features (--features), which cannot be computed from new images; "
+                            "no BP model was saved")
     from bpnet.data.image_folder import scan_image_folder
     from bpnet.data.sfew import sample_ids
 
@@ -44,9 +51,15 @@ def _bp_images(source, features, data) -> tuple[list | None, int | None, str | N
     return [where[i] for i in data.ids], None, None
 
 
+def _inner_kind(model_run) -> str:
+    """The inner folds' kind the cross-validation used for this model (its folds' choice)."""
+    kinds = [info.get("inner") for info in model_run.info if info.get("inner")]
+    return Counter(kinds).most_common(1)[0][0] if kinds else "stratified"
+
+
 def save_compare_models(run, data, result, device: str, progress: bool, say) -> list[Path]:
-    """``fer-compare --save-models``: refit ``bp-paper`` and ``resnet18`` (those that ran) on
-    all rows, save them and write their cards.
+    """``fer-compare --save-models``: refit each model of :data:`SAVABLE` that ran on all
+    rows, save it and write its card.
 
     ``result`` is the run's :class:`~bpnet.comparison.ComparisonResult`: each card quotes
     its model's fold accuracies from it, each refit uses its model's recorded recipe and
@@ -65,15 +78,16 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
                 f"seed {result.splits.seed}")
     facts = _data_facts(data.source, data.y, data.class_names)
     written: list[Path] = []
-    skipped = [n for n in names if n not in ("bp-paper", "resnet18")]
+    skipped = [n for n in names if n not in SAVABLE]
     if skipped:
-        say(f"  note: --save-models saves bp-paper and resnet18 only; not {', '.join(skipped)}")
+        say(f"  note: --save-models saves {', '.join(SAVABLE)} only; not {', '.join(skipped)}")
     seed = result.splits.seed
+    on_features = {"bp-paper", "bp-tuned"} & set(names)
     images, size, why_not = (_bp_images(result.settings["data"], result.settings["features"], data)
-                             if "bp-paper" in names else (None, None, None))
+                             if on_features else (None, None, None))
     if why_not is not None:
         say(f"  note: {why_not}")
-    elif "bp-paper" in names:
+    if why_not is None and "bp-paper" in names:
         bp = result.model("bp-paper")
         settings = {k: v for k, v in bp.recipe.items() if k != "epochs_per_round"}
         per_round = bp.recipe.get("epochs_per_round", 50)
@@ -93,6 +107,10 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
                           protocol=protocol, class_names=data.class_names,
                           notes=[f"hidden units after pruning: {pipeline.net.n_live_units()}"])
         written.append(run.write_text(f"{MODELS}/bp.md", card))
+    if why_not is None and "bp-tuned" in names:
+        written += _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
+    if "linear-descriptors" in names:
+        written += _save_linear(run, data, result, facts, protocol, progress, say)
     if "resnet18" in names:
         rn = result.model("resnet18")
         config = TrainConfig.from_dict({**rn.recipe["train"], "seed": seed})
@@ -111,6 +129,58 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
                           protocol=protocol, class_names=data.class_names)
         written.append(run.write_text(f"{MODELS}/resnet.md", card))
     return written
+
+
+def _save_tuned(run, data, result, images, size, facts, protocol, progress, say) -> list[Path]:
+    """``bp-tuned``: the nested search on inner folds of all rows, its chosen ensemble."""
+    from .contenders.bp_tuned import fit_final as fit_tuned
+
+    bt, seed = result.model("bp-tuned"), result.splits.seed
+    kind = _inner_kind(bt)
+    recipe = {**bt.recipe, "inner": kind, "random_state": seed, "size": size}
+    say(f"  final bp-tuned ensemble on all {len(data.y)} images ({kind} inner folds)")
+    model = fit_tuned(images, data.y, data.groups, data.class_names, bt.recipe, kind=kind,
+                      seed=seed, size=size, crop={"face_crop": "none"}, progress=progress,
+                      info={"recipe": recipe, "data": facts})
+    chose = model.info["chosen"]
+    card = model_card(title="BP ensemble (bp-tuned: the nested grid's chosen setting, its "
+                      "inner models averaged)", model_file="bp-tuned.npz",
+                      kind="BP ensemble pipeline: descriptors, PCA, a normaliser and network "
+                      "per member (.npz)", data=facts, recipe=recipe, cv=bt.result,
+                      protocol=protocol, class_names=data.class_names,
+                      notes=[f"chosen on {kind} inner folds of all images: "
+                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
+                             + " (inner accuracy "
+                             f"{chose['inner_accuracy']:.1%}); "
+                             f"{chose['ensemble_members']} networks averaged"])
+    return [model.save(run.file(f"{MODELS}/bp-tuned.npz")),
+            run.write_text(f"{MODELS}/bp-tuned.md", card)]
+
+
+def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path]:
+    """``linear-descriptors``: descriptor set and L2 chosen on inner folds of all rows."""
+    from .config import DataConfig, get_preset
+    from .contenders.linear_descriptors import fit_final as fit_linear
+
+    lin, seed = result.model("linear-descriptors"), result.splits.seed
+    kind = _inner_kind(lin)
+    preset = result.settings.get("preset")
+    crop = {**(get_preset(preset).data if preset is not None else DataConfig()).__dict__}
+    recipe = {**lin.recipe, "inner": kind, "random_state": seed}
+    say(f"  final linear-descriptors model on all {len(data.y)} images ({kind} inner folds)")
+    model = fit_linear(data.images, data.y, data.groups, data.class_names, lin.recipe,
+                       kind=kind, seed=seed, crop=crop, progress=progress,
+                       info={"recipe": recipe, "data": facts})
+    chose = model.info["chosen"]
+    card = model_card(title="Softmax regression on descriptors (linear-descriptors)",
+                      model_file="linear.npz", kind="linear pipeline: descriptor blocks, "
+                      "standardiser, softmax regression (.npz)", data=facts,
+                      recipe={**recipe, "data": crop, "size": model.size}, cv=lin.result,
+                      protocol=protocol, class_names=data.class_names,
+                      notes=[f"chosen on {kind} inner folds of all images: descriptors "
+                             f"{chose['blocks']}, L2 strength {chose['alpha']}"])
+    return [model.save(run.file(f"{MODELS}/linear.npz")),
+            run.write_text(f"{MODELS}/linear.md", card)]
 
 
 def _has_safetensors() -> bool:

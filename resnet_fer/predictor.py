@@ -1,10 +1,11 @@
 """Either kind of model file, applied to photos: ``load_model(path).predict_proba(images)``.
 
-:func:`load_model` reads a BP pipeline (``.npz``, :mod:`bpnet.pipeline`) or a ResNet model
-(``.safetensors`` / ``.pt``, :mod:`resnet_fer.model_file`) and returns a :class:`Predictor`
+:func:`load_model` reads a NumPy model (``.npz``, :mod:`bpnet.pipeline`: the BP pipeline, the
+``bp-tuned`` ensemble or the linear model) or a ResNet model (``.safetensors`` / ``.pt``,
+:mod:`resnet_fer.model_file`) and returns a :class:`Predictor`
 that does what training did to every image before the model saw it: the face crop of the
 model's settings (none, a square around the Haar face box, or an eye-aligned crop), the
-size, then the model. A BP model needs neither PyTorch nor, unless it crops faces, OpenCV.
+size, then the model. A NumPy model needs neither PyTorch nor, unless it crops faces, OpenCV.
 """
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ class Predictor:
 
     Parameters
     ----------
-    model : bpnet.pipeline.FeaturePipeline or resnet_fer.model_file.ResNetModel
+    model : bpnet.pipeline.ImagePipeline or resnet_fer.model_file.ResNetModel
+        A NumPy model file's model (:class:`~bpnet.pipeline.FeaturePipeline`,
+        :class:`~bpnet.pipeline_models.EnsemblePipeline` or
+        :class:`~bpnet.pipeline_models.LinearPipeline`) or a ResNet.
     path : str or Path, optional
         Where it was read from (for messages).
     device : str
@@ -73,7 +77,8 @@ class Predictor:
 
     Attributes
     ----------
-    kind : {"bp", "resnet"}
+    kind : {"bp", "linear", "resnet"}
+        ``"bp"`` for a BP network or ensemble, ``"linear"`` for the softmax regression.
     class_names : tuple of str
     crop : dict
         ``face_crop`` ("none", "haar" or "align") and the crop settings.
@@ -83,11 +88,12 @@ class Predictor:
 
     def __init__(self, model, path: str | Path | None = None, device: str = "cpu",
                  batch_size: int = 64) -> None:
-        from bpnet.pipeline import FeaturePipeline
+        from bpnet.pipeline import ImagePipeline
 
         self.model, self.path, self.device, self.batch_size = model, path, device, batch_size
-        if isinstance(model, FeaturePipeline):
-            self.kind, self.crop, self.input_size = "bp", dict(model.crop), model.size
+        if isinstance(model, ImagePipeline):  # a NumPy model (.npz): BP, BP ensemble, linear
+            self.kind = "linear" if model.model == "linear" else "bp"
+            self.crop, self.input_size = dict(model.crop), model.size
         else:
             self.kind, self.crop = "resnet", dict(model.data.__dict__)
             self.input_size = model.input_size
@@ -131,7 +137,7 @@ class Predictor:
 
     def predict_prepared(self, inputs: Sequence[np.ndarray]) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` of images already prepared (:meth:`prepare`)."""
-        if self.kind == "bp":
+        if self.kind != "resnet":
             return self.model.predict_proba(list(inputs))
         batch = np.stack(inputs) if len(inputs) else np.zeros((0, self.input_size,
                                                                self.input_size, 3), np.uint8)
@@ -171,7 +177,8 @@ def _is_bp_file(path: Path) -> bool:
 
 def load_model(path: str | Path, class_names: Sequence[str] | None = None,
                device: str = "cpu", batch_size: int = 64) -> Predictor:
-    """Read a BP pipeline (``.npz``) or a ResNet model (``.safetensors``/``.pt``).
+    """Read a NumPy model (``.npz``: BP, BP ensemble, linear) or a ResNet model
+    (``.safetensors``/``.pt``).
 
     Parameters
     ----------

@@ -11,8 +11,12 @@ from scipy import stats
 torch = pytest.importorskip("torch")
 
 from bpnet.comparison import ComparisonResult  # noqa: E402
-from bpnet.data.synthetic import synthetic_faces  # noqa: E402
-from resnet_fer import compare, model_card  # noqa: E402
+from bpnet.data.features import image_dataset_features  # noqa: E402
+from bpnet.data.synthetic import synthetic_faces, write_image_folder  # noqa: E402
+from bpnet.pipeline import load_pipeline  # noqa: E402
+from bpnet.preprocessing import Normalizer  # noqa: E402
+from bpnet.training import predict_outputs  # noqa: E402
+from resnet_fer import compare, model_card, predict  # noqa: E402
 from resnet_fer.cli import main as resnet_main  # noqa: E402
 from resnet_fer.config import DataConfig  # noqa: E402
 from resnet_fer.predictor import Predictor, load_model  # noqa: E402
@@ -35,8 +39,10 @@ def test_fer_compare_save_models_refits_both_recipes(tmp_path, one_torch_thread,
     assert compare.main(["--quick", "--synthetic-per-class", "6", "--folds", "2",
                          "--no-progress", "--save-models", "--out", str(out)]) == 0
     models = out / "models"
-    assert sorted(p.name for p in models.iterdir()) == ["bp.md", "bp.npz", "resnet.md",
-                                                         "resnet.safetensors"]
+    # the default models: each saved (bp-tuned and linear-descriptors: the test below)
+    assert sorted(p.name for p in models.iterdir()) == [
+        "bp-tuned.md", "bp-tuned.npz", "bp.md", "bp.npz", "linear.md", "linear.npz",
+        "resnet.md", "resnet.safetensors"]
     res = ComparisonResult.from_json(out / "results.json")
     names = list(res.data.class_names)
     for kind, stem in (("bp-paper", "bp"), ("resnet18", "resnet")):
@@ -90,14 +96,120 @@ def test_a_face_cropping_model_reports_the_box_it_used(tmp_path):
                           Predictor(model).predict_proba([blank]))
 
 
-@pytest.mark.parametrize("argv", [["--models", "linear-descriptors,bp-tuned"],
-                                  ["--models", "bp-paper", "--features", "sheet.csv"]],
+@pytest.mark.parametrize("argv", [["--models", "bp-descriptors"],
+                                  ["--models", "bp-paper,bp-tuned", "--features", "sheet.csv"]],
                          ids=["no-savable-model", "bp-on-a-sheet"])
 def test_save_models_with_nothing_to_save_is_refused_before_any_work(argv, tmp_path, capsys):
     out = tmp_path / "run"
     assert compare.main(["--quick", "--no-progress", "--save-models", "--out", str(out),
                          *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("fer-compare: error: --save-models saves "
-                                               "bp-paper (not with --features) and resnet18")
+    assert len(err) == 1 and err[0].startswith(
+        "fer-compare: error: --save-models saves bp-paper and bp-tuned (not with --features), "
+        "linear-descriptors and resnet18; none of them")
     assert not out.exists()  # refused before the output folder was opened
+
+
+def test_fer_compare_save_models_refits_bp_tuned_and_linear(tmp_path, one_torch_thread, capsys):
+    out = tmp_path / "run"
+    assert compare.main(["--quick", "--synthetic-per-class", "6", "--folds", "2",
+                         "--no-progress", "--save-models", "--models",
+                         "bp-tuned,linear-descriptors", "--out", str(out)]) == 0
+    assert "note: --save-models saves" not in capsys.readouterr().out  # nothing left unsaved
+    models = out / "models"
+    assert sorted(p.name for p in models.iterdir()) == ["bp-tuned.md", "bp-tuned.npz",
+                                                         "linear.md", "linear.npz"]
+    res = ComparisonResult.from_json(out / "results.json")
+    names = list(res.data.class_names)
+    folder = write_image_folder(synthetic_faces(n_per_class=1, size=64, seed=11),
+                                tmp_path / "photos")
+    for kind, stem, model_kind in (("bp-tuned", "bp-tuned", "bp"),
+                                   ("linear-descriptors", "linear", "linear")):
+        interval = next(m.metric("accuracy") for m in res.statistics.metrics if m.model == kind)
+        card = (models / f"{stem}.md").read_text()
+        _card_checks(card, interval, 6, names)
+        assert "chosen on stratified inner folds of all images" in card
+        model = load_pipeline(models / f"{stem}.npz", names)
+        assert model.info["recipe"]["inner_folds"] == res.model(kind).recipe["inner_folds"]
+        preds = tmp_path / f"{stem}.json"
+        assert predict.main([str(models / f"{stem}.npz"), str(folder), "--out", str(preds),
+                             "--no-progress"]) == 0
+        doc = json.loads(preds.read_text())
+        assert doc["kind"] == model_kind and len(doc["predictions"]) == 7
+        faces = synthetic_faces(n_per_class=1, size=64, seed=11).images
+        assert np.array_equal(load_model(models / f"{stem}.npz").predict_proba(faces),
+                              model.predict_proba(faces))
+
+
+@pytest.fixture(scope="module")
+def small_faces():
+    return synthetic_faces(n_per_class=5, size=64, seed=8)
+
+
+def test_final_bp_tuned_keeps_the_searched_inner_models(small_faces, tmp_path, monkeypatch):
+    from resnet_fer.contenders import bp_tuned
+
+    seen = {}
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            seen[name] = (args, kwargs, fn(*args, **kwargs))
+            return seen[name][2]
+        monkeypatch.setattr(bp_tuned, name, wrapped)
+
+    spy("grid_search_cv", bp_tuned.grid_search_cv)
+    spy("fit_models", bp_tuned.fit_models)
+    f = small_faces
+    recipe = bp_tuned.CONTENDER.recipe("cpu", quick=True)
+    model = bp_tuned.fit_final(f.images, f.y, f.groups, f.class_names, recipe,
+                               kind="stratified", seed=3, size=64, crop={"face_crop": "none"})
+    (_, _, _, outer), search_kw, res = seen["grid_search_cv"]
+    inner = search_kw["inner_splits"][0]
+    # the grid is searched on inner folds of every row
+    assert np.array_equal(np.sort(np.concatenate([b for _, b in inner])), np.arange(len(f.y)))
+    assert model.info["chosen"]["chosen"] == res.params[int(res.chosen[0])]
+    assert len(model.members) == len(inner) * recipe["n_init"]
+    # each member is the trained network of its block, behind its block's normaliser
+    (X, _, specs, blocks), _, fit = seen["fit_models"]
+    for m, (norm, net) in enumerate(model.members):
+        assert specs[m].epochs == res.best_epoch[0, m, int(res.chosen[0])]
+        rows = blocks[m].train
+        np.testing.assert_allclose(norm.center_, Normalizer().fit(X[rows]).center_)
+        np.testing.assert_allclose(predict_outputs(net, norm.transform(X[rows])),
+                                   fit.outputs[m][0], rtol=1e-5, atol=1e-6)
+    # the features are fer-compare's (PCA on all images), as the BP pipeline's are
+    cv_features = image_dataset_features(f, progress=False).X
+    np.testing.assert_allclose(model.features(f.images), cv_features, rtol=0, atol=1e-9)
+    loaded = load_pipeline(model.save(tmp_path / "bp-tuned"), f.class_names)
+    assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))
+
+
+def test_final_linear_is_chosen_on_inner_folds_of_all_rows(small_faces, tmp_path, monkeypatch):
+    from resnet_fer.contenders import linear_descriptors as lin
+
+    seen = {}
+    choose = lin.choose_setting
+
+    def spy(desc, y, inner, recipe, n_classes):
+        seen["inner"] = inner
+        seen["chosen"] = choose(desc, y, inner, recipe, n_classes)
+        return seen["chosen"]
+
+    monkeypatch.setattr(lin, "choose_setting", spy)
+    f = small_faces
+    recipe = {**lin.CONTENDER.recipe("cpu", quick=True), "alphas": [0.1, 1.0]}
+    model = lin.fit_final(f.images, f.y, f.groups, f.class_names, recipe, kind="stratified",
+                          seed=3, crop={"face_crop": "none"})
+    val = np.sort(np.concatenate([b for _, b in seen["inner"]]))
+    assert np.array_equal(val, np.arange(len(f.y)))  # every row validates once
+    blocks, alpha, _ = seen["chosen"]
+    assert model.blocks == blocks and model.regression.alpha == alpha
+    # then fitted on every row with the chosen setting
+    X = lin.stack_blocks(lin.descriptors(f.images), blocks)
+    scaler, ref = lin._fit_scaled(X, f.y, np.arange(len(f.y)), alpha, recipe, 7)
+    assert np.array_equal(model.regression.coef_, ref.coef_)
+    assert np.array_equal(model.scaler.mean_, scaler.mean_)
+    # a new image is described exactly as the cross-validation described it
+    assert np.array_equal(model.features(f.images), scaler.transform(X))
+    loaded = load_pipeline(model.save(tmp_path / "linear"), f.class_names)
+    assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))

@@ -11,13 +11,9 @@ import hashlib
 
 import numpy as np
 
-from bpnet.data.features import describe_images
-from bpnet.data.hog import hog
+from bpnet.data.blocks import BLOCKS, describe_blocks, stack_blocks
 
 __all__ = ["BLOCKS", "clear_cache", "descriptors", "stack_blocks"]
-
-#: The descriptor families: LPQ (256 bins), PHOG (8 bins x 85 pyramid cells), HOG (8 px cells).
-BLOCKS = ("lpq", "phog", "hog")
 
 _CACHE: dict[str, dict[str, np.ndarray]] = {}
 
@@ -40,22 +36,8 @@ def descriptors(images, progress: bool = False) -> dict[str, np.ndarray]:
     images = np.asarray(images)
     key = _key(images)
     if key not in _CACHE:
-        lpq_desc, phog_desc = describe_images(images, progress=progress)
-        hog_desc = np.stack([hog(image) for image in images])
-        _CACHE[key] = {"lpq": lpq_desc, "phog": phog_desc, "hog": hog_desc}
+        _CACHE[key] = describe_blocks(images, BLOCKS, progress=progress)
     return _CACHE[key]
-
-
-def stack_blocks(desc: dict[str, np.ndarray], blocks, sqrt: bool = True) -> np.ndarray:
-    """The chosen descriptor blocks side by side, ``(n, sum of d)``.
-
-    ``sqrt``: square-root each histogram (the Hellinger kernel's map), which evens out bins
-    dominated by a few large counts.
-    """
-    unknown = sorted(set(blocks) - set(BLOCKS))
-    if unknown or not blocks:
-        raise ValueError(f"descriptor blocks must be a non-empty subset of {BLOCKS}, got {blocks}")
-    return np.hstack([np.sqrt(np.maximum(desc[b], 0.0)) if sqrt else desc[b] for b in blocks])
 
 
 def clear_cache() -> None:

@@ -5,19 +5,26 @@ of a guess: the grid of :data:`bpnet.model_selection.RECOMMENDED` (a wide noisy 
 for stratified folds; small, slow, class-balanced networks for movie-grouped folds) is
 searched by :func:`bpnet.model_selection.grid_search_cv` on inner folds of the training rows
 only (grouped when the outer fold is grouped), and the chosen setting's inner models,
-averaged, predict the test rows.
+averaged, predict the test rows. :func:`fit_final` runs the same search on inner folds of
+every row and keeps the chosen setting's inner models: the ensemble ``fer-compare
+--save-models`` saves (a :class:`bpnet.pipeline_models.EnsemblePipeline`).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from bpnet.grid_stack import Block, ModelSpec, fit_models, selection_settings
 from bpnet.model_selection import RECOMMENDED, grid_search_cv
+from bpnet.pipeline import fit_reducer
+from bpnet.pipeline_models import EnsemblePipeline
+from bpnet.preprocessing import Normalizer
+from bpnet.settings import Settings
 
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 from .bp import predict_ms
 
-__all__ = ["CONTENDER", "fit_nested", "nested_search"]
+__all__ = ["CONTENDER", "fit_final", "fit_nested", "nested_search"]
 
 
 def nested_search(X: np.ndarray, fold: Fold, grid: dict, settings: dict, n_init: int,
@@ -45,6 +52,15 @@ def n_bp_params(n_inputs: int, n_hidden: int, n_classes: int) -> int:
     return n_inputs * n_hidden + n_hidden + n_hidden * n_classes + n_classes
 
 
+def _plan(fold: Fold, recipe: dict, kind: str) -> tuple[dict, dict, int, list]:
+    """The search of ``recipe`` on ``kind`` inner folds of ``fold.train``: its grid, fixed
+    settings, initialisations per inner fold, and the inner splits."""
+    search = {**RECOMMENDED[kind], **recipe.get(kind, {})}
+    settings = {**search["settings"], **recipe.get("settings", {})}
+    return (search["grid"], settings, int(recipe.get("n_init", search["n_init"])),
+            inner_splits(fold, int(recipe.get("inner_folds", 5)), kind))
+
+
 def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     """Fit ``bp-tuned`` on one fold of the feature sheet (``fold.X``)."""
     if fold.X is None:
@@ -52,14 +68,11 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     watch = Stopwatch()
     with watch.timing():
         kind = inner_kind(fold, recipe.get("inner", "auto"))
-        search = {**RECOMMENDED[kind], **recipe.get(kind, {})}
-        inner = inner_splits(fold, int(recipe.get("inner_folds", 5)), kind)
-        settings = {**search["settings"], **recipe.get("settings", {})}
+        grid, settings, n_init, inner = _plan(fold, recipe, kind)
         score, chosen, proba, train_proba = nested_search(
-            np.asarray(fold.X, np.float64), fold, search["grid"], settings,
-            int(recipe.get("n_init", search["n_init"])), inner)
+            np.asarray(fold.X, np.float64), fold, grid, settings, n_init, inner)
     hidden = int(chosen.get("n_hidden", settings.get("n_hidden", 16)))
-    n_models = len(inner) * int(recipe.get("n_init", search["n_init"]))
+    n_models = len(inner) * n_init
     fit = fold_fit(fold, proba, train_proba,
                    n_models * n_bp_params(fold.X.shape[1], hidden, len(fold.class_names)),
                    watch.seconds, info={"inner": kind, "chosen": chosen,
@@ -68,6 +81,53 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     fit.predict_ms_per_image = predict_ms({**settings, **chosen}, X[fold.train], X[fold.test],
                                           hidden, len(fold.class_names), n_models)
     return fit
+
+
+def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: int,
+              size: int | None, crop: dict, info: dict | None = None,
+              progress: bool = False) -> EnsemblePipeline:
+    """The recipe refitted on every row: the 10 features (LPQ and PHOG, 5 principal
+    components each, PCA on all images, as ``fer-compare`` computes them), the grid searched
+    on ``kind`` inner folds of all rows, and the chosen setting's inner models (each inner
+    fold's fit rows, ``n_init`` initialisations, the epochs the search scored it at) as
+    the ensemble.
+
+    ``images`` : arrays or image files, as the BP network's features were computed from.
+    """
+    y = np.asarray(y, np.int64)
+    descriptor, reducer, X = fit_reducer(images, size, 5, None, progress)
+    everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
+                      tuple(class_names), X=X, seed=int(seed))
+    grid, settings, n_init, inner = _plan(everything, recipe, kind)
+    tr = everything.train  # its own "test" rows too: the search only computes their outputs
+    res = grid_search_cv(X, y, grid, [(tr, tr)], inner_splits=[inner], n_init=n_init,
+                         refit=False, n_classes=len(class_names), random_state=int(seed),
+                         **settings)
+    best = int(res.chosen[0])
+    setting = selection_settings({**res.settings, **res.params[best]}, dtype="float32")
+    # the search's inner models, one block each, seeded as grid_search_cv seeds them (the
+    # predict rows are only there because a block needs some)
+    blocks = [Block(np.sort(a), np.zeros(0, np.int64), np.sort(a), (int(seed), 0, i, r))
+              for i, (a, _) in enumerate(inner) for r in range(n_init)]
+    specs = [ModelSpec(setting, j, epochs=int(res.best_epoch[0, j, best]))
+             for j in range(len(blocks))]
+    fit = fit_models(X, y, specs, blocks, n_classes=len(class_names), keep_stacks=True,
+                     random_state=int(seed))
+    members: list = [None] * len(specs)
+    for stack in fit.stacks:
+        for pos, m in enumerate(stack["models"]):
+            h = int(specs[m].setting["n_hidden"])
+            net = Settings(**setting).build_network(X.shape[1], len(class_names), 0,
+                                                    n_hidden=h)
+            for name, part in (("W1", np.s_[pos, :, :h]), ("b1", np.s_[pos, :h]),
+                               ("W2", np.s_[pos, :h, :]), ("b2", np.s_[pos])):
+                net.params[name] = stack["net"].params[name][part].copy()
+            members[m] = (Normalizer().fit(X[blocks[m].train]), net)
+    chosen = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.params[best].items()}
+    chose = {"inner": kind, "chosen": chosen, "inner_accuracy": float(res.scores[0, best]),
+             "ensemble_members": len(members)}
+    return EnsemblePipeline(tuple(class_names), size, dict(crop), descriptor, reducer,
+                            members, {**(info or {}), "chosen": chose})
 
 
 CONTENDER = register(Contender(

@@ -2,10 +2,12 @@
 
 The classical baseline of face-expression work (docs/resnet.rst: HOG and a logistic
 regression beat the ResNet on the grouped split). The descriptors (square-rooted
-histograms, :func:`._descriptor_cache.stack_blocks`; HOG as OpenCV computes it,
+histograms, :func:`bpnet.data.blocks.stack_blocks`; HOG as OpenCV computes it,
 :func:`bpnet.data.hog.hog`) are standardised with the training rows' mean and spread, and
 :class:`bpnet.linear.SoftmaxRegression` is fitted with the descriptor set and L2 strength
 that score best on inner folds of the training rows, then refitted on all of them.
+:func:`fit_final` does the same on every row: the model ``fer-compare --save-models`` saves
+(a :class:`bpnet.pipeline_models.LinearPipeline`).
 """
 from __future__ import annotations
 
@@ -13,26 +15,15 @@ import time
 
 import numpy as np
 
-from bpnet.linear import SoftmaxRegression
+from bpnet.linear import SoftmaxRegression, Standardizer
+from bpnet.pipeline import DESCRIPTOR_DEFAULTS
+from bpnet.pipeline_models import LinearPipeline
 
 from ._descriptor_cache import descriptors, stack_blocks
 from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 
-__all__ = ["CONTENDER", "Standardizer", "fit_linear"]
-
-
-class Standardizer:
-    """Column mean and standard deviation of the rows it is fitted on (constant columns: 1)."""
-
-    def fit(self, X: np.ndarray) -> "Standardizer":
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
-        self.scale_ = np.where(std > 1e-12, std, 1.0)
-        return self
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.mean_) / self.scale_
+__all__ = ["CONTENDER", "Standardizer", "choose_setting", "fit_final", "fit_linear"]
 
 
 def _fit_scaled(X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, alpha: float,
@@ -52,6 +43,26 @@ def _block_sets(recipe: dict) -> list[tuple[str, ...]]:
     return [tuple(recipe.get("blocks", ("lpq", "phog", "hog")))]
 
 
+def choose_setting(desc: dict, y: np.ndarray, inner: list, recipe: dict,
+                   n_classes: int) -> tuple[tuple[str, ...], float, dict]:
+    """The descriptor set and L2 strength with the best mean accuracy on the ``inner``
+    (fit, validation) splits, and every setting's score ``{(blocks, alpha): accuracy}``."""
+    sqrt = bool(recipe.get("sqrt", True))
+    alphas = [float(a) for a in recipe.get("alphas", [0.01, 0.1, 1.0])]
+    scores = {}
+    for blocks in _block_sets(recipe):
+        X = stack_blocks(desc, blocks, sqrt=sqrt)
+        for alpha in alphas:
+            acc = []
+            for a, b in inner:
+                scaler, model = _fit_scaled(X, y, a, alpha, recipe, n_classes)
+                acc.append(np.mean(model.predict(scaler.transform(X[b])) == y[b]))
+            scores[blocks, alpha] = float(np.mean(acc))
+    # ties: the first set and the first (weakest) penalty listed
+    (chosen, alpha), _ = max(scores.items(), key=lambda item: item[1])
+    return chosen, alpha, scores
+
+
 def fit_linear(fold: Fold, recipe: dict) -> FoldFit:
     """Fit ``linear-descriptors`` on one fold (descriptor set and L2 strength chosen on inner
     folds of the training rows)."""
@@ -65,18 +76,7 @@ def fit_linear(fold: Fold, recipe: dict) -> FoldFit:
     with watch.timing():
         kind = inner_kind(fold, recipe.get("inner", "auto"))
         inner = inner_splits(fold, int(recipe.get("inner_folds", 5)), kind)
-        alphas = [float(a) for a in recipe.get("alphas", [0.01, 0.1, 1.0])]
-        scores = {}
-        for blocks in _block_sets(recipe):
-            X = stack_blocks(desc, blocks, sqrt=sqrt)
-            for alpha in alphas:
-                acc = []
-                for a, b in inner:
-                    scaler, model = _fit_scaled(X, y, a, alpha, recipe, C)
-                    acc.append(np.mean(model.predict(scaler.transform(X[b])) == y[b]))
-                scores[blocks, alpha] = float(np.mean(acc))
-        # ties: the first set and the first (weakest) penalty listed
-        (chosen, alpha), _ = max(scores.items(), key=lambda item: item[1])
+        chosen, alpha, scores = choose_setting(desc, y, inner, recipe, C)
         X = stack_blocks(desc, chosen, sqrt=sqrt)
         scaler, model = _fit_scaled(X, y, tr, alpha, recipe, C)
     t0 = time.perf_counter()
@@ -90,6 +90,32 @@ def fit_linear(fold: Fold, recipe: dict) -> FoldFit:
                                                for (b, a), s in scores.items()}})
     result.predict_ms_per_image = ms  # the descriptors are computed once per image set
     return result
+
+
+def fit_final(images: np.ndarray, y, groups, class_names, recipe: dict, *, kind: str,
+              seed: int, crop: dict, info: dict | None = None,
+              progress: bool = False) -> LinearPipeline:
+    """The recipe refitted on every row: the descriptor set and L2 strength chosen on
+    ``kind`` inner folds of all rows (as :func:`fit_linear` chooses them on a fold's
+    training rows), then the standardiser and the regression fitted on all rows.
+
+    ``images`` : (n, S, S[, 3]) uint8, as the cross-validation described them; ``crop`` :
+    how they were cut from the photos. Returns the model, its ``info`` holding the choice.
+    """
+    images, y = np.asarray(images), np.asarray(y, np.int64)
+    everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
+                      tuple(class_names), seed=int(seed))
+    desc = descriptors(images, progress=progress)
+    inner = inner_splits(everything, int(recipe.get("inner_folds", 5)), kind)
+    chosen, alpha, scores = choose_setting(desc, y, inner, recipe, len(class_names))
+    sqrt = bool(recipe.get("sqrt", True))
+    scaler, model = _fit_scaled(stack_blocks(desc, chosen, sqrt=sqrt), y, everything.train,
+                                alpha, recipe, len(class_names))
+    chose = {"inner": kind, "blocks": "+".join(chosen), "alpha": alpha,
+             "inner_accuracy": {f"{'+'.join(b)} {a}": s for (b, a), s in scores.items()}}
+    return LinearPipeline(tuple(class_names), int(images.shape[1]), dict(crop),
+                          dict(DESCRIPTOR_DEFAULTS), chosen, sqrt, scaler, model,
+                          {**(info or {}), "chosen": chose})
 
 
 #: HOG alone (OpenCV's, as the reference model of docs/resnet.rst) or all three descriptors,
