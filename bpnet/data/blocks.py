@@ -15,7 +15,7 @@ from .hog import hog
 
 __all__ = ["BLOCKS", "describe_blocks", "stack_blocks"]
 
-#: The descriptor families: LPQ (256 bins), PHOG (8 bins x 85 pyramid cells), HOG (8 px cells).
+#: The descriptor families, LPQ (256 bins), PHOG (8 bins x 85 pyramid cells) and HOG (8 px cells).
 BLOCKS = ("lpq", "phog", "hog")
 
 
