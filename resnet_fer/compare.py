@@ -250,7 +250,7 @@ def run_comparison(args: argparse.Namespace) -> Path:
         data = load_data(args, size, run, progress, preset)
         keep_present_classes(data)
         splits, split_notes = checked_splits(args, data)
-        data.notes += split_notes
+        data.notes = list(dict.fromkeys(data.notes + split_notes))  # one note per quirk
         say_notes(data.notes)
         timing["data"] = time.perf_counter() - t0
         say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
