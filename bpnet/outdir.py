@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import re
@@ -43,7 +44,8 @@ from typing import Any
 
 from .runlock import FolderLock, LockHeld, pid_alive
 
-__all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write_bytes", "atomic_write_text",
+           "save_figure"]
 
 MARKER = ".run.json"
 LOCK = ".lock"
@@ -94,6 +96,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """:func:`atomic_write_bytes` for text (UTF-8)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_figure(fig, path, **savefig_kwargs) -> None:
+    """``fig.savefig(path)``; a file path is written as :func:`atomic_write_bytes` does (a
+    full disk names it, no half-written image stays); a file object is written directly."""
+    if not isinstance(path, (str, os.PathLike)):
+        fig.savefig(path, **savefig_kwargs)
+        return
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", **savefig_kwargs)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _member_name(name: object) -> str | None:

@@ -146,6 +146,45 @@ def test_a_full_disk_during_the_report_names_the_file(tmp_path, capsys, full_dis
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("command,name", [
+    (["cv", "--prune", "--epochs-per-round", "1"], "pruning.png"),
+    (["tune", "--inner-folds", "2", "--n-init", "1", "--grid", "GRID"], "grid.csv"),
+    (["tune", "--inner-folds", "2", "--n-init", "1", "--grid", "GRID"], "heatmap.png"),
+])
+def test_a_full_disk_at_a_figure_or_table_names_the_file(tmp_path, capsys, full_disk_on,
+                                                         command, name):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"n_hidden": [2, 3]}')
+    full_disk_on.append(name)
+    out = tmp_path / "run"
+    argv = [str(grid) if a == "GRID" else a for a in command]
+    assert cli.main([*argv, "--data", str(_sheet(tmp_path)), "--folds", "2", "--epochs", "2",
+                     "--no-progress", "--out", str(out)]) == 2
+    assert _last_error(capsys) == (f"bpnet: error: cannot write {out / name}: no space left "
+                                   "on the device")
+    assert not (out / name).exists() and not list(out.glob(".*.tmp"))
+
+
+def test_a_full_disk_at_features_names_the_file_and_leaves_no_half_table(tmp_path, capsys,
+                                                                        full_disk_on):
+    from PIL import Image
+
+    from bpnet.data.sfew import CLASS_NAMES
+
+    rng = np.random.default_rng(0)
+    for cls in CLASS_NAMES:
+        (tmp_path / "images" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / "images" / cls / f"{cls}_{i}_1.png")
+    full_disk_on.append("f.csv")
+    out = tmp_path / "f.csv"
+    assert cli.main(["features", str(tmp_path / "images"), "-o", str(out), "--size", "32",
+                     "--no-progress"]) == 2
+    assert _last_error(capsys) == f"bpnet: error: cannot write {out}: no space left on the device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images"]
+
+
 def test_write_errors_name_the_path_and_figures_name_the_folder(tmp_path, full_disk_on):
     full_disk_on.append("report.md")
     with pytest.raises(WriteError, match=r"^cannot write .*report\.md: no space left"):
