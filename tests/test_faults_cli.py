@@ -221,3 +221,25 @@ def test_assert_gradients_close_validates_eps_and_tol(eps, tol, match):
     with pytest.raises(ValueError, match=match):
         assert_gradients_close(net, X, y, eps=eps, tol=tol)
     assert_gradients_close(net, X, y)  # a correct backward passes with the defaults
+
+
+@pytest.mark.parametrize("flag,value,match", [
+    ("--label-smoothing", "1.5", "label_smoothing must lie in"),
+    ("--label-smoothing", "nan", "label_smoothing must lie in"),
+    ("--warmup", "-1", "warmup must lie in"),
+    ("--mixup", "-1", "mixup must be at least 0"),
+    ("--degrees", "-3", "degrees must be at least 0"),
+    ("--weight-decay", "-1", "weight_decay must be at least 0"),
+])
+def test_resnet_fer_recipe_numbers_out_of_range_are_one_line(tmp_path, capsys, flag, value,
+                                                            match):
+    """They trained without a word (a label smoothing of 1.5 gives negative targets)."""
+    pytest.importorskip("torch")
+    from resnet_fer import cli as rcli
+
+    out = tmp_path / "out"
+    tiny = ["--epochs", "1", "--synthetic-per-class", "2", "--folds", "2", "--size", "16",
+            "--width", "4", "--stem", "small"]  # were it accepted: a short run, not an hour
+    assert rcli.main(["train", "--out", str(out), "--device", "cpu", "--no-progress", *tiny,
+                      flag, value]) == 2
+    assert match in _last_error(capsys, "resnet-fer") and not out.exists()
