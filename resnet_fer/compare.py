@@ -383,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
+    if args.synthetic_per_class < 1:
+        parser.error(f"--synthetic-per-class must be at least 1, got {args.synthetic_per_class}")
     if args.resume and args.force:
         parser.error("use --resume or --force, not both")
     def work() -> None:

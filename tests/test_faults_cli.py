@@ -243,3 +243,16 @@ def test_resnet_fer_recipe_numbers_out_of_range_are_one_line(tmp_path, capsys, f
     assert rcli.main(["train", "--out", str(out), "--device", "cpu", "--no-progress", *tiny,
                       flag, value]) == 2
     assert match in _last_error(capsys, "resnet-fer") and not out.exists()
+
+
+def test_fer_compare_synthetic_per_class_0_names_the_option(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from resnet_fer import compare
+
+    with pytest.raises(SystemExit) as stop:
+        compare.main(["--synthetic-per-class", "0", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("fer-compare: error: --synthetic-per-class must be "
+                                            "at least 1, got 0")
+    assert not (tmp_path / "out").exists()
