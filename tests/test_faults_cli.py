@@ -214,7 +214,9 @@ def test_a_bad_mplbackend_is_named_before_any_work(tmp_path):
                                            (1.0, 1e-6, "at most 0.1"),
                                            (1e-6, float("nan"), "tol must be positive"),
                                            (1e-6, -1.0, "tol must be positive"),
-                                           (1e-6, 0.0, "tol must be positive")])
+                                           (1e-6, 0.0, "tol must be positive"),
+                                           (1e-6, float("inf"), "tol must be positive and "
+                                                                "finite")])
 def test_assert_gradients_close_validates_eps_and_tol(eps, tol, match):
     net = __import__("bpnet").BPNetwork(3, 4, 2, seed=0, dtype=np.float64)
     X, y = np.ones((5, 3)), np.array([0, 1, 0, 1, 0])
