@@ -257,6 +257,8 @@ class RunDir:
         finished = previous.get("status") == "finished"
         if self.force:
             self._written = set(previous.get("files", []))
+            if finished:
+                self._refuse_later_files(previous.get("time"))
             self._clean_temporary_files(all_of_them=True)
             self._remove(self._written)
             self._written = set()
@@ -278,6 +280,23 @@ class RunDir:
         self._check_inputs(previous)
         self._written = set(previous.get("files", []))
         self.resumed = True
+
+    def _refuse_later_files(self, finished_at: Any) -> None:
+        """Refuse ``force`` when a folder the run wrote holds a file put there after the run
+        finished (a user's): removing the folder would remove it too."""
+        if isinstance(finished_at, bool) or not isinstance(finished_at, (int, float)):
+            return
+        for name in sorted(self._written):
+            folder = self._inside(name)
+            if folder is None or not folder.is_dir() or folder.is_symlink():
+                continue
+            for base, _dirs, names in os.walk(folder, followlinks=False):
+                for entry in sorted(names):
+                    path = Path(base) / entry
+                    if os.lstat(path).st_mtime > finished_at + 1.0:
+                        raise RunDirError(
+                            f"{path} was put into {folder} after the run finished; --force "
+                            "would remove it with the run's folder: move it out first")
 
     def _check_inputs(self, previous: dict[str, Any]) -> None:
         """Refuse to resume when an input file changed since the run started."""

@@ -88,6 +88,26 @@ def test_a_users_tmp_files_in_a_run_folder_are_never_deleted(tmp_path, flags):
     assert all((out / name).read_text() == "mine" for name in users)
 
 
+def test_force_refuses_a_users_file_put_into_a_folder_the_run_wrote(tmp_path):
+    out = tmp_path / "out"
+    with RunDir(out, "tool") as run:
+        run.file("checkpoints").mkdir()
+        (out / "checkpoints" / "fold0.pt").write_text("the run's")
+        run.finish()
+    finished_at = json.loads((out / ".run.json").read_text())["time"]
+    mine = out / "checkpoints" / "notes.txt"
+    mine.write_text("mine")
+    os.utime(mine, (finished_at + 60, finished_at + 60))  # put there after the run finished
+    with pytest.raises(RunDirError, match=r"checkpoints/notes\.txt was put into .* after the "
+                                          r"run finished; --force would remove it"):
+        RunDir(out, "tool", force=True).__enter__()
+    assert mine.read_text() == "mine" and (out / "checkpoints" / "fold0.pt").is_file()
+    mine.rename(tmp_path / "notes.txt")  # moved out, as the message says: --force goes on
+    with RunDir(out, "tool", force=True) as run:
+        assert not (out / "checkpoints").exists()
+        run.finish()
+
+
 @pytest.mark.parametrize("content", ["", "{", "{}", "[]", '{"tool": "tool", "files": "x"}',
                                      "\x00\xff garbage"])
 def test_a_corrupt_marker_is_one_line_naming_it(tmp_path, content):
