@@ -286,6 +286,10 @@ class RunDir:
         finished (a user's): removing the folder would remove it too."""
         if isinstance(finished_at, bool) or not isinstance(finished_at, (int, float)):
             return
+        try:  # a copied folder: its files are as new as its marker
+            finished_at = max(finished_at, os.lstat(self.path / MARKER).st_mtime)
+        except OSError:
+            pass
         for name in sorted(self._written):
             folder = self._inside(name)
             if folder is None or not folder.is_dir() or folder.is_symlink():
@@ -293,10 +297,11 @@ class RunDir:
             for base, _dirs, names in os.walk(folder, followlinks=False):
                 for entry in sorted(names):
                     path = Path(base) / entry
-                    if os.lstat(path).st_mtime > finished_at + 1.0:
+                    if os.lstat(path).st_mtime > finished_at + 2.0:
                         raise RunDirError(
                             f"{path} was put into {folder} after the run finished; --force "
-                            "would remove it with the run's folder: move it out first")
+                            "would remove it with the run's folder: move it out first, or "
+                            "delete the folder yourself")
 
     def _check_inputs(self, previous: dict[str, Any]) -> None:
         """Refuse to resume when an input file changed since the run started."""
