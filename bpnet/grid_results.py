@@ -173,12 +173,16 @@ def score_outer_folds(outputs_per_fold: list, y, splits, n_classes: int) -> Oute
 def write_table_csv(result: GridSearchResult, path) -> None:
     """:meth:`GridSearchResult.table` as CSV, one row per setting."""
     import csv
+    import io
+
+    from .outdir import atomic_write_text
 
     rows = result.table()
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())  # a full disk names the file; never half a table
 
 
 def plot_inner_accuracy(result: GridSearchResult, path=None, max_panels: int = 12):
@@ -232,5 +236,7 @@ def plot_inner_accuracy(result: GridSearchResult, path=None, max_panels: int = 1
     fig.suptitle(f"Mean inner accuracy over {len(result.chosen)} outer folds "
                  "(Nx: chosen in N outer folds)", fontsize=10)
     if path is not None:
-        fig.savefig(path, dpi=120, bbox_inches="tight")
+        from .outdir import save_figure
+
+        save_figure(fig, path, dpi=120, bbox_inches="tight")
     return fig

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import re
@@ -44,7 +45,7 @@ from typing import Any, Callable
 from .runlock import FolderLock, LockHeld, pid_alive
 
 __all__ = ["RunDir", "RunDirError", "WriteError", "atomic_write", "atomic_write_bytes",
-           "atomic_write_text"]
+           "atomic_write_text", "save_figure"]
 
 MARKER = ".run.json"
 LOCK = ".lock"
@@ -121,6 +122,17 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """:func:`atomic_write_bytes` for text (UTF-8)."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def save_figure(fig, path, **savefig_kwargs) -> None:
+    """``fig.savefig(path)``; a file path is written as :func:`atomic_write_bytes` does (a
+    full disk names it, no half-written image stays); a file object is written directly."""
+    if not isinstance(path, (str, os.PathLike)):
+        fig.savefig(path, **savefig_kwargs)
+        return
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower() or "png", **savefig_kwargs)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _member_name(name: object) -> str | None:
@@ -271,6 +283,8 @@ class RunDir:
         finished = previous.get("status") == "finished"
         if self.force:
             self._written = set(previous.get("files", []))
+            if finished:
+                self._refuse_later_files(previous.get("time"))
             self._clean_temporary_files(all_of_them=True)
             self._remove(self._written)
             self._written = set()
@@ -292,6 +306,28 @@ class RunDir:
         self._check_inputs(previous)
         self._written = set(previous.get("files", []))
         self.resumed = True
+
+    def _refuse_later_files(self, finished_at: Any) -> None:
+        """Refuse ``force`` when a folder the run wrote holds a file put there after the run
+        finished (a user's): removing the folder would remove it too."""
+        if isinstance(finished_at, bool) or not isinstance(finished_at, (int, float)):
+            return
+        try:  # a copied folder: its files are as new as its marker
+            finished_at = max(finished_at, os.lstat(self.path / MARKER).st_mtime)
+        except OSError:
+            pass
+        for name in sorted(self._written):
+            folder = self._inside(name)
+            if folder is None or not folder.is_dir() or folder.is_symlink():
+                continue
+            for base, _dirs, names in os.walk(folder, followlinks=False):
+                for entry in sorted(names):
+                    path = Path(base) / entry
+                    if os.lstat(path).st_mtime > finished_at + 2.0:
+                        raise RunDirError(
+                            f"{path} was put into {folder} after the run finished; --force "
+                            "would remove it with the run's folder: move it out first, or "
+                            "delete the folder yourself")
 
     def _check_inputs(self, previous: dict[str, Any]) -> None:
         """Refuse to resume when an input file changed since the run started."""

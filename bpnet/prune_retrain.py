@@ -193,5 +193,7 @@ def plot_pruning_history(history: PruningHistory, ax=None, path=None, model: int
     else:
         ax.text(0.5, 0.5, "no unit qualified for pruning", ha="center", transform=ax.transAxes)
     if path is not None:
-        ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+        from .outdir import save_figure
+
+        save_figure(ax.figure, path, dpi=120, bbox_inches="tight")
     return ax

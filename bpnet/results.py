@@ -343,5 +343,7 @@ def plot_curves(results: Sequence[CVResult], path: str | Path | None = None,
             ax.legend()
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=110)
+        from .outdir import save_figure
+
+        save_figure(fig, path, dpi=110)
     return fig

@@ -75,14 +75,14 @@ def _is_layer(obj: Any) -> bool:
 
 
 def _check_step_and_tolerance(eps: Any, tol: Any) -> None:
-    """``eps`` and ``tol`` as the check needs them: a step of 0 divides by zero, and a NaN
-    or negative tolerance fails every backward pass, correct ones too."""
-    for name, value, top in (("eps", eps, 0.1), ("tol", tol, math.inf)):
+    """``eps`` and ``tol`` as the check needs them: a step of 0 divides by zero, a NaN or
+    negative tolerance fails every backward pass, correct ones too, and an infinite one
+    passes every backward pass, wrong ones too."""
+    for name, value, top in (("eps", eps, "at most 0.1"), ("tol", tol, "finite")):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
             raise TypeError(f"{name} must be a number, got {value!r}")
-        if not 0 < value <= top:  # also False for NaN
-            raise ValueError(f"{name} must be positive" + (f" and at most {top:g}" if top < math.inf
-                                                            else "") + f", got {value!r}")
+        if not 0 < value <= (0.1 if name == "eps" else math.inf) or not math.isfinite(value):
+            raise ValueError(f"{name} must be positive and {top}, got {value!r}")
 
 
 def assert_gradients_close(model_or_fn: Any, *args: Any, tol: float = 1e-6, eps: float = 1e-6,

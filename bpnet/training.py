@@ -172,8 +172,10 @@ def train(net: BPNetwork, data: Rows | tuple, optimizer: Optimizer, epochs: int,
     # state (up to 3 copies of the weights) and the curves
     per_model = 3 * (net.n_hidden + net.n_outputs + 2) * n + 4 * (
         (net.n_inputs + 1 + net.n_outputs) * net.n_hidden)
-    check_memory(per_model * K * net.dtype.itemsize,
-                 f"training {K} model(s) of {net.n_hidden} hidden units on {n} rows")
+    curves = 2 * (1 + len(monitor)) * epochs * 8  # float64 loss and accuracy of every set
+    check_memory((per_model * net.dtype.itemsize + curves) * K,
+                 f"training {K} model(s) of {net.n_hidden} hidden units on {n} rows for "
+                 f"{epochs:,} epochs")
     full = FusedPass(net, n)
     XaT, T = full.inputs(X), full.targets(y)
     sets = _Sets(net, y, {"train": sw, **monitor}, K)

@@ -269,7 +269,8 @@ def run_comparison(args: argparse.Namespace) -> Path:
             synthetic_per_class=args.synthetic_per_class, seed=args.seed))
         splits, split_notes = checked_splits(data, args.split, args.folds, args.seed, repeats,
                                              allow_missing=args.allow_missing_classes)
-        data = replace(data, notes=data.notes + tuple(split_notes))
+        # one note per quirk: a split note that every repeat raises is said once
+        data = replace(data, notes=tuple(dict.fromkeys(data.notes + tuple(split_notes))))
         say_notes(data.notes)
         timing["data"] = time.perf_counter() - t0
         say(f"  {len(data.y)} images, {data.X.shape[1]} features each, "
@@ -407,6 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--folds must be at least 2, got {args.folds}")
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
+    if args.synthetic_per_class < 1:
+        parser.error(f"--synthetic-per-class must be at least 1, got {args.synthetic_per_class}")
     check_output_arguments(parser, args)
     def work() -> None:
         run_comparison(args)

@@ -69,6 +69,9 @@ class AugmentConfig:
         for name in ("brightness", "contrast", "saturation"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        for name in ("degrees", "mixup", "cutmix"):
+            if not getattr(self, name) >= 0:  # NaN fails too
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
 
 #: Settings that change speed or memory but not a single trained weight, so a run may be
@@ -180,6 +183,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least {low}, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        for name in ("warmup", "label_smoothing"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be at least 0, got {self.weight_decay}")
         if not 0 <= self.drop_path < 1 or not 0 <= self.ema < 1:
             raise ValueError(f"need 0 <= drop_path < 1 and 0 <= ema < 1, got {self.drop_path} "
                              f"and {self.ema}")

@@ -146,6 +146,45 @@ def test_a_full_disk_during_the_report_names_the_file(tmp_path, capsys, full_dis
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("command,name", [
+    (["cv", "--prune", "--epochs-per-round", "1"], "pruning.png"),
+    (["tune", "--inner-folds", "2", "--n-init", "1", "--grid", "GRID"], "grid.csv"),
+    (["tune", "--inner-folds", "2", "--n-init", "1", "--grid", "GRID"], "heatmap.png"),
+])
+def test_a_full_disk_at_a_figure_or_table_names_the_file(tmp_path, capsys, full_disk_on,
+                                                         command, name):
+    grid = tmp_path / "grid.json"
+    grid.write_text('{"n_hidden": [2, 3]}')
+    full_disk_on.append(name)
+    out = tmp_path / "run"
+    argv = [str(grid) if a == "GRID" else a for a in command]
+    assert cli.main([*argv, "--data", str(_sheet(tmp_path)), "--folds", "2", "--epochs", "2",
+                     "--no-progress", "--out", str(out)]) == 2
+    assert _last_error(capsys) == (f"bpnet: error: cannot write {out / name}: no space left "
+                                   "on the device")
+    assert not (out / name).exists() and not list(out.glob(".*.tmp"))
+
+
+def test_a_full_disk_at_features_names_the_file_and_leaves_no_half_table(tmp_path, capsys,
+                                                                        full_disk_on):
+    from PIL import Image
+
+    from bpnet.data.sfew import CLASS_NAMES
+
+    rng = np.random.default_rng(0)
+    for cls in CLASS_NAMES:
+        (tmp_path / "images" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+                tmp_path / "images" / cls / f"{cls}_{i}_1.png")
+    full_disk_on.append("f.csv")
+    out = tmp_path / "f.csv"
+    assert cli.main(["features", str(tmp_path / "images"), "-o", str(out), "--size", "32",
+                     "--no-progress"]) == 2
+    assert _last_error(capsys) == f"bpnet: error: cannot write {out}: no space left on the device"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images"]
+
+
 def test_write_errors_name_the_path_and_figures_name_the_folder(tmp_path, full_disk_on):
     full_disk_on.append("report.md")
     with pytest.raises(WriteError, match=r"^cannot write .*report\.md: no space left"):
@@ -175,10 +214,47 @@ def test_a_bad_mplbackend_is_named_before_any_work(tmp_path):
                                            (1.0, 1e-6, "at most 0.1"),
                                            (1e-6, float("nan"), "tol must be positive"),
                                            (1e-6, -1.0, "tol must be positive"),
-                                           (1e-6, 0.0, "tol must be positive")])
+                                           (1e-6, 0.0, "tol must be positive"),
+                                           (1e-6, float("inf"), "tol must be positive and "
+                                                                "finite")])
 def test_assert_gradients_close_validates_eps_and_tol(eps, tol, match):
     net = __import__("bpnet").BPNetwork(3, 4, 2, seed=0, dtype=np.float64)
     X, y = np.ones((5, 3)), np.array([0, 1, 0, 1, 0])
     with pytest.raises(ValueError, match=match):
         assert_gradients_close(net, X, y, eps=eps, tol=tol)
     assert_gradients_close(net, X, y)  # a correct backward passes with the defaults
+
+
+@pytest.mark.parametrize("flag,value,match", [
+    ("--label-smoothing", "1.5", "label_smoothing must lie in"),
+    ("--label-smoothing", "nan", "label_smoothing must lie in"),
+    ("--warmup", "-1", "warmup must lie in"),
+    ("--mixup", "-1", "mixup must be at least 0"),
+    ("--degrees", "-3", "degrees must be at least 0"),
+    ("--weight-decay", "-1", "weight_decay must be at least 0"),
+])
+def test_resnet_fer_recipe_numbers_out_of_range_are_one_line(tmp_path, capsys, flag, value,
+                                                            match):
+    """They trained without a word (a label smoothing of 1.5 gives negative targets)."""
+    pytest.importorskip("torch")
+    from resnet_fer import cli as rcli
+
+    out = tmp_path / "out"
+    tiny = ["--epochs", "1", "--synthetic-per-class", "2", "--folds", "2", "--size", "16",
+            "--width", "4", "--stem", "small"]  # were it accepted: a short run, not an hour
+    assert rcli.main(["train", "--out", str(out), "--device", "cpu", "--no-progress", *tiny,
+                      flag, value]) == 2
+    assert match in _last_error(capsys, "resnet-fer") and not out.exists()
+
+
+def test_fer_compare_synthetic_per_class_0_names_the_option(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from resnet_fer import compare
+
+    with pytest.raises(SystemExit) as stop:
+        compare.main(["--synthetic-per-class", "0", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == ("fer-compare: error: --synthetic-per-class must be "
+                                            "at least 1, got 0")
+    assert not (tmp_path / "out").exists()

@@ -120,3 +120,14 @@ def test_data_given_a_file_names_the_actual_problem(tmp_path, capsys, no_trainin
     line = _one_error_line(capsys)
     assert "sheet.csv is a file; --data takes the image folder" in line
     assert "no such folder" not in line
+
+
+def test_a_split_note_is_said_once_though_each_repeat_warns(tmp_path, capsys):
+    """4 images per class and 6 folds: every repeat's split warns; one note, once."""
+    root, sheet = _study(tmp_path, {c: 4 for c in CLASS_NAMES})
+    assert _compare(tmp_path, root, sheet, "--folds", "6", "--repeats", "3", "--models",
+                    "bp-paper") == 0
+    err = capsys.readouterr().err
+    assert err.count("note: the least populated class has 4 members") == 1, err
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert report.count("Data note: the least populated class has 4 members") == 1

@@ -4,6 +4,7 @@ that fails to start leaves nothing that blocks the next. docs/reliability.rst li
 import json
 import multiprocessing
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -86,6 +87,31 @@ def test_a_users_tmp_files_in_a_run_folder_are_never_deleted(tmp_path, flags):
         with RunDir(out, "tool", resume=True):
             raise KeyboardInterrupt
     assert all((out / name).read_text() == "mine" for name in users)
+
+
+def test_force_refuses_a_users_file_put_into_a_folder_the_run_wrote(tmp_path):
+    out = tmp_path / "out"
+    with RunDir(out, "tool") as run:
+        run.file("checkpoints").mkdir()
+        (out / "checkpoints" / "fold0.pt").write_text("the run's")
+        run.finish()
+    finished_at = json.loads((out / ".run.json").read_text())["time"]
+    mine = out / "checkpoints" / "notes.txt"
+    mine.write_text("mine")
+    os.utime(out / ".run.json", (finished_at, finished_at))
+    os.utime(mine, (finished_at + 60, finished_at + 60))  # put there after the run finished
+    with pytest.raises(RunDirError, match=r"checkpoints/notes\.txt was put into .* after the "
+                                          r"run finished; --force would remove it"):
+        RunDir(out, "tool", force=True).__enter__()
+    assert mine.read_text() == "mine" and (out / "checkpoints" / "fold0.pt").is_file()
+    # a copy (cp -r): every file as new as its marker, none told apart: --force goes on
+    shutil.copytree(out, tmp_path / "copy", copy_function=shutil.copy)
+    with RunDir(tmp_path / "copy", "tool", force=True) as run:
+        assert not (tmp_path / "copy" / "checkpoints").exists()
+    mine.rename(tmp_path / "notes.txt")  # moved out, as the message says: --force goes on
+    with RunDir(out, "tool", force=True) as run:
+        assert not (out / "checkpoints").exists()
+        run.finish()
 
 
 @pytest.mark.parametrize("content", ["", "{", "{}", "[]", '{"tool": "tool", "files": "x"}',

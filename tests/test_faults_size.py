@@ -74,6 +74,22 @@ def test_tune_refuses_a_search_too_big_for_the_memory(tmp_path, capsys, monkeypa
     assert out.startswith("bpnet tune: ") and "networks" in out  # the size was printed first
 
 
+def test_cv_refuses_epochs_whose_curves_cannot_fit_before_training(tmp_path, capsys,
+                                                                   monkeypatch):
+    """10^9 epochs: the per-epoch curves alone would take hundreds of GiB."""
+    monkeypatch.setattr("bpnet.input_checks.available_memory", lambda: 4 * 2**30)
+
+    def forbidden(*args, **kwargs):  # without the check: 4 arrays of 16 GB each
+        raise AssertionError("the curves were allocated despite their size")
+
+    monkeypatch.setattr("bpnet.callbacks.Curves.on_train_begin", forbidden)
+    assert cli.main(["cv", "--data", str(_sheet(tmp_path)), "--folds", "2", "--epochs",
+                     "1000000000", "--no-progress"]) == 2
+    line = _error(capsys)[1]
+    assert "training 2 model(s) of 32 hidden units on 28 rows for 1,000,000,000 epochs needs " \
+           "about 59.6 GiB of memory, 4.0 GiB are available" in line
+
+
 def test_the_estimate_counts_a_huge_grid_without_expanding_it():
     from bpnet.tune_budget import estimate_tune
 

@@ -304,11 +304,16 @@ def save_features_csv(dataset: FeatureDataset, path: str | Path) -> Path:
     Path
         ``path``. Floats are written with ``repr`` so that the round trip is exact.
     """
+    import io
+
+    from ..outdir import atomic_write_text
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["name", "label", *dataset.feature_names])
-        for name, label, x in zip(dataset.names, dataset.y, dataset.X):
-            writer.writerow([name, int(label) + 1, *(repr(float(v)) for v in x)])
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["name", "label", *dataset.feature_names])
+    for name, label, x in zip(dataset.names, dataset.y, dataset.X):
+        writer.writerow([name, int(label) + 1, *(repr(float(v)) for v in x)])
+    # through a temporary file: a full disk names the file and leaves no half table
+    return atomic_write_text(path, text.getvalue())
