@@ -1,8 +1,8 @@
 """Final models: after cross-validation, each chosen recipe refitted on every row and saved.
 
 ``fer-compare --save-models`` calls :func:`save_compare_models` (the paper's BP network as a
-:class:`bpnet.pipeline.FeaturePipeline`, ``bp-tuned``'s ensemble as a
-:class:`bpnet.pipeline_models.EnsemblePipeline`, ``linear-descriptors`` as a
+:class:`bpnet.pipeline.FeaturePipeline`, ``bp-tuned``'s and ``bp-descriptors``' ensembles as
+:class:`bpnet.pipeline_models.EnsemblePipeline` s, ``linear-descriptors`` as a
 :class:`bpnet.pipeline_models.LinearPipeline` and each image model, ``resnet18``,
 ``resnet18-reg``, ``cnn-small`` and ``googlenet``, as a
 :class:`resnet_fer.model_file.ResNetModel`); ``resnet-fer train --final`` calls
@@ -24,8 +24,8 @@ __all__ = ["IMAGE_MODELS", "SAVABLE", "save_compare_models", "save_resnet_models
 MODELS = "models"
 #: The contenders ``--save-models`` refits and saves; those of the first two read the BP
 #: features, so none is saved when the features come from a sheet (``--features``).
-SAVABLE = ("bp-paper", "bp-tuned", "linear-descriptors", "resnet18", "resnet18-reg",
-           "cnn-small", "googlenet")
+SAVABLE = ("bp-paper", "bp-tuned", "bp-descriptors", "linear-descriptors", "resnet18",
+           "resnet18-reg", "cnn-small", "googlenet")
 #: The image models among them (one :class:`resnet_fer.model_file.ResNetModel` file each):
 #: the file's stem and the card's title.
 IMAGE_MODELS = {"resnet18": ("resnet", "ResNet"),
@@ -114,6 +114,8 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
         written.append(run.write_text(f"{MODELS}/bp.md", card))
     if why_not is None and "bp-tuned" in names:
         written += _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
+    if "bp-descriptors" in names:
+        written += _save_descriptors(run, data, result, facts, protocol, progress, say)
     if "linear-descriptors" in names:
         written += _save_linear(run, data, result, facts, protocol, progress, say)
     for name in (n for n in IMAGE_MODELS if n in names):
@@ -147,15 +149,53 @@ def _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
             run.write_text(f"{MODELS}/bp-tuned.md", card)]
 
 
+def _run_crop(result) -> dict:
+    """How the run cut the images of its image and descriptor models (its preset's crop)."""
+    from .config import DataConfig, get_preset
+
+    preset = result.settings.get("preset")
+    return {**(get_preset(preset).data if preset is not None else DataConfig()).__dict__}
+
+
+def _save_descriptors(run, data, result, facts, protocol, progress, say) -> list[Path]:
+    """``bp-descriptors``: components and network chosen on inner folds of all rows."""
+    from .contenders.bp_descriptors import fit_final as fit_descriptors
+
+    bd, seed = result.model("bp-descriptors"), result.splits.seed
+    crop = _run_crop(result)
+    if crop["gray"] or crop["equalize"]:  # no preset tones today; the ensemble could not
+        say("  note: bp-descriptors was not saved: its images were toned (grey or "
+            "equalised), which its model file cannot do to new images")
+        return []
+    kind = _inner_kind(bd)
+    recipe = {**bd.recipe, "inner": kind, "random_state": seed}
+    say(f"  final bp-descriptors ensemble on all {len(data.y)} images ({kind} inner folds)")
+    model = fit_descriptors(data.images, data.y, data.groups, data.class_names, bd.recipe,
+                            kind=kind, seed=seed, crop=crop, progress=progress,
+                            info={"recipe": recipe, "data": facts})
+    chose = model.info["chosen"]
+    card = model_card(title="BP ensemble on principal components of the full LPQ + PHOG "
+                      "descriptors (bp-descriptors)", model_file="bp-descriptors.npz",
+                      kind="BP ensemble pipeline: descriptors, PCA, a normaliser and network "
+                      "per member (.npz)", data=facts,
+                      recipe={**recipe, "data": crop, "size": model.size}, cv=bd.result,
+                      protocol=protocol, class_names=data.class_names,
+                      notes=[f"chosen on {kind} inner folds of all images: "
+                             f"{chose['n_components']} components per descriptor, "
+                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
+                             + f" (inner accuracy {chose['inner_accuracy']:.1%}); "
+                             f"{chose['ensemble_members']} networks averaged"])
+    return [model.save(run.file(f"{MODELS}/bp-descriptors.npz")),
+            run.write_text(f"{MODELS}/bp-descriptors.md", card)]
+
+
 def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path]:
     """``linear-descriptors``: descriptor set and L2 chosen on inner folds of all rows."""
-    from .config import DataConfig, get_preset
     from .contenders.linear_descriptors import fit_final as fit_linear
 
     lin, seed = result.model("linear-descriptors"), result.splits.seed
     kind = _inner_kind(lin)
-    preset = result.settings.get("preset")
-    crop = {**(get_preset(preset).data if preset is not None else DataConfig()).__dict__}
+    crop = _run_crop(result)
     recipe = {**lin.recipe, "inner": kind, "random_state": seed}
     say(f"  final linear-descriptors model on all {len(data.y)} images ({kind} inner folds)")
     model = fit_linear(data.images, data.y, data.groups, data.class_names, lin.recipe,
@@ -182,9 +222,7 @@ def _save_image(run, data, result, name: str, device, facts, protocol, progress,
     the others are flat with ``gray``; the images are the run's (its preset's crop) toned
     as the recipe says, and the model file keeps that crop and tone for new images.
     """
-    from dataclasses import replace
-
-    from .config import DataConfig, get_preset
+    from .config import DataConfig
     from .contenders._image_fold import recipe_config, recipe_images
     from .model_file import fit_final
 
@@ -192,9 +230,8 @@ def _save_image(run, data, result, name: str, device, facts, protocol, progress,
     flat = dict(run_model.recipe.get("train", run_model.recipe))
     config = recipe_config(flat, seed)
     preset = result.settings.get("preset")
-    crop = get_preset(preset).data if preset is not None else DataConfig()
-    if flat.get("gray", False):
-        crop = replace(crop, gray=True)
+    crop = _run_crop(result)
+    crop = DataConfig(**{**crop, "gray": crop["gray"] or bool(flat.get("gray", False))})
     stem, title = IMAGE_MODELS[name]
     recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
     say(f"  final {name} on all {len(data.y)} images ({config.epochs} epochs)")
