@@ -3,10 +3,11 @@
 Both are :class:`~bpnet.pipeline_format.ImagePipeline` s, saved as one ``.npz`` of arrays and JSON
 (no pickles) that :func:`bpnet.pipeline.load_pipeline` reads back:
 
-* :class:`EnsemblePipeline` (``model: "bp-ensemble"``, the ``bp-tuned`` recipe): LPQ and
-  PHOG, their PCA, then several BP networks, each behind its own normaliser (fitted on the
-  rows that network trained on); the probabilities are the members' outputs averaged, each
-  row scaled to sum to one, as ``bp-tuned`` scores its test rows.
+* :class:`EnsemblePipeline` (``model: "bp-ensemble"``, the ``bp-tuned`` and
+  ``bp-descriptors`` recipes): LPQ and PHOG, their PCA, then several BP networks, each
+  behind its own normaliser (fitted on the rows that network trained on); the probabilities
+  are the members' outputs averaged, each row scaled to sum to one, as both score their
+  test rows.
 * :class:`LinearPipeline` (``model: "linear"``, the ``linear-descriptors`` recipe): the
   chosen descriptor blocks (:mod:`bpnet.data.blocks`), square-rooted, standardised
   (:class:`~bpnet.linear.Standardizer`), then a :class:`~bpnet.linear.SoftmaxRegression`.
@@ -41,7 +42,8 @@ __all__ = ["EnsemblePipeline", "LinearPipeline"]
 
 @dataclass
 class EnsemblePipeline(ImagePipeline):
-    """Descriptors, PCA and an ensemble of BP networks (``bp-tuned``'s final model).
+    """Descriptors, PCA and an ensemble of BP networks (the final model of ``bp-tuned`` and of
+    ``bp-descriptors``).
 
     Attributes
     ----------

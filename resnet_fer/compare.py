@@ -384,8 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run in seconds (2 ResNet epochs): not a result")
     parser.add_argument("--save-models", action="store_true", help="after cross-validation, "
-                        "refit bp-paper and resnet18 on all rows and save them (with model cards) to "
-                        "<out>/models/ for fer-predict")
+                        "refit each model on all rows and save it (with a model card) to <out>/models/ "
+                        "for fer-predict")
     add_output_arguments(parser, out_help="output folder", default="fer-compare-out",
                          resume_help="reuse finished stages and folds",
                          force_help="start over in a finished --out")

@@ -53,9 +53,10 @@ def check_savable(models: Sequence[str], features) -> None:
 
     savable = set(SAVABLE) - ({"bp-paper", "bp-tuned"} if features is not None else set())
     if not savable & set(models):
+        others = [m for m in SAVABLE if m not in ("bp-paper", "bp-tuned")]
         raise ValueError("--save-models saves bp-paper and bp-tuned (not with --features), "
-                         f"linear-descriptors and resnet18; none of them is among the models "
-                         f"({', '.join(models)})")
+                         f"{', '.join(others[:-1])} and {others[-1]}; none of them is among "
+                         f"the models ({', '.join(models)})")
 
 
 def keep_present_classes(data):

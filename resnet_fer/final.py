@@ -1,9 +1,10 @@
 """Final models: after cross-validation, each chosen recipe refitted on every row and saved.
 
 ``fer-compare --save-models`` calls :func:`save_compare_models` (the paper's BP network as a
-:class:`bpnet.pipeline.FeaturePipeline`, ``bp-tuned``'s ensemble as a
-:class:`bpnet.pipeline_models.EnsemblePipeline`, ``linear-descriptors`` as a
-:class:`bpnet.pipeline_models.LinearPipeline` and the ResNet recipe as a
+:class:`bpnet.pipeline.FeaturePipeline`, ``bp-tuned``'s and ``bp-descriptors``' ensembles as
+:class:`bpnet.pipeline_models.EnsemblePipeline` s, ``linear-descriptors`` as a
+:class:`bpnet.pipeline_models.LinearPipeline` and each image model, ``resnet18``,
+``resnet18-reg``, ``cnn-small`` and ``googlenet``, as a
 :class:`resnet_fer.model_file.ResNetModel`); ``resnet-fer train --final`` calls
 :func:`save_resnet_models`. Each model goes to ``<out>/models/`` with a markdown model card
 beside it (:func:`resnet_fer.model_card.model_card`).
@@ -18,12 +19,19 @@ import numpy as np
 
 from .model_card import model_card
 
-__all__ = ["SAVABLE", "save_compare_models", "save_resnet_models"]
+__all__ = ["IMAGE_MODELS", "SAVABLE", "save_compare_models", "save_resnet_models"]
 
 MODELS = "models"
 #: The contenders ``--save-models`` refits and saves; those of the first two read the BP
 #: features, so none is saved when the features come from a sheet (``--features``).
-SAVABLE = ("bp-paper", "bp-tuned", "linear-descriptors", "resnet18")
+SAVABLE = ("bp-paper", "bp-tuned", "bp-descriptors", "linear-descriptors", "resnet18",
+           "resnet18-reg", "cnn-small", "googlenet")
+#: The image models among them (one :class:`resnet_fer.model_file.ResNetModel` file each):
+#: the file's stem and the card's title.
+IMAGE_MODELS = {"resnet18": ("resnet", "ResNet"),
+                "resnet18-reg": ("resnet18-reg", "Regularised ResNet (resnet18-reg)"),
+                "cnn-small": ("cnn-small", "Shallow CNN (cnn-small)"),
+                "googlenet": ("googlenet", "GoogLeNet from scratch (googlenet)")}
 
 
 def _data_facts(source: str, y: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
@@ -69,9 +77,6 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
     from bpnet.pipeline import fit_pipeline
     from bpnet.pruning import DistinctivenessPruner
 
-    from .config import DataConfig, TrainConfig, get_preset
-    from .model_file import fit_final
-
     names = [m.name for m in result.models]
     run.file(MODELS).mkdir(exist_ok=True)
     protocol = (f"{result.splits.repeats} x {result.splits.k}-fold {result.splits.kind}, "
@@ -109,25 +114,12 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
         written.append(run.write_text(f"{MODELS}/bp.md", card))
     if why_not is None and "bp-tuned" in names:
         written += _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
+    if "bp-descriptors" in names:
+        written += _save_descriptors(run, data, result, facts, protocol, progress, say)
     if "linear-descriptors" in names:
         written += _save_linear(run, data, result, facts, protocol, progress, say)
-    if "resnet18" in names:
-        rn = result.model("resnet18")
-        config = TrainConfig.from_dict({**rn.recipe["train"], "seed": seed})
-        preset = rn.recipe.get("preset")
-        say(f"  final ResNet on all {len(data.y)} images ({config.epochs} epochs)")
-        crop = get_preset(preset).data if preset is not None else DataConfig()
-        recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
-        model = fit_final(data.images, data.y, config, device, class_names=data.class_names,
-                          data=crop, progress=progress, info={"recipe": recipe, "data": facts})
-        written.append(model.save(run.file(f"{MODELS}/resnet.safetensors")
-                                  if _has_safetensors() else run.file(f"{MODELS}/resnet.pt")))
-        card = model_card(title=f"ResNet ({config.size} px, width {config.width})",
-                          model_file=written[-1].name, kind="ResNet weights, recipe, crop "
-                          "settings and class names", data=facts, recipe=recipe,
-                          cv=rn.result,
-                          protocol=protocol, class_names=data.class_names)
-        written.append(run.write_text(f"{MODELS}/resnet.md", card))
+    for name in (n for n in IMAGE_MODELS if n in names):
+        written += _save_image(run, data, result, name, device, facts, protocol, progress, say)
     return written
 
 
@@ -157,15 +149,53 @@ def _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
             run.write_text(f"{MODELS}/bp-tuned.md", card)]
 
 
+def _run_crop(result) -> dict:
+    """How the run cut the images of its image and descriptor models (its preset's crop)."""
+    from .config import DataConfig, get_preset
+
+    preset = result.settings.get("preset")
+    return {**(get_preset(preset).data if preset is not None else DataConfig()).__dict__}
+
+
+def _save_descriptors(run, data, result, facts, protocol, progress, say) -> list[Path]:
+    """``bp-descriptors``: components and network chosen on inner folds of all rows."""
+    from .contenders.bp_descriptors import fit_final as fit_descriptors
+
+    bd, seed = result.model("bp-descriptors"), result.splits.seed
+    crop = _run_crop(result)
+    if crop["gray"] or crop["equalize"]:  # no preset tones today; the ensemble could not
+        say("  note: bp-descriptors was not saved: its images were toned (grey or "
+            "equalised), which its model file cannot do to new images")
+        return []
+    kind = _inner_kind(bd)
+    recipe = {**bd.recipe, "inner": kind, "random_state": seed}
+    say(f"  final bp-descriptors ensemble on all {len(data.y)} images ({kind} inner folds)")
+    model = fit_descriptors(data.images, data.y, data.groups, data.class_names, bd.recipe,
+                            kind=kind, seed=seed, crop=crop, progress=progress,
+                            info={"recipe": recipe, "data": facts})
+    chose = model.info["chosen"]
+    card = model_card(title="BP ensemble on principal components of the full LPQ + PHOG "
+                      "descriptors (bp-descriptors)", model_file="bp-descriptors.npz",
+                      kind="BP ensemble pipeline: descriptors, PCA, a normaliser and network "
+                      "per member (.npz)", data=facts,
+                      recipe={**recipe, "data": crop, "size": model.size}, cv=bd.result,
+                      protocol=protocol, class_names=data.class_names,
+                      notes=[f"chosen on {kind} inner folds of all images: "
+                             f"{chose['n_components']} components per descriptor, "
+                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
+                             + f" (inner accuracy {chose['inner_accuracy']:.1%}); "
+                             f"{chose['ensemble_members']} networks averaged"])
+    return [model.save(run.file(f"{MODELS}/bp-descriptors.npz")),
+            run.write_text(f"{MODELS}/bp-descriptors.md", card)]
+
+
 def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path]:
     """``linear-descriptors``: descriptor set and L2 chosen on inner folds of all rows."""
-    from .config import DataConfig, get_preset
     from .contenders.linear_descriptors import fit_final as fit_linear
 
     lin, seed = result.model("linear-descriptors"), result.splits.seed
     kind = _inner_kind(lin)
-    preset = result.settings.get("preset")
-    crop = {**(get_preset(preset).data if preset is not None else DataConfig()).__dict__}
+    crop = _run_crop(result)
     recipe = {**lin.recipe, "inner": kind, "random_state": seed}
     say(f"  final linear-descriptors model on all {len(data.y)} images ({kind} inner folds)")
     model = fit_linear(data.images, data.y, data.groups, data.class_names, lin.recipe,
@@ -181,6 +211,41 @@ def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path
                              f"{chose['blocks']}, L2 strength {chose['alpha']}"])
     return [model.save(run.file(f"{MODELS}/linear.npz")),
             run.write_text(f"{MODELS}/linear.md", card)]
+
+
+def _save_image(run, data, result, name: str, device, facts, protocol, progress,
+                say) -> list[Path]:
+    """An image model (:data:`IMAGE_MODELS`): its cross-validated recipe on every image.
+
+    The recipe is read as the folds read it (:mod:`resnet_fer.contenders._image_fold`):
+    ``resnet18`` keeps its :class:`~resnet_fer.config.TrainConfig` fields under ``"train"``,
+    the others are flat with ``gray``; the images are the run's (its preset's crop) toned
+    as the recipe says, and the model file keeps that crop and tone for new images.
+    """
+    from .config import DataConfig
+    from .contenders._image_fold import recipe_config, recipe_images
+    from .model_file import fit_final
+
+    run_model, seed = result.model(name), result.splits.seed
+    flat = dict(run_model.recipe.get("train", run_model.recipe))
+    config = recipe_config(flat, seed)
+    preset = result.settings.get("preset")
+    crop = _run_crop(result)
+    crop = DataConfig(**{**crop, "gray": crop["gray"] or bool(flat.get("gray", False))})
+    stem, title = IMAGE_MODELS[name]
+    recipe = {"train": config.to_dict(), "data": {**crop.__dict__}, "preset": preset}
+    say(f"  final {name} on all {len(data.y)} images ({config.epochs} epochs)")
+    model = fit_final(recipe_images(data.images, flat), data.y, config, device,
+                      class_names=data.class_names, data=crop, progress=progress,
+                      info={"recipe": recipe, "data": facts})
+    ext = ".safetensors" if _has_safetensors() else ".pt"
+    path = model.save(run.file(f"{MODELS}/{stem}{ext}"))
+    shape = f"{config.size} px" + (f", width {config.width}" if config.arch != "googlenet" else "")
+    card = model_card(title=f"{title} ({shape}{', grey' if crop.gray else ''})",
+                      model_file=path.name, kind=f"{config.arch} weights, recipe, crop settings "
+                      "and class names", data=facts, recipe=recipe, cv=run_model.result,
+                      protocol=protocol, class_names=data.class_names)
+    return [path, run.write_text(f"{MODELS}/{stem}.md", card)]
 
 
 def _has_safetensors() -> bool:

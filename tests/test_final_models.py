@@ -96,17 +96,20 @@ def test_a_face_cropping_model_reports_the_box_it_used(tmp_path):
                           Predictor(model).predict_proba([blank]))
 
 
-@pytest.mark.parametrize("argv", [["--models", "bp-descriptors"],
-                                  ["--models", "bp-paper,bp-tuned", "--features", "sheet.csv"]],
-                         ids=["no-savable-model", "bp-on-a-sheet"])
-def test_save_models_with_nothing_to_save_is_refused_before_any_work(argv, tmp_path, capsys):
+def test_save_models_with_nothing_to_save_is_refused_before_any_work(tmp_path, capsys):
+    from resnet_fer import contenders
+    from resnet_fer.final import SAVABLE
+
+    # every contender has a model file; only the BP networks on a sheet's features cannot
+    assert set(SAVABLE) == set(contenders.registry())
     out = tmp_path / "run"
     assert compare.main(["--quick", "--no-progress", "--save-models", "--out", str(out),
-                         *argv]) == 2
+                         "--models", "bp-paper,bp-tuned", "--features", "sheet.csv"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
         "fer-compare: error: --save-models saves bp-paper and bp-tuned (not with --features), "
-        "linear-descriptors and resnet18; none of them")
+        "bp-descriptors, linear-descriptors, resnet18, resnet18-reg, cnn-small and googlenet; "
+        "none of them")
     assert not out.exists()  # refused before the output folder was opened
 
 
@@ -212,4 +215,90 @@ def test_final_linear_is_chosen_on_inner_folds_of_all_rows(small_faces, tmp_path
     # a new image is described exactly as the cross-validation described it
     assert np.array_equal(model.features(f.images), scaler.transform(X))
     loaded = load_pipeline(model.save(tmp_path / "linear"), f.class_names)
+    assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))
+
+
+def test_fer_compare_save_models_refits_the_image_contenders(tmp_path, one_torch_thread,
+                                                             capsys, monkeypatch):
+    from resnet_fer import model_file
+    from resnet_fer.contenders._image_fold import recipe_config
+
+    fitted = {}  # arch -> (the images it trained on, the in-memory final model)
+    fit = model_file.fit_final
+
+    def spy(images, *args, **kwargs):
+        model = fit(images, *args, **kwargs)
+        fitted[model.config.arch] = (np.asarray(images), model)
+        return model
+
+    monkeypatch.setattr(model_file, "fit_final", spy)
+    out = tmp_path / "run"
+    assert compare.main(["--quick", "--synthetic-per-class", "4", "--folds", "2",
+                         "--no-progress", "--save-models", "--models",
+                         "cnn-small,resnet18-reg,googlenet,bp-descriptors", "--out",
+                         str(out)]) == 0
+    assert "note: --save-models saves" not in capsys.readouterr().out  # nothing left unsaved
+    models = out / "models"
+    assert sorted(p.name for p in models.iterdir()) == [
+        "bp-descriptors.md", "bp-descriptors.npz", "cnn-small.md", "cnn-small.safetensors",
+        "googlenet.md", "googlenet.safetensors", "resnet18-reg.md", "resnet18-reg.safetensors"]
+    res = ComparisonResult.from_json(out / "results.json")
+    names = list(res.data.class_names)
+    faces = synthetic_faces(n_per_class=1, size=64, seed=11).images
+    folder = write_image_folder(synthetic_faces(n_per_class=1, size=64, seed=11),
+                                tmp_path / "photos")
+    for kind, arch in (("cnn-small", "cnn-small"), ("resnet18-reg", "resnet18"),
+                       ("googlenet", "googlenet")):
+        interval = next(m.metric("accuracy") for m in res.statistics.metrics if m.model == kind)
+        _card_checks((models / f"{kind}.md").read_text(), interval, 2, names)
+        loaded = load_model(models / f"{kind}.safetensors", names)
+        # refitted with the recipe the folds used, seeded with the run's seed
+        recipe = res.model(kind).recipe
+        assert loaded.model.config == recipe_config(recipe, res.splits.seed)
+        assert loaded.model.config.arch == arch
+        gray = bool(recipe.get("gray", False))
+        assert loaded.model.data.gray is gray
+        images, in_memory = fitted[arch]
+        # trained on the images as the folds saw them: grey when the recipe says so
+        assert np.array_equal(images[..., 0], images[..., 1]) is gray
+        assert np.array_equal(loaded.predict_proba(faces), Predictor(in_memory).predict_proba(faces))
+        assert np.array_equal(loaded.model.predict_proba(images), in_memory.predict_proba(images))
+    assert fitted["cnn-small"][1].data.gray  # the cnn-small recipe is grey: checked above
+    # bp-descriptors: an ensemble pipeline, components chosen among the recipe's
+    interval = next(m.metric("accuracy") for m in res.statistics.metrics
+                    if m.model == "bp-descriptors")
+    card = (models / "bp-descriptors.md").read_text()
+    _card_checks(card, interval, 2, names)
+    assert "chosen on stratified inner folds of all images" in card
+    ensemble = load_pipeline(models / "bp-descriptors.npz", names)
+    assert ensemble.reducer.n_components in res.model("bp-descriptors").recipe["n_components"]
+    assert np.array_equal(load_model(models / "bp-descriptors.npz").predict_proba(faces),
+                          ensemble.predict_proba(faces))
+    for name, kind in (("cnn-small.safetensors", "resnet"), ("bp-descriptors.npz", "bp")):
+        preds = tmp_path / f"{name}.json"
+        assert predict.main([str(models / name), str(folder), "--out", str(preds),
+                             "--no-progress"]) == 0
+        doc = json.loads(preds.read_text())
+        assert doc["kind"] == kind and len(doc["predictions"]) == 7
+
+
+def test_final_bp_descriptors_chooses_on_inner_folds_of_all_rows(small_faces, tmp_path):
+    from bpnet.data.features import DescriptorPCA
+    from resnet_fer.contenders import bp_descriptors as bd
+    from resnet_fer.contenders._descriptor_cache import descriptors
+
+    f = small_faces
+    recipe = {**bd.CONTENDER.recipe("cpu", quick=True), "n_components": [3, 5]}
+    model = bd.fit_final(f.images, f.y, f.groups, f.class_names, recipe, kind="stratified",
+                         seed=3, crop={"face_crop": "none"})
+    chose = model.info["chosen"]
+    assert chose["n_components"] in (3, 5) and model.reducer.n_components == chose["n_components"]
+    assert len(model.members) == recipe["inner_folds"] * recipe["n_init"]
+    assert all(net.n_hidden == chose["chosen"]["n_hidden"] for _, net in model.members)
+    # a new image is described as the cross-validation described it, the PCA on every row
+    desc = descriptors(f.images)
+    pca = DescriptorPCA(chose["n_components"]).fit(desc["lpq"], desc["phog"])
+    np.testing.assert_allclose(model.features(f.images), pca.transform(desc["lpq"], desc["phog"]),
+                               rtol=0, atol=1e-9)
+    loaded = load_pipeline(model.save(tmp_path / "bp-descriptors"), f.class_names)
     assert np.array_equal(loaded.predict_proba(f.images), model.predict_proba(f.images))

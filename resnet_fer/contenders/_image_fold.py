@@ -19,13 +19,22 @@ from ..data import tone
 from ..train import build_model, cross_validate
 from .base import Fold, FoldFit
 
-__all__ = ["fit_image_fold"]
+__all__ = ["fit_image_fold", "recipe_config", "recipe_images"]
 
 
-def _config(fold: Fold, recipe: dict) -> TrainConfig:
+def recipe_config(recipe: dict, seed: int) -> TrainConfig:
+    """The :class:`~resnet_fer.config.TrainConfig` of an image recipe, seeded with ``seed``
+    (a fold's seed here; the run's seed for the final model, :mod:`resnet_fer.final`)."""
     settings = {k: v for k, v in recipe.items() if k != "gray"}
-    settings["seed"] = int(fold.seed)
+    settings["seed"] = int(seed)
     return TrainConfig.from_dict(settings)
+
+
+def recipe_images(images, recipe: dict) -> torch.Tensor:
+    """The uint8 images as the recipe's model sees them: grey (luma in all three channels)
+    when ``recipe["gray"]``, else as given."""
+    images = torch.as_tensor(np.asarray(images))
+    return tone(images, gray=True) if recipe.get("gray", False) else images
 
 
 def _inference_ms(config: TrainConfig, images: torch.Tensor, n_classes: int,
@@ -48,10 +57,8 @@ def fit_image_fold(fold: Fold, recipe: dict) -> FoldFit:
     """Fit the image model ``recipe`` describes on one fold and predict its test rows."""
     if fold.images is None:
         raise ValueError("an image contender needs fold.images")
-    config = _config(fold, recipe)
-    images = torch.as_tensor(np.asarray(fold.images))
-    if recipe.get("gray", False):
-        images = tone(images, gray=True)
+    config = recipe_config(recipe, fold.seed)
+    images = recipe_images(fold.images, recipe)
     n_classes = len(fold.class_names)
     tr, te = np.asarray(fold.train), np.asarray(fold.test)
     result = cross_validate(images, fold.y, [(tr, te)], config, device=fold.device,

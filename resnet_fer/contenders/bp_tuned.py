@@ -24,7 +24,8 @@ from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 from .bp import predict_ms
 
-__all__ = ["CONTENDER", "fit_final", "fit_nested", "nested_search"]
+__all__ = ["CONTENDER", "final_members", "final_search", "fit_final", "fit_nested",
+           "nested_search"]
 
 
 def nested_search(X: np.ndarray, fold: Fold, grid: dict, settings: dict, n_init: int,
@@ -83,6 +84,44 @@ def fit_nested(fold: Fold, recipe: dict) -> FoldFit:
     return fit
 
 
+def final_search(X: np.ndarray, y: np.ndarray, n_classes: int, grid: dict, settings: dict,
+                 n_init: int, inner: list, seed: int):
+    """The grid searched on the ``inner`` folds of every row of ``X``: the
+    :class:`~bpnet.model_selection.GridSearchResult` a final model is chosen from."""
+    tr = np.arange(len(y))  # its own "test" rows too: the search only computes their outputs
+    return grid_search_cv(X, y, grid, [(tr, tr)], inner_splits=[inner], n_init=n_init,
+                          refit=False, n_classes=n_classes, random_state=int(seed), **settings)
+
+
+def final_members(X: np.ndarray, y: np.ndarray, n_classes: int, res, n_init: int,
+                  inner: list, seed: int) -> tuple[list, dict]:
+    """The chosen setting's inner models of :func:`final_search` ``res`` (each inner fold's
+    fit rows, ``n_init`` initialisations, the epochs the search scored it at), each behind
+    the normaliser of its rows, and what was chosen."""
+    best = int(res.chosen[0])
+    setting = selection_settings({**res.settings, **res.params[best]}, dtype="float32")
+    # the search's inner models, one block each, seeded as grid_search_cv seeds them (the
+    # predict rows are only there because a block needs some)
+    blocks = [Block(np.sort(a), np.zeros(0, np.int64), np.sort(a), (int(seed), 0, i, r))
+              for i, (a, _) in enumerate(inner) for r in range(n_init)]
+    specs = [ModelSpec(setting, j, epochs=int(res.best_epoch[0, j, best]))
+             for j in range(len(blocks))]
+    fit = fit_models(X, y, specs, blocks, n_classes=n_classes, keep_stacks=True,
+                     random_state=int(seed))
+    members: list = [None] * len(specs)
+    for stack in fit.stacks:
+        for pos, m in enumerate(stack["models"]):
+            h = int(specs[m].setting["n_hidden"])
+            net = Settings(**setting).build_network(X.shape[1], n_classes, 0, n_hidden=h)
+            for name, part in (("W1", np.s_[pos, :, :h]), ("b1", np.s_[pos, :h]),
+                               ("W2", np.s_[pos, :h, :]), ("b2", np.s_[pos])):
+                net.params[name] = stack["net"].params[name][part].copy()
+            members[m] = (Normalizer().fit(X[blocks[m].train]), net)
+    chosen = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.params[best].items()}
+    return members, {"chosen": chosen, "inner_accuracy": float(res.scores[0, best]),
+                     "ensemble_members": len(members)}
+
+
 def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: int,
               size: int | None, crop: dict, info: dict | None = None,
               progress: bool = False) -> EnsemblePipeline:
@@ -99,35 +138,10 @@ def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: 
     everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
                       tuple(class_names), X=X, seed=int(seed))
     grid, settings, n_init, inner = _plan(everything, recipe, kind)
-    tr = everything.train  # its own "test" rows too: the search only computes their outputs
-    res = grid_search_cv(X, y, grid, [(tr, tr)], inner_splits=[inner], n_init=n_init,
-                         refit=False, n_classes=len(class_names), random_state=int(seed),
-                         **settings)
-    best = int(res.chosen[0])
-    setting = selection_settings({**res.settings, **res.params[best]}, dtype="float32")
-    # the search's inner models, one block each, seeded as grid_search_cv seeds them (the
-    # predict rows are only there because a block needs some)
-    blocks = [Block(np.sort(a), np.zeros(0, np.int64), np.sort(a), (int(seed), 0, i, r))
-              for i, (a, _) in enumerate(inner) for r in range(n_init)]
-    specs = [ModelSpec(setting, j, epochs=int(res.best_epoch[0, j, best]))
-             for j in range(len(blocks))]
-    fit = fit_models(X, y, specs, blocks, n_classes=len(class_names), keep_stacks=True,
-                     random_state=int(seed))
-    members: list = [None] * len(specs)
-    for stack in fit.stacks:
-        for pos, m in enumerate(stack["models"]):
-            h = int(specs[m].setting["n_hidden"])
-            net = Settings(**setting).build_network(X.shape[1], len(class_names), 0,
-                                                    n_hidden=h)
-            for name, part in (("W1", np.s_[pos, :, :h]), ("b1", np.s_[pos, :h]),
-                               ("W2", np.s_[pos, :h, :]), ("b2", np.s_[pos])):
-                net.params[name] = stack["net"].params[name][part].copy()
-            members[m] = (Normalizer().fit(X[blocks[m].train]), net)
-    chosen = {k: (v.item() if hasattr(v, "item") else v) for k, v in res.params[best].items()}
-    chose = {"inner": kind, "chosen": chosen, "inner_accuracy": float(res.scores[0, best]),
-             "ensemble_members": len(members)}
+    res = final_search(X, y, len(class_names), grid, settings, n_init, inner, seed)
+    members, chose = final_members(X, y, len(class_names), res, n_init, inner, seed)
     return EnsemblePipeline(tuple(class_names), size, dict(crop), descriptor, reducer,
-                            members, {**(info or {}), "chosen": chose})
+                            members, {**(info or {}), "chosen": {"inner": kind, **chose}})
 
 
 CONTENDER = register(Contender(
