@@ -88,7 +88,7 @@ def blas_threads(threads: int):
 #: measured wall times (s) of the default synthetic run on 2 cores, one torch thread:
 #: (idle, every core busy with another process) for the full run and for ``--quick``
 #: (benchmarks/bench_threads.py --full; docs/compare.rst, "Threads")
-MEASURED_SECONDS = {"default": (97.0, 165.0), "quick": (19.0, 31.0)}
+MEASURED_SECONDS = {"default": (144.0, 249.0), "quick": (23.0, 47.0)}
 
 
 def expected_time(device: str, synthetic: bool, quick: bool, folds: int) -> str | None:
