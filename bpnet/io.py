@@ -48,19 +48,33 @@ def save_arrays(path, kind: str, meta: dict, arrays: dict) -> Path:
     return atomic_write(path, write)
 
 
+def check_version(version: object, newest: int, what: str) -> int:
+    """``version`` when this bpnet-fer could have written it (an int from 1 to ``newest``).
+
+    The one check of every model file's format version (``bpnet.load``, the image pipelines,
+    ``resnet_fer``'s model files): anything else is a ValueError saying which ``what``
+    (e.g. ``"format"``) and, for a larger number, that a newer bpnet-fer is needed.
+    """
+    if isinstance(version, int) and not isinstance(version, bool) and version > newest:
+        raise ValueError(f"{what} version {version} is not a version this bpnet wrote: it "
+                         f"needs a newer bpnet-fer (this one reads 1 to {newest}); upgrade "
+                         "bpnet-fer to use it")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{what} version {version!r} is not a version this bpnet wrote "
+                         f"(it reads 1 to {newest})")
+    return version
+
+
 def _check_meta(path: Path, meta: object) -> dict:
     """The metadata, when it is a bpnet document of a version this bpnet wrote."""
     if meta is None:
         raise ValueError(f"{path} is not a bpnet model file (no {META_KEY!r} entry)")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a bpnet model file (format tag missing)")
-    version = meta.get("version")
-    if (not isinstance(version, int) or isinstance(version, bool)
-            or not 1 <= version <= FORMAT_VERSION):
-        newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ValueError(f"{path}: format version {version!r} is not a version this bpnet wrote "
-                         f"(it reads 1 to {FORMAT_VERSION})"
-                         + ("; it was written by a newer bpnet" if newer else ""))
+    try:
+        check_version(meta.get("version"), FORMAT_VERSION, "format")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return meta
 
 

@@ -135,13 +135,8 @@ def register_model(name: str, cls: type, to_arrays, from_arrays) -> None:
 
 def read_model(meta: dict, arrays: dict) -> ImagePipeline:
     """Any registered model from a pipeline file (the kind :mod:`bpnet.io` calls)."""
-    version = meta.get("pipeline_version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"pipeline format version {version!r} is not one bpnet-fer wrote")
-    if version > PIPELINE_VERSION:
-        raise ValueError(f"the model was written by a newer bpnet-fer (pipeline format version "
-                         f"{version}; this one reads up to {PIPELINE_VERSION}): upgrade "
-                         "bpnet-fer to use it")
+    version = io.check_version(meta.get("pipeline_version"), PIPELINE_VERSION,
+                               "pipeline format")
     model = meta.get("model", "bp") if version >= 2 else "bp"
     if model not in _MODELS:
         raise ValueError(f"model file holds a {model!r} model, which this bpnet-fer does not "

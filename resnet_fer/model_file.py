@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bpnet.io import check_version
 from bpnet.outdir import atomic_write
 
 from .augment import normalize
@@ -144,13 +145,10 @@ def _read(path: Path) -> tuple[dict, dict]:
                          f"{type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a resnet-fer model file (format tag missing)")
-    version = meta.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise ValueError(f"{path}: format version {version!r} is not one bpnet-fer wrote")
-    if version > FORMAT_VERSION:
-        raise ValueError(f"{path} was written by a newer bpnet-fer (model format version "
-                         f"{version}; this one reads up to {FORMAT_VERSION}): upgrade bpnet-fer "
-                         "to use it")
+    try:
+        check_version(meta.get("version"), FORMAT_VERSION, "model format")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     return meta, state
 
 

@@ -202,3 +202,21 @@ def test_only_versions_this_bpnet_wrote_load(tmp_path, version):
     with pytest.raises(ValueError, match=f"format version {version} is not a version this "
                                          "bpnet wrote"):
         bpnet.load(path)
+
+
+@pytest.mark.parametrize("version", [0, -1, True, 1.0, "1", None])
+def test_one_version_check_refuses_what_no_bpnet_wrote(version):
+    from bpnet.io import check_version
+
+    with pytest.raises(ValueError, match=r"pipeline format version .* is not a version this "
+                                         r"bpnet wrote \(it reads 1 to 2\)$"):
+        check_version(version, 2, "pipeline format")
+
+
+def test_one_version_check_names_a_newer_bpnet_and_passes_its_own():
+    from bpnet.io import check_version
+
+    assert [check_version(v, 2, "model format") for v in (1, 2)] == [1, 2]
+    with pytest.raises(ValueError, match="model format version 3 is not a version this bpnet "
+                                         "wrote: it needs a newer bpnet-fer .*upgrade"):
+        check_version(3, 2, "model format")

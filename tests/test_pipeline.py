@@ -73,8 +73,8 @@ def test_a_newer_format_is_refused_with_a_clear_message(fitted, tmp_path):
     meta = {k: v for k, v in meta.items() if k not in ("format", "version", "kind")}
     newer = io.save_arrays(tmp_path / "newer", "FERPipeline",
                            {**meta, "pipeline_version": PIPELINE_VERSION + 1}, arrays)
-    with pytest.raises(ValueError, match=f"^{newer}: .*newer bpnet-fer .*version "
-                                         f"{PIPELINE_VERSION + 1}.*upgrade"):
+    with pytest.raises(ValueError, match=f"^{newer}: pipeline format version "
+                                         f"{PIPELINE_VERSION + 1} .*newer bpnet-fer.*upgrade"):
         load_pipeline(newer)
 
 

@@ -121,8 +121,8 @@ def test_other_classes_newer_versions_and_unknown_models_are_refused(which, requ
     meta = {k: v for k, v in meta.items() if k not in ("format", "version", "kind")}
     newer = io.save_arrays(tmp_path / "newer", KIND,
                            {**meta, "pipeline_version": PIPELINE_VERSION + 1}, arrays)
-    with pytest.raises(ValueError, match=f"^{newer}: .*newer bpnet-fer .*version "
-                                         f"{PIPELINE_VERSION + 1}.*upgrade"):
+    with pytest.raises(ValueError, match=f"^{newer}: pipeline format version "
+                                         f"{PIPELINE_VERSION + 1} .*newer bpnet-fer.*upgrade"):
         load_pipeline(newer)
     unknown = io.save_arrays(tmp_path / "unknown", KIND, {**meta, "model": "svm"}, arrays)
     with pytest.raises(ValueError, match=f"^{unknown}: .*'svm' model"):

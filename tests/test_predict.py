@@ -87,7 +87,8 @@ def test_weights_only_file_and_refusals(resnet, faces, tmp_path):
     meta = json.loads(blob["resnet_fer"])
     newer = tmp_path / "newer.pt"
     torch.save({**blob, "resnet_fer": json.dumps({**meta, "version": FORMAT_VERSION + 1})}, newer)
-    with pytest.raises(ValueError, match=f"newer bpnet-fer .*version {FORMAT_VERSION + 1}"):
+    with pytest.raises(ValueError,
+                       match=f"model format version {FORMAT_VERSION + 1} .*newer bpnet-fer"):
         load_model(newer)
     from safetensors import safe_open
     from safetensors.torch import save_file
@@ -96,7 +97,7 @@ def test_weights_only_file_and_refusals(resnet, faces, tmp_path):
         state = {k: fh.get_tensor(k) for k in fh.keys()}
     newer = tmp_path / "newer.safetensors"
     save_file(state, str(newer), metadata={"resnet_fer": json.dumps({**meta, "version": 99})})
-    with pytest.raises(ValueError, match="newer bpnet-fer .*version 99"):
+    with pytest.raises(ValueError, match="model format version 99 .*newer bpnet-fer"):
         load_model(newer)
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"not a model")
