@@ -281,6 +281,11 @@ class RunDir:
                     f"replaces a {self.tool} run: choose another output folder")
             return
         finished = previous.get("status") == "finished"
+        if not finished and not self._kept_any(previous):
+            # a start killed before it kept any work (SIGKILL, SIGTERM, a power cut: no clean-up
+            # ran): nothing to resume and nothing to protect, so a plain rerun starts afresh
+            self._remove(set(previous.get("files", [])))
+            return
         if self.force:
             self._written = set(previous.get("files", []))
             if finished:
@@ -436,6 +441,11 @@ class RunDir:
     def finish(self) -> None:
         """Mark the run finished: the folder is now protected against being overwritten."""
         self._write_marker("finished")
+
+    def _kept_any(self, marker: dict[str, Any]) -> bool:
+        """Whether a file the marker lists (or one inside a folder it lists) exists."""
+        return any((p := self._inside(name)) is not None and _holds_a_file(p)
+                   for name in marker.get("files", []))
 
     def _kept_nothing(self) -> bool:
         return not self.resumed and not any(

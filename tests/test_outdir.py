@@ -92,6 +92,40 @@ def test_a_second_concurrent_run_is_refused_and_a_killed_ones_lock_is_freed(tmp_
     assert not (out / ".lock").exists()
 
 
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_a_start_killed_before_it_kept_anything_does_not_block_a_plain_rerun(tmp_path, sig):
+    import signal
+
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(out)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        holder.send_signal(getattr(signal, sig))  # no clean-up runs under either
+        holder.wait()
+    finally:
+        holder.stdout.close()
+    assert json.loads((out / ".run.json").read_text())["status"] == "running"
+    with RunDir(out, "tool") as run:  # no --resume, no --force
+        assert not run.resumed
+        run.write_text("result.txt", "done")
+        run.finish()
+    assert json.loads((out / ".run.json").read_text())["status"] == "finished"
+
+
+def test_a_killed_run_that_kept_a_file_still_needs_resume(tmp_path, dead_pid):
+    out = tmp_path / "out"
+    with RunDir(out, "tool") as run:
+        run.write_text("stage1.json", "{}")
+        marker = json.loads((out / ".run.json").read_text())
+    marker.update(status="running", pid=dead_pid)  # as a SIGKILL leaves it
+    (out / ".run.json").write_text(json.dumps(marker))
+    with pytest.raises(RunDirError, match="unfinished tool run; use --resume to continue"):
+        RunDir(out, "tool").__enter__()
+    with RunDir(out, "tool", resume=True) as run:
+        assert run.resumed and (out / "stage1.json").is_file()
+
+
 def test_an_interrupted_run_needs_resume_and_leaves_no_temporary_files(tmp_path, dead_pid):
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
