@@ -70,6 +70,20 @@ def _why(exc: OSError) -> str:
         exc.strerror or str(exc))
 
 
+def _via_temporary(path: Path, write: Callable[[str], object]) -> Path:
+    """``write(tmp)`` into ``.<name>.<pid>.tmp`` beside ``path``, then rename it over
+    ``path`` (never half a file); on any failure, Ctrl-C included, the temporary file goes."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(str(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename (never half a file).
 
@@ -77,46 +91,34 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     ``path`` itself, never the temporary file or no file at all.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: str) -> None:
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+
+    try:
+        return _via_temporary(path, write)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise WriteError(exc.errno, f"cannot write {path}: {_why(exc)}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     """Make ``path`` whole or not at all with a writer that takes a file name.
 
     ``write(tmp)`` fills a temporary file beside ``path`` (a library's own ``save(obj,
-    name)``), which then replaces ``path`` with ``os.replace``: a reader never sees half a
-    file. On any failure, Ctrl-C included, the temporary file is removed and the error
-    raised as it came. Returns ``path``.
+    name)``), which then replaces ``path``: a reader never sees half a file. On any
+    failure the temporary file is removed and the error raised as it came. Returns ``path``.
 
-    The temporary file is ``.<name>.<pid>.tmp`` as :func:`atomic_write_bytes`'s (so a killed
-    run's leftover is found the same way), created by the writer itself: the file gets the
-    permissions of any other the run writes (``0o666`` less the umask), where
-    ``tempfile.mkstemp`` would make every saved model owner-only (``0o600``).
+    The temporary file is named as :func:`atomic_write_bytes`'s (so a killed run's leftover
+    is found the same way) and created by the writer itself: the file gets the permissions
+    of any other the run writes (``0o666`` less the umask), where ``tempfile.mkstemp`` would
+    make every saved model owner-only (``0o600``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = str(path.with_name(f".{path.name}.{os.getpid()}.tmp"))
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return _via_temporary(path, write)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -448,8 +450,7 @@ class RunDir:
                    for name in marker.get("files", []))
 
     def _kept_nothing(self) -> bool:
-        return not self.resumed and not any(
-            (p := self._inside(name)) is not None and _holds_a_file(p) for name in self._written)
+        return not self.resumed and not self._kept_any({"files": self._written})
 
     def _release(self) -> None:
         self._lock.release()
