@@ -16,7 +16,7 @@ from bpnet.splits import make_splits
 
 from .base import Fold, FoldFit
 
-__all__ = ["Stopwatch", "fold_fit", "inner_kind", "inner_splits"]
+__all__ = ["Stopwatch", "every_row", "fold_fit", "inner_kind", "inner_splits"]
 
 
 class Stopwatch:
@@ -32,6 +32,14 @@ class Stopwatch:
             yield
         finally:
             self.seconds += time.perf_counter() - t0
+
+
+def every_row(y, groups, class_names, seed: int, X: np.ndarray | None = None) -> Fold:
+    """A "fold" that trains on every row and tests on none: what a final model (refitted
+    after cross-validation, ``fer-compare --save-models``) draws its inner folds from."""
+    y = np.asarray(y, np.int64)
+    return Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
+                tuple(class_names), X=X, seed=int(seed))
 
 
 def inner_kind(fold: Fold, choice: str = "auto") -> str:

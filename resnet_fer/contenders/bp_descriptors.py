@@ -18,7 +18,7 @@ from bpnet.pipeline import DESCRIPTOR_DEFAULTS
 from bpnet.pipeline_models import EnsemblePipeline
 
 from ._descriptor_cache import descriptors
-from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from ._folds import Stopwatch, every_row, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 from .bp import predict_ms
 from .bp_tuned import final_members, final_search, n_bp_params, nested_search
@@ -81,8 +81,7 @@ def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: 
     how they were cut from the photos (untoned: the ensemble does not tone new images).
     """
     images, y = np.asarray(images), np.asarray(y, np.int64)
-    everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
-                      tuple(class_names), seed=int(seed))
+    everything = every_row(y, groups, class_names, seed)
     desc = descriptors(images, progress=progress)
     inner = inner_splits(everything, int(recipe.get("inner_folds", 5)), kind)
     settings, grid, n_init = _search_space(recipe)

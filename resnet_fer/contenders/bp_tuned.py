@@ -20,7 +20,7 @@ from bpnet.pipeline_models import EnsemblePipeline
 from bpnet.preprocessing import Normalizer
 from bpnet.settings import Settings
 
-from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from ._folds import Stopwatch, every_row, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 from .bp import predict_ms
 
@@ -135,8 +135,7 @@ def fit_final(images, y, groups, class_names, recipe: dict, *, kind: str, seed: 
     """
     y = np.asarray(y, np.int64)
     descriptor, reducer, X = fit_reducer(images, size, 5, None, progress)
-    everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
-                      tuple(class_names), X=X, seed=int(seed))
+    everything = every_row(y, groups, class_names, seed, X=X)
     grid, settings, n_init, inner = _plan(everything, recipe, kind)
     res = final_search(X, y, len(class_names), grid, settings, n_init, inner, seed)
     members, chose = final_members(X, y, len(class_names), res, n_init, inner, seed)

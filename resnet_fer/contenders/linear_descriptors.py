@@ -20,7 +20,7 @@ from bpnet.pipeline import DESCRIPTOR_DEFAULTS
 from bpnet.pipeline_models import LinearPipeline
 
 from ._descriptor_cache import descriptors, stack_blocks
-from ._folds import Stopwatch, fold_fit, inner_kind, inner_splits
+from ._folds import Stopwatch, every_row, fold_fit, inner_kind, inner_splits
 from .base import Contender, Fold, FoldFit, register
 
 __all__ = ["CONTENDER", "Standardizer", "choose_setting", "fit_final", "fit_linear"]
@@ -103,8 +103,7 @@ def fit_final(images: np.ndarray, y, groups, class_names, recipe: dict, *, kind:
     how they were cut from the photos. Returns the model, its ``info`` holding the choice.
     """
     images, y = np.asarray(images), np.asarray(y, np.int64)
-    everything = Fold(np.arange(len(y)), np.zeros(0, np.int64), y, np.asarray(groups),
-                      tuple(class_names), seed=int(seed))
+    everything = every_row(y, groups, class_names, seed)
     desc = descriptors(images, progress=progress)
     inner = inner_splits(everything, int(recipe.get("inner_folds", 5)), kind)
     chosen, alpha, scores = choose_setting(desc, y, inner, recipe, len(class_names))
