@@ -104,14 +104,13 @@ def save_compare_models(run, data, result, device: str, progress: bool, say) -> 
                                 prune=DistinctivenessPruner(), epochs_per_round=per_round,
                                 random_state=seed, progress=progress,
                                 info={"recipe": recipe, "data": facts}, **settings)
-        written.append(pipeline.save(run.file(f"{MODELS}/bp.npz")))
         card = model_card(title="BP network (LPQ + PHOG features, the paper's network, pruned)",
                           model_file="bp.npz", kind="BP pipeline: descriptors, PCA, normaliser, "
                           "network (.npz)", data=facts, recipe=recipe,
                           cv=bp.result,
                           protocol=protocol, class_names=data.class_names,
                           notes=[f"hidden units after pruning: {pipeline.net.n_live_units()}"])
-        written.append(run.write_text(f"{MODELS}/bp.md", card))
+        written += _saved(run, pipeline, "bp.npz", card)
     if why_not is None and "bp-tuned" in names:
         written += _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
     if "bp-descriptors" in names:
@@ -140,13 +139,21 @@ def _save_tuned(run, data, result, images, size, facts, protocol, progress, say)
                       kind="BP ensemble pipeline: descriptors, PCA, a normaliser and network "
                       "per member (.npz)", data=facts, recipe=recipe, cv=bt.result,
                       protocol=protocol, class_names=data.class_names,
-                      notes=[f"chosen on {kind} inner folds of all images: "
-                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
-                             + " (inner accuracy "
-                             f"{chose['inner_accuracy']:.1%}); "
-                             f"{chose['ensemble_members']} networks averaged"])
-    return [model.save(run.file(f"{MODELS}/bp-tuned.npz")),
-            run.write_text(f"{MODELS}/bp-tuned.md", card)]
+                      notes=[_ensemble_note(kind, chose)])
+    return _saved(run, model, "bp-tuned.npz", card)
+
+
+def _ensemble_note(kind: str, chose: dict, first: str = "") -> str:
+    """The card's line on what an ensemble's inner folds chose (``first``: more of it)."""
+    setting = ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
+    return (f"chosen on {kind} inner folds of all images: {first}{setting} (inner accuracy "
+            f"{chose['inner_accuracy']:.1%}); {chose['ensemble_members']} networks averaged")
+
+
+def _saved(run, model, file: str, card: str) -> list[Path]:
+    """``model`` saved as ``models/<file>`` and its card beside it (``<stem>.md``)."""
+    return [model.save(run.file(f"{MODELS}/{file}")),
+            run.write_text(f"{MODELS}/{Path(file).stem}.md", card)]
 
 
 def _run_crop(result) -> dict:
@@ -180,13 +187,9 @@ def _save_descriptors(run, data, result, facts, protocol, progress, say) -> list
                       "per member (.npz)", data=facts,
                       recipe={**recipe, "data": crop, "size": model.size}, cv=bd.result,
                       protocol=protocol, class_names=data.class_names,
-                      notes=[f"chosen on {kind} inner folds of all images: "
-                             f"{chose['n_components']} components per descriptor, "
-                             + ", ".join(f"{k} {v}" for k, v in chose["chosen"].items())
-                             + f" (inner accuracy {chose['inner_accuracy']:.1%}); "
-                             f"{chose['ensemble_members']} networks averaged"])
-    return [model.save(run.file(f"{MODELS}/bp-descriptors.npz")),
-            run.write_text(f"{MODELS}/bp-descriptors.md", card)]
+                      notes=[_ensemble_note(kind, chose, f"{chose['n_components']} "
+                                                          "components per descriptor, ")])
+    return _saved(run, model, "bp-descriptors.npz", card)
 
 
 def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path]:
@@ -209,8 +212,7 @@ def _save_linear(run, data, result, facts, protocol, progress, say) -> list[Path
                       protocol=protocol, class_names=data.class_names,
                       notes=[f"chosen on {kind} inner folds of all images: descriptors "
                              f"{chose['blocks']}, L2 strength {chose['alpha']}"])
-    return [model.save(run.file(f"{MODELS}/linear.npz")),
-            run.write_text(f"{MODELS}/linear.md", card)]
+    return _saved(run, model, "linear.npz", card)
 
 
 def _save_image(run, data, result, name: str, device, facts, protocol, progress,
@@ -238,14 +240,13 @@ def _save_image(run, data, result, name: str, device, facts, protocol, progress,
     model = fit_final(recipe_images(data.images, flat), data.y, config, device,
                       class_names=data.class_names, data=crop, progress=progress,
                       info={"recipe": recipe, "data": facts})
-    ext = ".safetensors" if _has_safetensors() else ".pt"
-    path = model.save(run.file(f"{MODELS}/{stem}{ext}"))
+    file = stem + (".safetensors" if _has_safetensors() else ".pt")
     shape = f"{config.size} px" + (f", width {config.width}" if config.arch != "googlenet" else "")
     card = model_card(title=f"{title} ({shape}{', grey' if crop.gray else ''})",
-                      model_file=path.name, kind=f"{config.arch} weights, recipe, crop settings "
+                      model_file=file, kind=f"{config.arch} weights, recipe, crop settings "
                       "and class names", data=facts, recipe=recipe, cv=run_model.result,
                       protocol=protocol, class_names=data.class_names)
-    return [path, run.write_text(f"{MODELS}/{stem}.md", card)]
+    return _saved(run, model, file, card)
 
 
 def _has_safetensors() -> bool:
