@@ -47,6 +47,7 @@ from .pipeline_format import (
     normalizer_from_arrays,
     normalizer_to_arrays,
     read_model,
+    reduced_features,
     reducer_from_arrays,
     reducer_to_arrays,
     register_model,
@@ -102,9 +103,7 @@ class FeaturePipeline(ImagePipeline):
         ``images`` : (n, H, W[, 3]) uint8 array or a sequence of such arrays (sizes may
         differ), cut as ``crop`` says.
         """
-        lpq_desc, phog_desc = describe_images([resized_image(im, self.size) for im in images],
-                                              progress=False, **self.descriptor)
-        X = self.reducer.transform(lpq_desc, phog_desc)
+        X = reduced_features(images, self.size, self.descriptor, self.reducer)
         return self.normalizer.transform(X) if self.normalizer is not None else X
 
     def predict_proba(self, images) -> np.ndarray:

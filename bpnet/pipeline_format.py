@@ -15,12 +15,12 @@ import numpy as np
 from PIL import Image
 
 from . import io
-from .data.features import PCA, DescriptorPCA
+from .data.features import PCA, DescriptorPCA, describe_images
 from .preprocessing import Normalizer
 
 __all__ = ["ImagePipeline", "KIND", "PIPELINE_VERSION", "normalizer_from_arrays",
            "normalizer_to_arrays", "read_model", "reducer_from_arrays", "reducer_to_arrays",
-           "register_model", "resized_image", "take"]
+           "reduced_features", "register_model", "resized_image", "take"]
 
 KIND = "FERPipeline"
 #: Version of what a pipeline file holds (the archive around it has bpnet.io's version).
@@ -39,6 +39,16 @@ def resized_image(image: np.ndarray, size: int | None) -> np.ndarray:
     if size is None or image.shape[:2] == (size, size):
         return image
     return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BILINEAR))
+
+
+def reduced_features(images, size: int | None, descriptor: dict,
+                     reducer: DescriptorPCA) -> np.ndarray:
+    """The principal components ``(n, 2 * n_components)`` of the LPQ and PHOG descriptors
+    (``descriptor`` settings) of ``images`` resized to ``size``: the BP pipelines' inputs
+    before their normaliser(s)."""
+    lpq_desc, phog_desc = describe_images([resized_image(im, size) for im in images],
+                                          progress=False, **descriptor)
+    return reducer.transform(lpq_desc, phog_desc)
 
 
 class ImagePipeline:

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import io
 from .data.blocks import BLOCKS, describe_blocks, stack_blocks
-from .data.features import DescriptorPCA, describe_images
+from .data.features import DescriptorPCA
 from .data.image_dataset import tone
 from .linear import SoftmaxRegression, Standardizer
 from .network import BPNetwork
@@ -28,6 +28,7 @@ from .pipeline_format import (
     ImagePipeline,
     normalizer_from_arrays,
     normalizer_to_arrays,
+    reduced_features,
     reducer_from_arrays,
     reducer_to_arrays,
     register_model,
@@ -72,9 +73,7 @@ class EnsemblePipeline(ImagePipeline):
     def features(self, images) -> np.ndarray:
         """The PCA features ``(n, 2 * n_components)`` of ``images``, before each member's
         normaliser."""
-        lpq_desc, phog_desc = describe_images([resized_image(im, self.size) for im in images],
-                                              progress=False, **self.descriptor)
-        return self.reducer.transform(lpq_desc, phog_desc)
+        return reduced_features(images, self.size, self.descriptor, self.reducer)
 
     def predict_proba(self, images) -> np.ndarray:
         """The members' outputs averaged, each row scaled to sum to one, ``(n, n_classes)``."""
